@@ -1,0 +1,54 @@
+# ltvlab — `make help` lists the targets. Every target creates or reuses the local .venv itself.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup report test test-slow lint format lab bench clean
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+$(STAMP): pyproject.toml requirements-lock.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ltvlab needs Python 3.11 or newer: set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements-lock.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name ltvlab --display-name "Python (ltvlab)" >/dev/null
+	@touch $(STAMP)
+
+## setup: create .venv with ltvlab and its pinned dependencies (done by the other targets too)
+setup: $(STAMP)
+
+## report: the main job: run the notebook suite on the bundled data and write reports/index.html
+report: $(STAMP)
+	$(BIN)/ltvlab run $(if $(JOBS),--jobs $(JOBS),)
+
+## test: run the default (fast) test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## test-slow: run only the long statistical tests (simulation studies, full NUTS fits)
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+## lint: ruff lint and format check
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+## format: apply ruff formatting and safe fixes
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+## lab: open JupyterLab with the project's kernel ("Python (ltvlab)") on the notebooks
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+## clean: remove generated reports and processed data (keeps .venv and bundled data)
+clean:
+	rm -rf reports/runs reports/index.html data/processed/* .pytest_cache

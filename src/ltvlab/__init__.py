@@ -1,0 +1,12 @@
+"""ltvlab: Bayesian customer lifetime value and causal analysis of interaction strategies."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ltvlab.errors import ConvergenceWarning, DataValidationError, LtvlabError
+
+try:
+    __version__ = version("ltvlab")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0+unknown"
+
+__all__ = ["ConvergenceWarning", "DataValidationError", "LtvlabError", "__version__"]

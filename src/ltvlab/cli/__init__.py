@@ -1,0 +1,49 @@
+"""The ``ltvlab`` command line.
+
+Each command group lives in its own module under ``ltvlab.cli`` and is registered here. User mistakes
+(:class:`ltvlab.errors.LtvlabError`, click usage errors) end in a one-line message and exit code 2,
+never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ltvlab import __version__
+from ltvlab.errors import LtvlabError
+
+
+class _FriendlyGroup(click.Group):
+    """A click group that turns ltvlab's user errors into a message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LtvlabError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+        except FileNotFoundError as exc:
+            click.secho(f"error: file not found: {exc.filename}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ltvlab")
+def cli() -> None:
+    """ltvlab: Bayesian customer lifetime value and causal analysis of interaction strategies."""
+
+
+def _register() -> None:
+    from ltvlab.cli import summary
+
+    cli.add_command(summary.summary)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="ltvlab")

@@ -1,0 +1,167 @@
+"""Per-customer calibration/holdout summary ``(x, t_x, T, monetary)`` computed in DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Literal
+
+import duckdb
+import pandas as pd
+
+from ltvlab.errors import LtvlabError
+from ltvlab.features import columns as col
+
+TimeUnit = Literal["D", "W"]
+UNIT_DAYS: dict[str, int] = {"D": 1, "W": 7}
+
+
+def _as_date(value: str | date | pd.Timestamp, name: str) -> date:
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError) as exc:
+        raise LtvlabError(f"{name}={value!r} is not a date; give it as YYYY-MM-DD") from exc
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def summary_sql(
+    source: str,
+    *,
+    calibration_end: date,
+    holdout_end: date | None,
+    unit_days: int,
+    merge_same_day: bool,
+    segment_cols: Sequence[str] = (),
+) -> str:
+    """The SQL of :func:`customer_summary` over a table or view named ``source``.
+
+    Kept separate so the same statement runs on a DuckDB store table or on any engine with the same SQL.
+    """
+    cid, dt, amt = _quote(col.CUSTOMER_ID), _quote(col.DATE), _quote(col.AMOUNT)
+    seg_select = "".join(f", {_quote(c)}" for c in segment_cols)
+    seg_first = "".join(f", arg_min(o.{_quote(c)}, o.ord) AS {_quote(c)}" for c in segment_cols)
+    cal = f"DATE '{calibration_end.isoformat()}'"
+    if merge_same_day:
+        # one transaction per customer and day; its value is the day's total
+        seg_day = "".join(f", min({_quote(c)}) AS {_quote(c)}" for c in segment_cols)
+        events = (
+            f"SELECT {cid} AS cid, CAST({dt} AS DATE) AS day, "
+            f"epoch(CAST(CAST({dt} AS DATE) AS TIMESTAMP)) AS ts, SUM({amt}) AS amount{seg_day} "
+            f"FROM {source} GROUP BY 1, 2"
+        )
+    else:
+        events = (
+            f"SELECT {cid} AS cid, CAST({dt} AS DATE) AS day, epoch(CAST({dt} AS TIMESTAMP)) AS ts, "
+            f"{amt} AS amount{seg_select} FROM {source}"
+        )
+    unit_seconds = 86400.0 * unit_days
+    holdout_cols = ""
+    if holdout_end is not None:
+        hold = f"DATE '{holdout_end.isoformat()}'"
+        holdout_cols = (
+            f", count(*) FILTER (WHERE day > {cal} AND day <= {hold}) AS {col.X_HOLDOUT}"
+            f", coalesce(sum(amount) FILTER (WHERE day > {cal} AND day <= {hold}), 0) AS {col.SPEND_HOLDOUT}"
+            f", date_diff('day', {cal}, {hold}) / {float(unit_days)} AS {col.DURATION_HOLDOUT}"
+        )
+    return f"""
+WITH events AS ({events}),
+ordered AS (
+    SELECT *, row_number() OVER (PARTITION BY cid ORDER BY ts, day) AS ord FROM events
+),
+firsts AS (
+    SELECT cid, min(day) AS first_day, min(ts) AS first_ts FROM ordered GROUP BY cid
+)
+SELECT
+    o.cid AS {col.CUSTOMER_ID},
+    f.first_day AS {col.FIRST_PURCHASE},
+    sum(o.amount) FILTER (WHERE o.ord = 1) AS {col.FIRST_AMOUNT},
+    count(*) FILTER (WHERE o.ord > 1 AND o.day <= {cal}) AS {col.X},
+    coalesce(max(o.ts) FILTER (WHERE o.ord > 1 AND o.day <= {cal}) - f.first_ts, 0) / {unit_seconds} AS {col.T_X},
+    (epoch(CAST({cal} AS TIMESTAMP)) - f.first_ts) / {unit_seconds} AS "{col.T}",
+    coalesce(avg(o.amount) FILTER (WHERE o.ord > 1 AND o.day <= {cal}), 0) AS {col.MONETARY}
+    {holdout_cols}
+    {seg_first}
+FROM ordered o JOIN firsts f USING (cid)
+WHERE f.first_day <= {cal}
+GROUP BY o.cid, f.first_day, f.first_ts
+ORDER BY o.cid
+"""
+
+
+def customer_summary(
+    transactions: pd.DataFrame | str,
+    *,
+    calibration_end: str | date,
+    holdout_end: str | date | None = None,
+    unit: TimeUnit = "W",
+    merge_same_day: bool = True,
+    segment_cols: Sequence[str] = (),
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """Per-customer calibration summary, and holdout counts when ``holdout_end`` is given.
+
+    Parameters
+    ----------
+    transactions
+        A frame with ``customer_id``, ``date``, ``amount`` (and any ``segment_cols``), or the name of a
+        table/view in ``con``.
+    calibration_end
+        Last day of the calibration period (inclusive). ``T`` is measured from the first purchase to it.
+    holdout_end
+        Last day of the holdout period (inclusive); the holdout starts the day after ``calibration_end``.
+    unit
+        ``"D"`` (days) or ``"W"`` (weeks) for ``t_x``, ``T`` and ``duration_holdout``.
+    merge_same_day
+        Several purchases of one customer on one day count as one transaction (the CDNOW convention).
+    segment_cols
+        Columns carried to the summary, taken from the customer's first transaction (e.g. acquisition channel).
+
+    Returns
+    -------
+    DataFrame with the columns of :data:`ltvlab.features.columns.SUMMARY_COLUMNS`, the holdout columns when
+    ``holdout_end`` is given, and ``segment_cols``; one row per customer whose first purchase is on or before
+    ``calibration_end``, sorted by ``customer_id``.
+    """
+    if unit not in UNIT_DAYS:
+        raise LtvlabError(f"unit={unit!r} is not supported; use 'D' (days) or 'W' (weeks)")
+    cal = _as_date(calibration_end, "calibration_end")
+    hold = _as_date(holdout_end, "holdout_end") if holdout_end is not None else None
+    if hold is not None and hold <= cal:
+        raise LtvlabError(f"holdout_end {hold} must come after calibration_end {cal}")
+    connection = con if con is not None else duckdb.connect()
+    try:
+        if isinstance(transactions, pd.DataFrame):
+            required = [col.CUSTOMER_ID, col.DATE, col.AMOUNT, *segment_cols]
+            missing = [c for c in required if c not in transactions.columns]
+            if missing:
+                raise LtvlabError(
+                    f"transactions lack column(s) {missing}; have {list(transactions.columns)} "
+                    "(map your names with the loader's column mapping)"
+                )
+            connection.register("_ltvlab_tx", transactions[required])
+            source = "_ltvlab_tx"
+        else:
+            source = _quote(transactions)
+        sql = summary_sql(
+            source,
+            calibration_end=cal,
+            holdout_end=hold,
+            unit_days=UNIT_DAYS[unit],
+            merge_same_day=merge_same_day,
+            segment_cols=segment_cols,
+        )
+        result = connection.sql(sql).df()
+    finally:
+        if isinstance(transactions, pd.DataFrame):
+            connection.unregister("_ltvlab_tx")
+        if con is None:
+            connection.close()
+    result[col.CUSTOMER_ID] = result[col.CUSTOMER_ID].astype(str)
+    result[col.FIRST_PURCHASE] = pd.to_datetime(result[col.FIRST_PURCHASE])
+    result[col.X] = result[col.X].astype("int64")
+    if hold is not None:
+        result[col.X_HOLDOUT] = result[col.X_HOLDOUT].astype("int64")
+    return result

@@ -1,0 +1,100 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ltvlab.errors import LtvlabError
+from ltvlab.features import columns as col
+from ltvlab.features import customer_summary
+from tests.reference import cdnow
+
+
+def test_cdnow_sample_reference_counts(cdnow_sample_summary: pd.DataFrame) -> None:
+    s = cdnow_sample_summary
+    assert len(s) == cdnow.CUSTOMERS
+    assert s[col.X].sum() == cdnow.REPEAT_TRANSACTIONS
+    assert (s[col.X] > 0).sum() == cdnow.REPEATERS
+
+
+def test_cdnow_summary_invariants(cdnow_sample_summary: pd.DataFrame) -> None:
+    s = cdnow_sample_summary
+    assert (s[col.T_X] >= 0).all() and (s[col.T_X] <= s[col.T]).all()
+    assert (s.loc[s[col.X] == 0, col.T_X] == 0).all()
+    assert (s.loc[s[col.X] == 0, col.MONETARY] == 0).all()
+    assert (s.loc[s[col.X] > 0, col.MONETARY] > 0).all()
+    # the earliest joiners (1997-01-01) have T = 272 days = 38.857 weeks, Hardie's CDNOW convention
+    assert s[col.T].max() == pytest.approx(272 / 7)
+    assert (s[col.DURATION_HOLDOUT] == 39).all()
+
+
+def _tx(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=[col.CUSTOMER_ID, col.DATE, col.AMOUNT])
+    frame[col.DATE] = pd.to_datetime(frame[col.DATE])
+    return frame
+
+
+def test_hand_computed_summary_in_days() -> None:
+    tx = _tx(
+        [
+            ("a", "2020-01-01", 10.0),
+            ("a", "2020-01-01", 5.0),  # same day as the first purchase: merged
+            ("a", "2020-01-11", 20.0),
+            ("a", "2020-01-21", 40.0),
+            ("a", "2020-02-05", 7.0),  # holdout
+            ("b", "2020-01-15", 3.0),
+            ("c", "2020-02-02", 9.0),  # joins after calibration: excluded
+        ]
+    )
+    s = customer_summary(tx, calibration_end="2020-01-31", holdout_end="2020-02-29", unit="D").set_index(
+        col.CUSTOMER_ID
+    )
+    assert list(s.index) == ["a", "b"]
+    a, b = s.loc["a"], s.loc["b"]
+    assert a[col.X] == 2 and a[col.T_X] == 20 and a[col.T] == 30
+    assert a[col.MONETARY] == pytest.approx(30.0)
+    assert a[col.FIRST_AMOUNT] == pytest.approx(15.0)
+    assert a[col.X_HOLDOUT] == 1 and a[col.SPEND_HOLDOUT] == pytest.approx(7.0)
+    assert b[col.X] == 0 and b[col.T_X] == 0 and b[col.T] == 16 and b[col.MONETARY] == 0
+
+
+def test_keep_same_day_counts_each_purchase() -> None:
+    tx = _tx([("a", "2020-01-01", 10.0), ("a", "2020-01-01", 5.0), ("a", "2020-01-08", 1.0)])
+    merged = customer_summary(tx, calibration_end="2020-01-31", unit="W")
+    separate = customer_summary(tx, calibration_end="2020-01-31", unit="W", merge_same_day=False)
+    assert merged[col.X].item() == 1
+    assert separate[col.X].item() == 2
+    assert separate[col.T_X].item() == pytest.approx(1.0)
+    assert separate[col.MONETARY].item() == pytest.approx(3.0)
+
+
+def test_segment_taken_from_first_transaction() -> None:
+    tx = _tx([("a", "2020-01-05", 1.0), ("a", "2020-01-01", 2.0), ("b", "2020-01-02", 1.0)])
+    tx["channel"] = ["web", "store", "app"]
+    s = customer_summary(tx, calibration_end="2020-01-31", unit="D", segment_cols=["channel"])
+    assert dict(zip(s[col.CUSTOMER_ID], s["channel"], strict=True)) == {"a": "store", "b": "app"}
+
+
+def test_weeks_equal_days_over_seven(cdnow_sample_transactions: pd.DataFrame) -> None:
+    w = customer_summary(cdnow_sample_transactions, calibration_end="1997-09-30", unit="W")
+    d = customer_summary(cdnow_sample_transactions, calibration_end="1997-09-30", unit="D")
+    np.testing.assert_allclose(w[col.T].to_numpy() * 7, d[col.T].to_numpy())
+    np.testing.assert_allclose(w[col.T_X].to_numpy() * 7, d[col.T_X].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"calibration_end": "not-a-date"}, "calibration_end"),
+        ({"calibration_end": "2020-01-31", "holdout_end": "2020-01-01"}, "must come after"),
+        ({"calibration_end": "2020-01-31", "unit": "M"}, "unit"),
+    ],
+)
+def test_bad_parameters_raise_ltvlab_error(kwargs: dict, message: str) -> None:
+    tx = _tx([("a", "2020-01-01", 1.0)])
+    with pytest.raises(LtvlabError, match=message):
+        customer_summary(tx, **kwargs)
+
+
+def test_missing_column_is_named() -> None:
+    tx = _tx([("a", "2020-01-01", 1.0)]).drop(columns=col.AMOUNT)
+    with pytest.raises(LtvlabError, match="amount"):
+        customer_summary(tx, calibration_end="2020-01-31")

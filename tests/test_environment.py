@@ -1,0 +1,45 @@
+"""pyproject.toml (the pip truth) and environment.yml (conda) describe the same environment."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# conda-forge names that differ from PyPI's
+CONDA_TO_PYPI = {"python-duckdb": "duckdb"}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_deps = project["dependencies"] + project["optional-dependencies"]["dev"]
+    pip_pins = {_norm(n): v for n, v in (d.split("==") for d in pip_deps)}
+
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_pins = {}
+    for dep in env["dependencies"]:
+        if not isinstance(dep, str) or dep.split("=")[0] in {"python", "pip"}:
+            continue
+        name, version = dep.split("=", 1)
+        conda_pins[_norm(CONDA_TO_PYPI.get(name, name))] = version
+    assert conda_pins == pip_pins
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip_section
+
+
+def test_every_pinned_package_is_in_the_lock_file() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lock = {}
+    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            lock[_norm(name)] = version.strip()
+    for dep in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        name, version = dep.split("==")
+        name = _norm(name)
+        assert lock.get(name) == version, f"{name}: pyproject {version}, lock {lock.get(name)}"
