@@ -123,7 +123,8 @@ def customer_summary(
     -------
     DataFrame with the columns of :data:`ltvlab.features.columns.SUMMARY_COLUMNS`, the holdout columns when
     ``holdout_end`` is given, and ``segment_cols``; one row per customer whose first purchase is on or before
-    ``calibration_end``, sorted by ``customer_id``.
+    ``calibration_end``, sorted by ``customer_id``. ``result.attrs`` records ``unit``, ``calibration_end``,
+    ``holdout_end`` and ``merge_same_day``.
     """
     if unit not in UNIT_DAYS:
         raise LtvlabError(f"unit={unit!r} is not supported; use 'D' (days) or 'W' (weeks)")
@@ -164,4 +165,12 @@ def customer_summary(
     result[col.X] = result[col.X].astype("int64")
     if hold is not None:
         result[col.X_HOLDOUT] = result[col.X_HOLDOUT].astype("int64")
+    result.attrs.update(
+        {
+            "unit": unit,
+            "calibration_end": cal.isoformat(),
+            "holdout_end": hold.isoformat() if hold is not None else None,
+            "merge_same_day": merge_same_day,
+        }
+    )
     return result
