@@ -1,5 +1,23 @@
 """Data access: bundled datasets, loading users' files with validation and quarantine, the DuckDB store."""
 
 from ltvlab.data.bundled import DATASETS, dataset_info, file_sha256, load_dataset, verified_path
+from ltvlab.data.io import RawTable, read_table
+from ltvlab.data.load import LoadResult, load_experiment, load_transactions
+from ltvlab.data.quarantine import reasons_by_count
+from ltvlab.data.store import IngestResult, Store
 
-__all__ = ["DATASETS", "dataset_info", "file_sha256", "load_dataset", "verified_path"]
+__all__ = [
+    "DATASETS",
+    "IngestResult",
+    "LoadResult",
+    "RawTable",
+    "Store",
+    "dataset_info",
+    "file_sha256",
+    "load_dataset",
+    "load_experiment",
+    "load_transactions",
+    "read_table",
+    "reasons_by_count",
+    "verified_path",
+]

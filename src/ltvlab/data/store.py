@@ -1,0 +1,302 @@
+"""The embedded DuckDB store: validated tables plus a ``sources`` ledger, written atomically.
+
+Every ingest validates the file first (nothing is written when validation stops), then replaces the rows of
+that source in one DuckDB transaction: ``BEGIN``; add any new columns; delete the source's previous rows;
+insert the new ones; update ``sources``; ``COMMIT``. An exception rolls back, and a process killed before
+``COMMIT`` leaves nothing in the write-ahead log, so the store keeps its previous state either way.
+
+A source is identified by ``(table, source_name)``; ``source_name`` defaults to the file name. Ingesting a file
+whose content (sha256) and load options match the recorded ones does nothing (also when that content is
+stored under another name: a copy of a file is not ingested twice); a changed file under the same name
+replaces its earlier rows. Each stored row carries ``source_name`` and ``source_sha256``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+
+from ltvlab.data.load import LoadResult, load_experiment, load_transactions
+from ltvlab.errors import DataValidationError, LtvlabError
+from ltvlab.features import columns as col
+from ltvlab.features.summary import TimeUnit, customer_summary
+from ltvlab.paths import processed_data_dir
+
+TRANSACTIONS_TABLE = "transactions"
+SOURCES_TABLE = "sources"
+SOURCE_NAME = "source_name"
+SOURCE_SHA256 = "source_sha256"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_RESERVED_TABLES = {SOURCES_TABLE}
+
+_SOURCES_DDL = f"""
+CREATE TABLE IF NOT EXISTS {SOURCES_TABLE} (
+    table_name VARCHAR NOT NULL,
+    {SOURCE_NAME} VARCHAR NOT NULL,
+    {SOURCE_SHA256} VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    source_path VARCHAR,
+    load_options VARCHAR,
+    n_rows BIGINT,
+    n_loaded BIGINT,
+    n_quarantined BIGINT,
+    quarantine_path VARCHAR,
+    ingested_at TIMESTAMP
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What an ingest did: ``status`` is ``"inserted"``, ``"replaced"`` or ``"unchanged"``."""
+
+    table: str
+    source_name: str
+    status: Literal["inserted", "replaced", "unchanged"]
+    n_written: int
+    load: LoadResult
+    store_path: Path
+    warnings: tuple[str, ...] = ()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_type(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(series):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(series):
+        return "DOUBLE"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "TIMESTAMP"
+    return "VARCHAR"
+
+
+def _options_fingerprint(options: Mapping[str, Any]) -> str:
+    ignored = {"quarantine_dir", "max_bad_share", "now"}
+    kept = {k: v for k, v in sorted(options.items()) if k not in ignored}
+    return json.dumps(kept, default=lambda v: list(v) if isinstance(v, (tuple, set)) else str(v))
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Create ``table`` when missing; add any column of ``frame`` it lacks."""
+    existing = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+        ).fetchall()
+    }
+    if not existing:
+        columns = ", ".join(f"{_quote(c)} {_sql_type(frame[c])}" for c in frame.columns)
+        con.execute(f"CREATE TABLE {_quote(table)} ({columns})")
+        return
+    for column in frame.columns:
+        if column not in existing:
+            con.execute(f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(column)} {_sql_type(frame[column])}")
+
+
+def _delete_source(con: duckdb.DuckDBPyConnection, table: str, source_name: str) -> None:
+    con.execute(f"DELETE FROM {_quote(table)} WHERE {SOURCE_NAME} = ?", [source_name])
+    con.execute(
+        f"DELETE FROM {SOURCES_TABLE} WHERE table_name = ? AND {SOURCE_NAME} = ?", [table, source_name]
+    )
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.register("_ltvlab_ingest", frame)
+    try:
+        con.execute(f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM _ltvlab_ingest")
+    finally:
+        con.unregister("_ltvlab_ingest")
+
+
+def _record_source(
+    con: duckdb.DuckDBPyConnection, table: str, source_name: str, load: LoadResult, options: str
+) -> None:
+    con.execute(
+        f"INSERT INTO {SOURCES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp::TIMESTAMP)",
+        [
+            table,
+            source_name,
+            load.sha256,
+            load.kind,
+            str(load.source.resolve()),
+            options,
+            load.n_rows,
+            load.n_loaded,
+            load.n_quarantined,
+            str(load.quarantine_path) if load.quarantine_path else None,
+        ],
+    )
+
+
+class Store:
+    """A DuckDB file holding ingested tables; default ``data/processed/ltvlab.duckdb``.
+
+    Each method opens its own connection and closes it, so no lock is held between calls.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else processed_data_dir() / "ltvlab.duckdb"
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @contextmanager
+    def _connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if read_only and not self.path.exists():
+            con = duckdb.connect()
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                con = duckdb.connect(str(self.path), read_only=read_only)
+            except (duckdb.IOException, OSError) as exc:
+                message = str(exc).splitlines()[0]
+                raise LtvlabError(
+                    f"cannot open the store {self.path} ({message}); close other programs using it "
+                    "or pass another --store PATH"
+                ) from None
+        try:
+            if not read_only:
+                con.execute(_SOURCES_DDL)
+            yield con
+        finally:
+            con.close()
+
+    def ingest_transactions(
+        self, path: str | Path, *, source_name: str | None = None, **load_kwargs: Any
+    ) -> IngestResult:
+        """Validate a transactions file with :func:`load_transactions` and store it in ``transactions``."""
+        load = load_transactions(path, **load_kwargs)
+        return self._ingest(load, TRANSACTIONS_TABLE, source_name, load_kwargs)
+
+    def ingest_experiment(
+        self,
+        path: str | Path,
+        *,
+        table: str = "experiment",
+        source_name: str | None = None,
+        **load_kwargs: Any,
+    ) -> IngestResult:
+        """Validate an experiment file with :func:`load_experiment` and store it in ``table``."""
+        if not _IDENTIFIER.match(table) or table in _RESERVED_TABLES | {TRANSACTIONS_TABLE}:
+            raise LtvlabError(
+                f"table name {table!r} is not allowed; use letters, digits and _ (not 'sources' or "
+                "'transactions')"
+            )
+        load = load_experiment(path, **load_kwargs)
+        return self._ingest(load, table, source_name, load_kwargs)
+
+    def _ingest(
+        self, load: LoadResult, table: str, source_name: str | None, options: Mapping[str, Any]
+    ) -> IngestResult:
+        name = source_name or load.source.name
+        fingerprint = _options_fingerprint(options)
+        reserved = {SOURCE_NAME, SOURCE_SHA256} & set(load.frame.columns)
+        if reserved:
+            raise LtvlabError(f"{load.source.name}: column(s) {sorted(reserved)} are reserved by the store")
+        frame = load.frame.assign(**{SOURCE_NAME: name, SOURCE_SHA256: load.sha256})
+        with self._connect() as con:
+            rows = con.execute(
+                f"SELECT {SOURCE_SHA256}, load_options FROM {SOURCES_TABLE} "
+                f"WHERE table_name = ? AND {SOURCE_NAME} = ?",
+                [table, name],
+            ).fetchall()
+            previous = rows[0] if rows else None
+            if previous is not None and tuple(previous) == (load.sha256, fingerprint):
+                return IngestResult(table, name, "unchanged", 0, load, self.path)
+            twins = con.execute(
+                f"SELECT {SOURCE_NAME} FROM {SOURCES_TABLE} "
+                f"WHERE table_name = ? AND {SOURCE_SHA256} = ? AND load_options = ? AND {SOURCE_NAME} <> ?",
+                [table, load.sha256, fingerprint, name],
+            ).fetchall()
+            if twins:
+                note = (
+                    f"{load.source.name}: the same content is already stored as source '{twins[0][0]}' in "
+                    f"'{table}'; not stored again (pass source_name='{twins[0][0]}' to replace that one)"
+                )
+                return IngestResult(table, twins[0][0], "unchanged", 0, load, self.path, (note,))
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _create_table(con, table, frame)
+                _delete_source(con, table, name)
+                _insert_rows(con, table, frame)
+                _record_source(con, table, name, load, fingerprint)
+                con.execute("COMMIT")
+            except BaseException as exc:
+                con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.ConversionException | duckdb.BinderException):
+                    raise DataValidationError(
+                        f"{load.source.name}: its columns do not fit table '{table}' in {self.path.name} "
+                        f"({str(exc).splitlines()[0]}); ingest it under another table or fix the column types"
+                    ) from None
+                raise
+        status = "inserted" if previous is None else "replaced"
+        return IngestResult(table, name, status, len(frame), load, self.path)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """All rows of a stored table (empty frame when it does not exist yet)."""
+        with self._connect(read_only=True) as con:
+            exists = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchall()[0][0]
+            if not exists:
+                return pd.DataFrame()
+            return con.execute(f"SELECT * FROM {_quote(name)}").df()
+
+    def transactions(self) -> pd.DataFrame:
+        """Stored transactions: ``customer_id``, ``date``, ``amount``, extra columns, source columns."""
+        frame = self.table(TRANSACTIONS_TABLE)
+        if frame.empty:
+            return pd.DataFrame(
+                {
+                    col.CUSTOMER_ID: pd.Series(dtype="str"),
+                    col.DATE: pd.Series(dtype="datetime64[us]"),
+                    col.AMOUNT: pd.Series(dtype="float64"),
+                }
+            )
+        frame[col.CUSTOMER_ID] = frame[col.CUSTOMER_ID].astype("str")
+        frame[col.DATE] = frame[col.DATE].astype("datetime64[us]")
+        return frame
+
+    def sources(self) -> pd.DataFrame:
+        """The ingest ledger: one row per stored source with its sha256, options and row counts."""
+        return self.table(SOURCES_TABLE)
+
+    def summary(
+        self,
+        *,
+        calibration_end: str | date,
+        holdout_end: str | date | None = None,
+        unit: TimeUnit = "W",
+        merge_same_day: bool = True,
+        segment_cols: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """:func:`ltvlab.features.customer_summary` computed in SQL on the stored ``transactions``."""
+        with self._connect(read_only=True) as con:
+            exists = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [TRANSACTIONS_TABLE]
+            ).fetchall()[0][0]
+            if not exists:
+                raise LtvlabError(f"the store {self.path} has no transactions yet; run `ltvlab ingest` first")
+            return customer_summary(
+                TRANSACTIONS_TABLE,
+                calibration_end=calibration_end,
+                holdout_end=holdout_end,
+                unit=unit,
+                merge_same_day=merge_same_day,
+                segment_cols=segment_cols,
+                con=con,
+            )
