@@ -1,0 +1,99 @@
+"""Build the PyMC model of a BTYD kind with a pooling mode, and run MAP or NUTS on it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from ltvlab.errors import LtvlabError
+from ltvlab.ltv._data import Compressed
+from ltvlab.ltv.priors import ModelKind, Pooling, Priors
+
+
+def _eta(kind: ModelKind, name: str, pooling: Pooling, priors: Priors, dims: str) -> pt.TensorVariable:
+    """The unconstrained eta of one parameter: scalar (complete) or one per segment."""
+    eta_name = kind.eta_name(name)
+    mu0, sd0 = priors.normal[name]
+    if pooling == "complete":
+        return pm.Flat(eta_name) if priors.flat else pm.Normal(eta_name, mu0, sd0)
+    if pooling == "none":
+        return pm.Flat(eta_name, dims=dims) if priors.flat else pm.Normal(eta_name, mu0, sd0, dims=dims)
+    mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
+    sigma = pm.HalfNormal(f"sigma_{eta_name}", priors.pooling_sd)
+    z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
+    return pm.Deterministic(eta_name, mu + sigma * z, dims=dims)
+
+
+def build_model(
+    kind: ModelKind, data: Compressed, pooling: Pooling, priors: Priors, labels: tuple[str, ...]
+) -> pm.Model:
+    """PyMC model whose log-density is ``sum_rows weight * loglik(row | theta[segment of row])`` + priors."""
+    coords = {"segment": list(labels)}
+    seg = data.segment_code
+    with pm.Model(coords=coords) as model:
+        thetas = []
+        for name, offset in zip(kind.param_names, kind.offsets, strict=True):
+            eta = _eta(kind, name, pooling, priors, "segment")
+            if pooling == "complete":
+                theta = pm.Deterministic(name, offset + pt.exp(eta))
+                thetas.append(theta)
+            else:
+                theta = pm.Deterministic(name, offset + pt.exp(eta), dims="segment")
+                thetas.append(theta[seg])
+        columns = [pt.as_tensor_variable(data.values[c]) for c in kind.data_columns]
+        loglik = kind.loglik_pt(*columns, *thetas)
+        pm.Potential("loglik", pt.sum(pt.as_tensor_variable(data.weight) * loglik))
+    return model
+
+
+def free_and_theta_names(kind: ModelKind, pooling: Pooling) -> tuple[str, ...]:
+    """Variables checked by the diagnostics gate: the parameters and, under partial pooling, the hyperparameters."""
+    names = list(kind.param_names)
+    if pooling == "partial":
+        for name in kind.param_names:
+            names += [f"mu_{kind.eta_name(name)}", f"sigma_{kind.eta_name(name)}"]
+    return tuple(names)
+
+
+def run_map(model: pm.Model, seed: int, maxeval: int = 50_000) -> tuple[dict[str, np.ndarray], bool, str]:
+    """MAP point (including deterministics), whether the optimiser converged, and its message."""
+    with model:
+        point, result = pm.find_MAP(seed=seed, progressbar=False, maxeval=maxeval, return_raw=True)
+    converged = bool(getattr(result, "success", True))
+    message = str(getattr(result, "message", ""))
+    values = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+    if not all(np.all(np.isfinite(v)) for v in values.values()):
+        raise LtvlabError(
+            "MAP optimisation produced non-finite parameters; the data may not identify the model"
+        )
+    return values, converged, message
+
+
+def run_nuts(
+    model: pm.Model,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    sampler: str,
+    progressbar: bool,
+    target_accept: float,
+    cores: int,
+):
+    """NUTS with PyMC's sampler or nutpie; returns arviz InferenceData."""
+    if sampler not in ("nutpie", "pymc"):
+        raise LtvlabError(f"sampler={sampler!r}: use 'nutpie' or 'pymc'")
+    with model:
+        return pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            random_seed=seed,
+            nuts_sampler=sampler,
+            progressbar=progressbar,
+            target_accept=target_accept,
+            compute_convergence_checks=False,
+        )

@@ -1,0 +1,260 @@
+"""Shared spec -> fit machinery of the BTYD models (BG/NBD, Pareto/NBD, Gamma-Gamma)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+
+from ltvlab.errors import LtvlabError
+from ltvlab.features import columns as col
+from ltvlab.ltv import _build
+from ltvlab.ltv._data import (
+    Compressed,
+    compress,
+    data_hash,
+    encode_segments,
+    segment_labels,
+    validate_purchase_columns,
+    validate_spend_columns,
+)
+from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
+from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
+from ltvlab.ltv.priors import KINDS, ModelKind, Pooling, PriorChoice, resolve_priors
+
+# Measured by benchmarks/sampler_choice.py on the CDNOW sample (see the module docstring there).
+DEFAULT_SAMPLER: Literal["nutpie", "pymc"] = "nutpie"
+_MAX_LL_DRAWS = 500  # posterior-mean log-likelihood is estimated on at most this many draws
+
+
+def _package_version() -> str:
+    try:
+        return version("ltvlab")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Validated, compressed data of one fit."""
+
+    rows: Compressed
+    values: dict[str, np.ndarray]  # per-customer columns the model uses (after any x > 0 filter)
+    segments: tuple[str, ...]
+    n_customers: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BTYDSpec:
+    """Base of :class:`BGNBD`, :class:`ParetoNBD` and :class:`GammaGamma` (a spec; ``fit`` returns a new object).
+
+    Parameters
+    ----------
+    pooling
+        ``"complete"`` (one parameter set), ``"none"`` (independent parameters per segment) or ``"partial"``
+        (segment log-parameters drawn from population hyperpriors, non-centred). See :mod:`ltvlab.ltv.priors`.
+    segment
+        Segment column of the summary (required for ``"none"``/``"partial"``).
+    priors
+        ``"default"``, ``"flat"`` (improper flat; MAP = maximum likelihood) or a mapping of overrides.
+    thresholds
+        Diagnostics gate of NUTS fits.
+    """
+
+    pooling: Pooling = "complete"
+    segment: str | None = None
+    priors: PriorChoice = "default"
+    thresholds: DiagnosticThresholds = field(default_factory=DiagnosticThresholds)
+
+    kind_name: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        if self.pooling not in ("none", "complete", "partial"):
+            raise LtvlabError(f"pooling={self.pooling!r}: use 'none', 'complete' or 'partial'")
+        if self.pooling != "complete" and self.segment is None:
+            raise LtvlabError(f"pooling={self.pooling!r} needs a segment column: pass segment='<column>'")
+
+    @property
+    def kind(self) -> ModelKind:
+        return KINDS[self.kind_name]
+
+    # --- data ----------------------------------------------------------------------------------------
+
+    def _customer_values(self, summary: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Columns the likelihood uses and the mask of customers that enter it."""
+        if self.kind_name == "gamma_gamma":
+            x, m = validate_spend_columns(summary)
+            keep = x > 0
+            if not keep.any():
+                raise LtvlabError("no repeat buyers (x > 0): the Gamma-Gamma spend model has no data")
+            return {col.X: x, col.MONETARY: m}, keep
+        x, t_x, T = validate_purchase_columns(summary)
+        if not (x > 0).any():
+            raise LtvlabError(
+                "no customer has a repeat purchase in calibration (all x == 0): purchase and dropout rates are "
+                "not identified; extend the calibration period"
+            )
+        return {col.X: x, col.T_X: t_x, col.T: T}, np.ones(len(x), dtype=bool)
+
+    def prepare(self, summary: pd.DataFrame) -> PreparedData:
+        """Validate the summary and compress it to weighted distinct rows."""
+        values, keep = self._customer_values(summary)
+        labels = segment_labels(summary, self.segment)
+        segments = tuple(sorted(set(labels.tolist())))
+        if self.pooling == "partial" and len(segments) < 2:
+            raise LtvlabError(
+                f"partial pooling needs at least 2 segments; column '{self.segment}' has only {list(segments)}: "
+                "use pooling='complete'"
+            )
+        codes = encode_segments(labels, segments)
+        notes = []
+        repeaters = np.bincount(codes[values[col.X] > 0], minlength=len(segments))
+        empty = [s for s, n in zip(segments, repeaters, strict=True) if n == 0]
+        if empty and self.pooling == "none":
+            raise LtvlabError(
+                f"segment(s) {empty} have no repeat buyers, so pooling='none' cannot estimate their parameters; "
+                "use pooling='partial' (they borrow from the population) or merge segments"
+            )
+        if empty and self.pooling == "partial":
+            notes.append(
+                f"segment(s) {empty} have no repeat buyers: their parameters come from the population"
+            )
+        if self.pooling == "complete":
+            codes = np.zeros_like(codes)
+        kept = {k: v[keep] for k, v in values.items()}
+        rows = compress(codes[keep], kept, len(segments))
+        return PreparedData(rows, kept, segments, len(summary), tuple(notes))
+
+    def build_model(self, summary: pd.DataFrame) -> pm.Model:
+        """The PyMC model this spec fits on ``summary`` (for inspection or prior-predictive checks)."""
+        prepared = self.prepare(summary)
+        priors = resolve_priors(self.kind, self.priors, prepared.values)
+        labels = prepared.segments if self.pooling != "complete" else ("all",)
+        return _build.build_model(self.kind, prepared.rows, self.pooling, priors, labels)
+
+    # --- fit -----------------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        summary: pd.DataFrame,
+        *,
+        method: Literal["nuts", "map"] = "nuts",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        seed: int = 2024,
+        sampler: Literal["nutpie", "pymc"] | None = None,
+        progressbar: bool = False,
+        target_accept: float = 0.9,
+        cores: int = 1,
+    ) -> BTYDFit:
+        """Fit on a customer summary (unchanged); returns a :class:`PurchaseFit` or :class:`SpendFit`."""
+        if method not in ("nuts", "map"):
+            raise LtvlabError(f"method={method!r}: use 'nuts' or 'map'")
+        sampler = sampler or DEFAULT_SAMPLER
+        prepared = self.prepare(summary)
+        priors = resolve_priors(self.kind, self.priors, prepared.values)
+        if priors.flat and method == "nuts" and self.pooling != "partial":
+            notes = ("flat priors are improper: NUTS may drift where the data are weak",)
+        else:
+            notes = ()
+        labels = prepared.segments if self.pooling != "complete" else ("all",)
+        model = _build.build_model(self.kind, prepared.rows, self.pooling, priors, labels)
+        names = _build.free_and_theta_names(self.kind, self.pooling)
+        config: dict[str, Any] = {
+            "pooling": self.pooling,
+            "segment": self.segment,
+            "priors": priors.describe(),
+            "method": method,
+            "thresholds": asdict(self.thresholds),
+        }
+        if method == "map":
+            point, converged, message = _build.run_map(model, seed)
+            samples = {
+                name: np.atleast_1d(point[name])[None, :] if point[name].ndim else point[name].reshape(1, 1)
+                for name in names
+            }
+            idata = None
+            diagnostics = map_diagnostics(converged, message, [*names])
+        else:
+            config.update(
+                {
+                    "draws": draws,
+                    "tune": tune,
+                    "chains": chains,
+                    "sampler": sampler,
+                    "target_accept": target_accept,
+                }
+            )
+            idata = _build.run_nuts(
+                model,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                seed=seed,
+                sampler=sampler,
+                progressbar=progressbar,
+                target_accept=target_accept,
+                cores=cores,
+            )
+            post = idata.posterior
+            samples = {}
+            for name in names:
+                arr = post[name].values
+                samples[name] = arr.reshape(arr.shape[0] * arr.shape[1], -1)
+            diagnostics = diagnose(idata, names, self.thresholds)
+        n_seg = len(prepared.segments)
+        param_draws = {
+            name: np.broadcast_to(samples[name], (samples[name].shape[0], n_seg)).copy()
+            for name in self.kind.param_names
+        }
+        population = {name: samples[name][:, 0] for name in names if name not in self.kind.param_names}
+        ll = _total_loglik(self.kind, prepared.rows, param_draws, self.pooling)
+        fit_cls = SpendFit if self.kind_name == "gamma_gamma" else PurchaseFit
+        cols = tuple(c for c in (*self.kind.data_columns, self.segment) if c is not None)
+        fit = fit_cls(
+            model_name=self.kind_name,
+            param_names=self.kind.param_names,
+            pooling=self.pooling,
+            segment=self.segment,
+            segments=prepared.segments,
+            method=method,
+            param_draws=param_draws,
+            population_draws=population,
+            log_likelihood=ll,
+            diagnostics=diagnostics,
+            idata=idata,
+            config=config,
+            seed=seed,
+            data_hash=data_hash(summary, cols),
+            ltvlab_version=_package_version(),
+            unit=summary.attrs.get("unit"),
+            n_customers=prepared.n_customers,
+            n_rows=prepared.rows.n_rows,
+            warnings=prepared.warnings + notes,
+        )
+        warn_if_failed(diagnostics, f"{self.kind_name} ({self.pooling} pooling, {method})")
+        return fit
+
+
+def _total_loglik(
+    kind: ModelKind, rows: Compressed, param_draws: Mapping[str, np.ndarray], pooling: str
+) -> float:
+    """Weighted total log-likelihood, averaged over (at most ``_MAX_LL_DRAWS`` evenly spaced) draws."""
+    n = next(iter(param_draws.values())).shape[0]
+    pick = np.unique(np.linspace(0, n - 1, min(n, _MAX_LL_DRAWS)).astype(int))
+    seg = rows.segment_code if pooling != "complete" else np.zeros(rows.n_rows, dtype=np.int64)
+    chunk = max(1, 2_000_000 // pick.size)
+    total = np.zeros(pick.size)
+    for start in range(0, rows.n_rows, chunk):
+        sl = slice(start, start + chunk)
+        params = [param_draws[name][pick][:, seg[sl]] for name in kind.param_names]
+        ll = kind.loglik(*(rows.values[c][sl] for c in kind.data_columns), *params)
+        total += ll @ rows.weight[sl]
+    return float(np.mean(total))

@@ -1,0 +1,249 @@
+"""Fitted BTYD models: posterior (or MAP) draws per segment, tidy summaries and chunked predictions.
+
+Predictions are computed on the distinct ``(segment, x, t_x, T)`` rows of the summary given, ``chunk`` rows
+at a time so that at most ``chunk_elements`` (draws x rows) numbers are in memory, then joined back to the
+customers. No (draws x customers) array is ever formed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from ltvlab.errors import LtvlabError
+from ltvlab.features import columns as col
+from ltvlab.ltv import formulas
+from ltvlab.ltv._data import (
+    compress,
+    encode_segments,
+    segment_labels,
+    validate_purchase_columns,
+    validate_spend_columns,
+)
+from ltvlab.ltv.diagnostics import Diagnostics
+from ltvlab.ltv.priors import EXPECTED_PURCHASES, P_ALIVE
+
+__all__ = ["BTYDFit", "PurchaseFit", "SpendFit"]
+
+QUANTILES = (0.05, 0.5, 0.95)
+DEFAULT_CHUNK_ELEMENTS = 2_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class BTYDFit:
+    """A fitted BG/NBD, Pareto/NBD or Gamma-Gamma model (see the spec classes for how to make one).
+
+    ``param_draws[name]`` has shape ``(n_draws, n_segments)`` (one row for MAP); ``population_draws`` holds the
+    partial-pooling hyperparameters ``mu_log_*``/``sigma_log_*`` (empty otherwise).
+    """
+
+    model_name: str
+    param_names: tuple[str, ...]
+    pooling: str
+    segment: str | None
+    segments: tuple[str, ...]
+    method: str
+    param_draws: dict[str, np.ndarray] = field(repr=False)
+    population_draws: dict[str, np.ndarray] = field(repr=False)
+    log_likelihood: float
+    diagnostics: Diagnostics = field(repr=False)
+    idata: Any = field(repr=False)
+    config: dict[str, Any] = field(repr=False)
+    seed: int
+    data_hash: str
+    ltvlab_version: str
+    unit: str | None
+    n_customers: int
+    n_rows: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_draws(self) -> int:
+        return int(next(iter(self.param_draws.values())).shape[0])
+
+    def draws(self, max_draws: int | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+        """Parameter draws, each ``(n_draws, n_segments)``; at most ``max_draws`` sampled without replacement."""
+        n = self.n_draws
+        if max_draws is None or max_draws >= n:
+            return {k: v.copy() for k, v in self.param_draws.items()}
+        if max_draws < 1:
+            raise LtvlabError(f"max_draws must be >= 1, got {max_draws}")
+        keep = np.sort(np.random.default_rng(seed).choice(n, size=max_draws, replace=False))
+        return {k: v[keep] for k, v in self.param_draws.items()}
+
+    def segment_index(self, summary: pd.DataFrame) -> np.ndarray:
+        """Position in :attr:`segments` of each customer's segment; unknown segments raise LtvlabError."""
+        if self.segment is None:
+            return np.zeros(len(summary), dtype=np.int64)
+        return encode_segments(segment_labels(summary, self.segment), self.segments)
+
+    def summary(self) -> pd.DataFrame:
+        """Tidy frame: segment, param, mean, sd, hdi_3%, hdi_97%, r_hat, ess_bulk, ess_tail.
+
+        MAP fits give the MAP value as ``mean`` and NaN elsewhere. Under complete pooling the one parameter set
+        is reported as segment ``"all"``; partial pooling adds ``"population"`` rows for ``mu_*``/``sigma_*``.
+        """
+        diag = self.diagnostics.table.set_index("param") if len(self.diagnostics.table) else None
+        rows = []
+        columns = list(self.segments) if self.pooling != "complete" else ["all"]
+        entries = [
+            (seg, name, self.param_draws[name][:, j])
+            for name in self.param_names
+            for j, seg in enumerate(columns)
+        ]
+        entries += [("population", name, v) for name, v in self.population_draws.items()]
+        for seg, name, values in entries:
+            label = name if seg in ("all", "population") else f"{name}[{seg}]"
+            row = {"segment": seg, "param": name, "mean": float(np.mean(values))}
+            if values.size > 1:
+                low, high = az.hdi(values, hdi_prob=0.94)
+                row.update(
+                    {"sd": float(np.std(values, ddof=1)), "hdi_3%": float(low), "hdi_97%": float(high)}
+                )
+            else:
+                row.update({"sd": np.nan, "hdi_3%": np.nan, "hdi_97%": np.nan})
+            for stat in ("r_hat", "ess_bulk", "ess_tail"):
+                row[stat] = (
+                    float(diag.loc[label, stat]) if diag is not None and label in diag.index else np.nan
+                )
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def provenance(self) -> dict[str, Any]:
+        """How this fit was made: model, pooling, method, config, seed, data hash, version, unit."""
+        return {
+            "model": self.model_name,
+            "pooling": self.pooling,
+            "segment": self.segment,
+            "method": self.method,
+            "config": self.config,
+            "seed": self.seed,
+            "data_hash": self.data_hash,
+            "ltvlab_version": self.ltvlab_version,
+            "unit": self.unit,
+        }
+
+    # --- chunked predictions -----------------------------------------------------------------------------
+
+    def _predict(
+        self,
+        summary: pd.DataFrame,
+        columns: dict[str, np.ndarray],
+        fn: Callable[..., np.ndarray],
+        *,
+        max_draws: int | None,
+        seed: int,
+        chunk_elements: int,
+    ) -> pd.DataFrame:
+        codes = self.segment_index(summary)
+        rows = compress(codes, columns, len(self.segments))
+        draws = self.draws(max_draws=max_draws, seed=seed)
+        n_draws = next(iter(draws.values())).shape[0]
+        chunk = max(1, chunk_elements // max(n_draws, 1))
+        stats = np.empty((rows.n_rows, 1 + len(QUANTILES)))
+        for start in range(0, rows.n_rows, chunk):
+            sl = slice(start, start + chunk)
+            seg = rows.segment_code[sl]
+            params = [draws[name][:, seg] for name in self.param_names]
+            values = fn(*(rows.values[c][sl] for c in columns), *params)
+            if not np.all(np.isfinite(values)):
+                raise LtvlabError(
+                    f"{self.model_name}: non-finite prediction for some customers (check the inputs)"
+                )
+            stats[sl, 0] = values.mean(axis=0)
+            stats[sl, 1:] = np.quantile(values, QUANTILES, axis=0).T
+        per_customer = stats[rows.inverse]
+        ids = (
+            summary[col.CUSTOMER_ID].to_numpy()
+            if col.CUSTOMER_ID in summary.columns
+            else np.arange(len(summary))
+        )
+        return pd.DataFrame(
+            {
+                col.CUSTOMER_ID: ids,
+                "mean": per_customer[:, 0],
+                "q05": per_customer[:, 1],
+                "q50": per_customer[:, 2],
+                "q95": per_customer[:, 3],
+            }
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PurchaseFit(BTYDFit):
+    """Fitted BG/NBD or Pareto/NBD model."""
+
+    def p_alive(
+        self,
+        summary: pd.DataFrame,
+        *,
+        max_draws: int | None = None,
+        seed: int = 0,
+        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    ) -> pd.DataFrame:
+        """P(alive at the end of calibration) per customer: customer_id, mean, q05, q50, q95 over draws."""
+        x, t_x, T = validate_purchase_columns(summary)
+        return self._predict(
+            summary,
+            {col.X: x, col.T_X: t_x, col.T: T},
+            P_ALIVE[self.model_name],
+            max_draws=max_draws,
+            seed=seed,
+            chunk_elements=chunk_elements,
+        )
+
+    def expected_purchases(
+        self,
+        summary: pd.DataFrame,
+        horizon: float,
+        *,
+        max_draws: int | None = None,
+        seed: int = 0,
+        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    ) -> pd.DataFrame:
+        """Expected purchases in ``(T, T + horizon]`` (horizon in the summary's unit), per customer."""
+        if not np.isfinite(horizon) or horizon < 0:
+            raise LtvlabError(f"horizon must be a finite number >= 0, got {horizon}")
+        x, t_x, T = validate_purchase_columns(summary)
+        base = EXPECTED_PURCHASES[self.model_name]
+
+        def fn(x_, t_x_, T_, *params):
+            return base(float(horizon), x_, t_x_, T_, *params)
+
+        return self._predict(
+            summary,
+            {col.X: x, col.T_X: t_x, col.T: T},
+            fn,
+            max_draws=max_draws,
+            seed=seed,
+            chunk_elements=chunk_elements,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SpendFit(BTYDFit):
+    """Fitted Gamma-Gamma spend model."""
+
+    def expected_spend(
+        self,
+        summary: pd.DataFrame,
+        *,
+        max_draws: int | None = None,
+        seed: int = 0,
+        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    ) -> pd.DataFrame:
+        """E[mean transaction value | x, monetary] per customer (population mean for ``x == 0``)."""
+        x, m = validate_spend_columns(summary)
+        return self._predict(
+            summary,
+            {col.X: x, col.MONETARY: np.where(x > 0, m, 0.0)},
+            formulas.gg_expected_spend,
+            max_draws=max_draws,
+            seed=seed,
+            chunk_elements=chunk_elements,
+        )

@@ -1,0 +1,158 @@
+"""Model kinds and their documented priors.
+
+Every parameter ``theta`` is positive and modelled through an unconstrained ``eta``: ``theta = exp(eta)``,
+except the Gamma-Gamma ``q``, modelled as ``q = 1 + exp(eta)`` so that the mean spend ``p gamma / (q - 1)``
+exists for every draw. Priors are put on ``eta``.
+
+``priors="default"`` (weakly informative, scale-aware)::
+
+    eta ~ Normal(mu0, sd0)
+    r, a, b, s, p    : mu0 = 0,                        sd0 = 1.5   (theta within ~[0.05, 20] at 95%)
+    q (q - 1)        : mu0 = log 2,                    sd0 = 1.5
+    alpha, beta      : mu0 = log(mean T of the data),  sd0 = 2.0   (rates are in the summary's time unit)
+    gamma            : mu0 = log(mean repeat spend),   sd0 = 2.0   (in the currency of ``monetary``)
+
+Partial pooling (non-centred)::
+
+    eta_s = mu + sigma * z_s,   mu ~ Normal(mu0, sd0),   sigma ~ HalfNormal(pooling_sd = 0.5),   z_s ~ Normal(0, 1)
+
+``priors="flat"`` puts an improper flat prior on ``eta`` (``mu`` under partial pooling, whose ``sigma`` and
+``z`` keep their priors), so MAP is the maximum-likelihood estimate. A mapping overrides any of the defaults:
+``{"r": (mu0, sd0), ..., "pooling_sd": 0.3}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ltvlab.errors import LtvlabError
+from ltvlab.features import columns as col
+from ltvlab.ltv import distributions as dist
+from ltvlab.ltv import formulas
+
+__all__ = ["DEFAULT_POOLING_SD", "KINDS", "ModelKind", "Priors", "resolve_priors"]
+
+Pooling = Literal["none", "complete", "partial"]
+PriorChoice = Literal["default", "flat"] | Mapping[str, object]
+DEFAULT_POOLING_SD = 0.5
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """What distinguishes BG/NBD, Pareto/NBD and Gamma-Gamma for the shared machinery."""
+
+    name: str
+    param_names: tuple[str, ...]
+    data_columns: tuple[str, ...]
+    loglik: Callable[..., np.ndarray]
+    loglik_pt: Callable[..., object]
+    offsets: tuple[float, ...]  # theta = offset + exp(eta)
+    scale: tuple[str | None, ...]  # "time" | "money" | None: centre of the default prior
+
+    def eta_name(self, param: str) -> str:
+        offset = self.offsets[self.param_names.index(param)]
+        return f"log_{param}" if offset == 0 else f"log_{param}_minus_{offset:g}"
+
+
+KINDS: dict[str, ModelKind] = {
+    "bgnbd": ModelKind(
+        "bgnbd",
+        ("r", "alpha", "a", "b"),
+        (col.X, col.T_X, col.T),
+        dist.bgnbd_loglik,
+        dist.bgnbd_loglik_pt,
+        (0.0, 0.0, 0.0, 0.0),
+        (None, "time", None, None),
+    ),
+    "paretonbd": ModelKind(
+        "paretonbd",
+        ("r", "alpha", "s", "beta"),
+        (col.X, col.T_X, col.T),
+        dist.pnbd_loglik,
+        dist.pnbd_loglik_pt,
+        (0.0, 0.0, 0.0, 0.0),
+        (None, "time", None, "time"),
+    ),
+    "gamma_gamma": ModelKind(
+        "gamma_gamma",
+        ("p", "q", "gamma"),
+        (col.X, col.MONETARY),
+        dist.gamma_gamma_loglik,
+        dist.gamma_gamma_loglik_pt,
+        (0.0, 1.0, 0.0),
+        (None, None, "money"),
+    ),
+}
+
+# Closed-form expectations used for predictions, per model.
+P_ALIVE = {"bgnbd": formulas.bgnbd_p_alive, "paretonbd": formulas.pnbd_p_alive}
+EXPECTED_PURCHASES = {
+    "bgnbd": formulas.bgnbd_expected_purchases,
+    "paretonbd": formulas.pnbd_expected_purchases,
+}
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Resolved priors: ``normal[param] = (mu0, sd0)`` on eta, or ``flat``; ``pooling_sd`` for partial pooling."""
+
+    flat: bool
+    normal: dict[str, tuple[float, float]]
+    pooling_sd: float
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "flat": self.flat,
+            "normal": {k: list(v) for k, v in self.normal.items()},
+            "pooling_sd": self.pooling_sd,
+        }
+
+
+def _default_centres(kind: ModelKind, values: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    out = {}
+    for name, offset, scale in zip(kind.param_names, kind.offsets, kind.scale, strict=True):
+        if scale == "time":
+            out[name] = (float(np.log(max(float(np.mean(values[col.T])), 1e-6))), 2.0)
+        elif scale == "money":
+            m = values[col.MONETARY][values[col.X] > 0]
+            out[name] = (float(np.log(max(float(np.mean(m)) if m.size else 1.0, 1e-6))), 2.0)
+        else:
+            out[name] = (float(np.log(2.0)) if offset else 0.0, 1.5)
+    return out
+
+
+def resolve_priors(kind: ModelKind, choice: PriorChoice, values: Mapping[str, np.ndarray]) -> Priors:
+    """Turn ``"default"``, ``"flat"`` or a mapping into :class:`Priors` for this model and data."""
+    defaults = _default_centres(kind, values)
+    if isinstance(choice, str):
+        if choice == "default":
+            return Priors(False, defaults, DEFAULT_POOLING_SD)
+        if choice == "flat":
+            return Priors(True, defaults, DEFAULT_POOLING_SD)
+        raise LtvlabError(f"priors={choice!r}: use 'default', 'flat' or a mapping like {{'r': (0.0, 1.0)}}")
+    if not isinstance(choice, Mapping):
+        raise LtvlabError(f"priors must be 'default', 'flat' or a mapping, not {type(choice).__name__}")
+    allowed = {*kind.param_names, "pooling_sd"}
+    unknown = set(choice) - allowed
+    if unknown:
+        raise LtvlabError(
+            f"unknown prior key(s) {sorted(unknown)} for {kind.name}; allowed: {sorted(allowed)}"
+        )
+    normal = dict(defaults)
+    for name in kind.param_names:
+        if name in choice:
+            try:
+                mu0, sd0 = (float(v) for v in choice[name])  # type: ignore[union-attr]
+            except (TypeError, ValueError) as exc:
+                raise LtvlabError(f"prior for {name!r} must be a pair (mu, sd) on log {name}") from exc
+            if not (np.isfinite(mu0) and sd0 > 0):
+                raise LtvlabError(f"prior for {name!r}: need finite mu and sd > 0, got ({mu0}, {sd0})")
+            normal[name] = (mu0, sd0)
+    pooling_sd = float(choice.get("pooling_sd", DEFAULT_POOLING_SD))  # type: ignore[arg-type]
+    if not pooling_sd > 0:
+        raise LtvlabError(f"pooling_sd must be > 0, got {pooling_sd}")
+    return Priors(False, normal, pooling_sd)
