@@ -1,0 +1,126 @@
+"""Figures of the A/B engine; every function takes an optional ``ax`` and returns the Axes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from ltvlab.experiments.heterogeneity import HeterogeneityResult
+from ltvlab.experiments.results import BayesianEffect
+from ltvlab.experiments.uplift import UpliftResult
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return ax if ax is not None else plt.subplots(figsize=(7, 4))[1]
+
+
+def plot_effects(effects: pd.DataFrame, *, metric: str | None = None, ax: Axes | None = None) -> Axes:
+    """Point estimates with confidence intervals, one row per arm (and method), for one metric."""
+    ax = _axes(ax)
+    rows = effects if metric is None else effects[effects["metric"] == metric]
+    rows = rows.reset_index(drop=True)
+    labels = [f"{r.arm} · {r.metric} ({r.method})" for r in rows.itertuples()]
+    y = np.arange(len(rows))
+    ax.errorbar(
+        rows["estimate"],
+        y,
+        xerr=[rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]],
+        fmt="o",
+        capsize=4,
+    )
+    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("absolute lift vs control (with confidence interval)")
+    return ax
+
+
+def plot_posteriors(
+    results: list[BayesianEffect] | tuple[BayesianEffect, ...], *, ax: Axes | None = None
+) -> Axes:
+    """Posterior densities (histograms of draws) of the lift, one per arm/metric, with P(better) in the legend."""
+    ax = _axes(ax)
+    for result in results:
+        if result.lift_draws.size == 0:
+            continue
+        ax.hist(
+            result.lift_draws,
+            bins=80,
+            density=True,
+            histtype="step",
+            linewidth=1.5,
+            label=f"{result.arm} · {result.metric}: P(better) = {result.prob_better:.1%}",
+        )
+    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("posterior of the absolute lift")
+    ax.set_ylabel("density")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_cuped(effects: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Variance reduction from covariate adjustment per arm and metric: 1 - (SE adjusted / SE unadjusted)^2,
+    with the unadjusted and adjusted intervals written beside each bar."""
+    ax = _axes(ax)
+    raw = effects[effects["method"] == "welch"].set_index(["arm", "metric"])
+    adjusted = effects[effects["method"] == "cuped"].set_index(["arm", "metric"])
+    keys = [k for k in raw.index if k in adjusted.index]
+    reduction = np.array([1 - (adjusted.loc[k, "std_error"] / raw.loc[k, "std_error"]) ** 2 for k in keys])
+    y = np.arange(len(keys))
+    ax.barh(y, 100 * reduction, color="tab:orange")
+    for pos, key, value in zip(y, keys, reduction, strict=True):
+        text = (
+            f" {value:.1%}: [{raw.loc[key, 'ci_low']:.4g}, {raw.loc[key, 'ci_high']:.4g}] -> "
+            f"[{adjusted.loc[key, 'ci_low']:.4g}, {adjusted.loc[key, 'ci_high']:.4g}]"
+        )
+        ax.text(max(100 * value, 0), pos, text, va="center", fontsize="small")
+    ax.set_yticks(y, [f"{a} · {m}" for a, m in keys])
+    ax.invert_yaxis()
+    ax.axvline(0, color="grey", linewidth=1)
+    upper = max(float(100 * reduction.max()) if len(keys) else 1.0, 1.0)
+    ax.set_xlim(min(0.0, float(100 * reduction.min()) if len(keys) else 0.0), upper * 2.5)
+    ax.set_xlabel("variance reduction from covariate adjustment (%); CI before -> after")
+    return ax
+
+
+def plot_forest(result: HeterogeneityResult, *, ax: Axes | None = None) -> Axes:
+    """Forest plot: raw per-segment estimates (open) beside partially pooled ones (filled), with intervals."""
+    ax = _axes(ax)
+    table = result.table
+    y = np.arange(len(table))
+    ax.errorbar(
+        table["raw_estimate"], y - 0.12,
+        xerr=[table["raw_estimate"] - table["raw_ci_low"], table["raw_ci_high"] - table["raw_estimate"]],
+        fmt="o", mfc="white", capsize=3, label="raw (Welch)",
+    )  # fmt: skip
+    ax.errorbar(
+        table["shrunk_mean"], y + 0.12,
+        xerr=[table["shrunk_mean"] - table["shrunk_ci_low"], table["shrunk_ci_high"] - table["shrunk_mean"]],
+        fmt="s", capsize=3, label="partially pooled",
+    )  # fmt: skip
+    ax.axvline(0, color="grey", linestyle="--", linewidth=1)
+    ax.axvline(result.mu_mean, color="tab:green", linewidth=1, label="population mean effect")
+    ax.set_yticks(y, [f"{result.segment_col} = {s}" for s in table["segment"]])
+    ax.set_xlabel(f"effect of {result.arm} on {result.metric}")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_qini(result: UpliftResult, *, ax: Axes | None = None) -> Axes:
+    """Held-out Qini curve of the uplift model against random targeting."""
+    ax = _axes(ax)
+    curve = result.curve
+    ax.plot(curve["depth"], curve["qini"], label=f"{result.learner.upper()}-learner (AUUC {result.auuc:.4f})")
+    ax.plot(
+        curve["depth"],
+        curve["random"],
+        linestyle="--",
+        color="grey",
+        label=f"random ({result.random_auuc:.4f})",
+    )
+    ax.set_xlabel("share of customers targeted (highest predicted uplift first)")
+    ax.set_ylabel(f"incremental {result.outcome} per customer")
+    ax.legend(fontsize="small")
+    return ax
