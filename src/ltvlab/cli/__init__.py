@@ -40,6 +40,29 @@ def _register() -> None:
 
     cli.add_command(summary.summary)
 
+    from ltvlab.cli import data as data_cmd
+
+    cli.add_command(data_cmd.validate)
+    cli.add_command(data_cmd.ingest)
+
+    from ltvlab.cli import run as run_cmd
+
+    cli.add_command(run_cmd.run)
+
+    from ltvlab.cli import ab as ab_cmd
+
+    cli.add_command(ab_cmd.ab)
+
+    from ltvlab.cli import ltv as ltv_cmd
+
+    cli.add_command(ltv_cmd.ltv)
+
+    from ltvlab.cli import causal as causal_cmd
+
+    cli.add_command(causal_cmd.causal)
+    cli.add_command(causal_cmd.kpi)
+    cli.add_command(causal_cmd.allocate)
+
 
 _register()
 

@@ -1,0 +1,84 @@
+"""Report suite: Papermill batch runs, self-contained HTML reports, the index page, provenance, safety.
+
+Names are imported on first use, so a notebook's ``from ltvlab.reports import record, use_style`` stays light
+(the runner's modules pull in nbconvert and nbformat, which take seconds to import).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_HOME: dict[str, str] = {
+    "BatchResult": "batch",
+    "default_jobs": "batch",
+    "run_batch": "batch",
+    "BatchConfig": "config",
+    "RunSpec": "config",
+    "config_from_mapping": "config",
+    "load_config": "config",
+    "index_html": "index",
+    "write_index": "index",
+    "RunOutcome": "outcome",
+    "NotebookSchema": "params",
+    "ParamSpec": "params",
+    "load_schema": "params",
+    "validate_params": "params",
+    "read_record": "record",
+    "record": "record",
+    "render_html": "render",
+    "escape_html": "safety",
+    "hash_id": "safety",
+    "hash_ids": "safety",
+    "project_salt": "safety",
+    "use_style": "style",
+}
+
+__all__ = [
+    "BatchConfig",
+    "BatchResult",
+    "NotebookSchema",
+    "ParamSpec",
+    "RunOutcome",
+    "RunSpec",
+    "config_from_mapping",
+    "default_jobs",
+    "escape_html",
+    "hash_id",
+    "hash_ids",
+    "index_html",
+    "load_config",
+    "load_schema",
+    "project_salt",
+    "read_record",
+    "record",
+    "render_html",
+    "run_batch",
+    "use_style",
+    "validate_params",
+    "write_index",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(import_module(f"ltvlab.reports.{_HOME[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ltvlab.reports' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
+    from ltvlab.reports.batch import BatchResult, default_jobs, run_batch
+    from ltvlab.reports.config import BatchConfig, RunSpec, config_from_mapping, load_config
+    from ltvlab.reports.index import index_html, write_index
+    from ltvlab.reports.outcome import RunOutcome
+    from ltvlab.reports.params import NotebookSchema, ParamSpec, load_schema, validate_params
+    from ltvlab.reports.record import read_record, record
+    from ltvlab.reports.render import render_html
+    from ltvlab.reports.safety import escape_html, hash_id, hash_ids, project_salt
+    from ltvlab.reports.style import use_style
