@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test test-slow lint format lab bench clean
+.PHONY: help setup report test test-slow test-study lint format lab bench clean
 
 ## help: list the targets
 help:
@@ -31,9 +31,20 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## test-slow: run only the long statistical tests (simulation studies, full NUTS fits)
+## test-slow: run the long statistical tests (full NUTS fits, simulation studies of a few minutes)
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m "slow and not study"
+
+## test-study: run the multi-dataset calibration studies (tens of minutes on 2 cores)
+test-study: $(STAMP)
+	$(BIN)/python -m pytest -m study
+
+## bench: performance benchmarks vs pymc-marketing (creates .venv-bench; writes benchmarks/RESULTS.md; hours on 2 cores)
+bench: $(STAMP)
+	@test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	grep -v '^#' requirements-lock.txt > .venv-bench/constraints.txt
+	.venv-bench/bin/python -m pip install --quiet -c .venv-bench/constraints.txt -e . pymc-marketing==0.19.2
+	$(BIN)/python benchmarks/run_all.py --peer-python .venv-bench/bin/python $(BENCH_ARGS)
 
 ## lint: ruff lint and format check
 lint: $(STAMP)

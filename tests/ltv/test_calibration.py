@@ -45,6 +45,7 @@ def _dataset(rng: np.random.Generator):
 
 
 @pytest.mark.slow
+@pytest.mark.study
 def test_posterior_intervals_are_calibrated():
     rng = np.random.default_rng(20240)
     hits = []

@@ -37,14 +37,56 @@ def build_model(
             eta = _eta(kind, name, pooling, priors, "segment")
             if pooling == "complete":
                 theta = pm.Deterministic(name, offset + pt.exp(eta))
-                thetas.append(theta)
             else:
                 theta = pm.Deterministic(name, offset + pt.exp(eta), dims="segment")
-                thetas.append(theta[seg])
-        columns = [pt.as_tensor_variable(data.values[c]) for c in kind.data_columns]
-        loglik = kind.loglik_pt(*columns, *thetas)
-        pm.Potential("loglik", pt.sum(pt.as_tensor_variable(data.weight) * loglik))
+            thetas.append(theta)
+        if kind.name == "bgnbd":
+            total = _bgnbd_total_loglik(data, thetas, pooling)
+        else:
+            columns = [pt.as_tensor_variable(data.values[c]) for c in kind.data_columns]
+            per_row = thetas if pooling == "complete" else [theta[seg] for theta in thetas]
+            loglik = kind.loglik_pt(*columns, *per_row)
+            total = pt.sum(pt.as_tensor_variable(data.weight) * loglik)
+        pm.Potential("loglik", total)
     return model
+
+
+def _bgnbd_total_loglik(data: Compressed, thetas: list, pooling: Pooling) -> pt.TensorVariable:
+    """Weighted BG/NBD log-likelihood with the gamma-function terms evaluated once per distinct (segment, x).
+
+    Same expression as :func:`ltvlab.ltv.distributions.bgnbd_loglik_pt`, regrouped: the terms that depend on
+    the data only through ``x`` (all the ``gammaln``, ``r log alpha`` and ``log a - log(b + x - 1)``) are computed
+    on the few hundred distinct ``(segment, x)`` pairs with summed weights; only ``log(alpha + t_x)``,
+    ``log(alpha + T)`` and a log-sum-exp remain per row. This cuts the cost of each gradient several-fold.
+    """
+    seg = data.segment_code if pooling != "complete" else np.zeros(data.n_rows, dtype=np.int64)
+    x = data.values["x"]
+    keys = seg * (int(x.max()) + 1) + x.astype(np.int64)
+    uniq, group = np.unique(keys, return_inverse=True)
+    g_seg = uniq // (int(x.max()) + 1)
+    g_x = (uniq % (int(x.max()) + 1)).astype(float)
+    g_weight = np.bincount(group, weights=data.weight, minlength=uniq.size)
+
+    def per(theta, index):
+        return theta if pooling == "complete" else theta[index]
+
+    r, alpha, a, b = (per(theta, g_seg) for theta in thetas)
+    by_x = (
+        pt.gammaln(r + g_x)
+        - pt.gammaln(r)
+        + r * pt.log(alpha)
+        + pt.gammaln(a + b)
+        + pt.gammaln(b + g_x)
+        - pt.gammaln(b)
+        - pt.gammaln(a + b + g_x)
+    )
+    g_log_ratio = pt.log(a) - pt.log(b + pt.maximum(g_x, 1.0) - 1.0)  # used by rows with x > 0 only
+    r_row, alpha_row = (per(theta, seg) for theta in thetas[:2])
+    rx = r_row + x
+    a3 = -rx * pt.log(alpha_row + data.values["T"])
+    a4 = g_log_ratio[group] - rx * pt.log(alpha_row + data.values["t_x"])
+    by_row = pt.switch(pt.gt(x, 0), pt.logaddexp(a3, a4), a3)
+    return pt.sum(g_weight * by_x) + pt.sum(data.weight * by_row)
 
 
 def free_and_theta_names(kind: ModelKind, pooling: Pooling) -> tuple[str, ...]:

@@ -65,12 +65,19 @@ class BTYDSpec:
         ``"default"``, ``"flat"`` (improper flat; MAP = maximum likelihood) or a mapping of overrides.
     thresholds
         Diagnostics gate of NUTS fits.
+    time_step
+        Purchase models only: round ``t_x`` and ``T`` to multiples of ``time_step`` (in the summary's unit) before
+        compressing, so that e.g. a million customers summarised in weeks with day resolution collapse to far
+        fewer distinct rows. An approximation (each time moves by at most ``time_step / 2``; ``T`` is kept
+        ``>= time_step`` and ``t_x <= T``), off by default; its effect on the estimates is measured in
+        ``benchmarks/RESULTS.md``. Predictions always use the exact summary.
     """
 
     pooling: Pooling = "complete"
     segment: str | None = None
     priors: PriorChoice = "default"
     thresholds: DiagnosticThresholds = field(default_factory=DiagnosticThresholds)
+    time_step: float | None = None
 
     kind_name: ClassVar[str] = ""
 
@@ -79,6 +86,10 @@ class BTYDSpec:
             raise LtvlabError(f"pooling={self.pooling!r}: use 'none', 'complete' or 'partial'")
         if self.pooling != "complete" and self.segment is None:
             raise LtvlabError(f"pooling={self.pooling!r} needs a segment column: pass segment='<column>'")
+        if self.time_step is not None and not (np.isfinite(self.time_step) and self.time_step > 0):
+            raise LtvlabError(
+                f"time_step={self.time_step!r} must be a positive number (or None for exact times)"
+            )
 
     @property
     def kind(self) -> ModelKind:
@@ -100,6 +111,10 @@ class BTYDSpec:
                 "no customer has a repeat purchase in calibration (all x == 0): purchase and dropout rates are "
                 "not identified; extend the calibration period"
             )
+        if self.time_step is not None:
+            step = float(self.time_step)
+            T = np.maximum(np.round(T / step), 1.0) * step
+            t_x = np.minimum(np.round(t_x / step) * step, T)
         return {col.X: x, col.T_X: t_x, col.T: T}, np.ones(len(x), dtype=bool)
 
     def prepare(self, summary: pd.DataFrame) -> PreparedData:
@@ -173,6 +188,7 @@ class BTYDSpec:
             "priors": priors.describe(),
             "method": method,
             "thresholds": asdict(self.thresholds),
+            "time_step": self.time_step,
         }
         if method == "map":
             point, converged, message = _build.run_map(model, seed)

@@ -1,0 +1,350 @@
+"""Write ``benchmarks/RESULTS.md`` and ``benchmarks/scaling.png`` from the figures collected by ``run_all.py``."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("ltvlab", "pymc", "pytensor", "nutpie", "arviz", "numpy", "pandas", "duckdb", "pyarrow")
+PARAMS = ("r", "alpha", "a", "b")
+TARGET_RSS_MB = 4096
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def machine() -> list[str]:
+    """Cores, RAM, CPU model, OS, Python and package versions of this machine."""
+    cpu = "unknown"
+    ram_gb = float("nan")
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram_gb = int(line.split()[1]) / 2**20
+                break
+    except OSError:
+        pass
+    packages = ", ".join(f"{p} {_version(p)}" for p in PACKAGES)
+    return [
+        f"- CPU: {cpu}; {os.cpu_count()} logical cores (shared with other jobs during the run)",
+        f"- RAM: {ram_gb:.1f} GiB",
+        f"- OS: {platform.platform()}",
+        f"- Python {platform.python_version()}; {packages}",
+    ]
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _ess_per_s(entry: dict[str, Any], key: str) -> float | None:
+    seconds = entry.get(key)
+    if entry.get("status") != "ok" or not seconds:
+        return None
+    return entry["min_ess_bulk"] / seconds
+
+
+def _status(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "not run"
+    if entry["status"] == "timeout":
+        return f"did not finish in {entry['cap_s'] / 60:.0f} min"
+    if entry["status"] == "error":
+        return "error (see out/*.log)"
+    return "ok"
+
+
+def _ratio(ours: float | None, peer: float | None) -> str:
+    if not ours or not peer:
+        return "-"
+    return f"{ours / peer:.1f}x"
+
+
+def _fit_rows(label: str, entry: dict[str, Any] | None) -> str:
+    if entry is None or entry["status"] != "ok":
+        return f"| {label} | {_status(entry)} | - | - | - | - | - | - | - | {_fmt((entry or {}).get('peak_rss_mb'), 0)} |"
+    return (
+        f"| {label} | ok | {_fmt(entry['wall_s'])} | {_fmt(entry.get('sampling_s'))} | "
+        f"{_fmt(entry['min_ess_bulk'], 0)} | {_fmt(_ess_per_s(entry, 'sampling_s'))} | "
+        f"{_fmt(_ess_per_s(entry, 'wall_s'))} | {entry['max_r_hat']:.3f} | {entry['divergences']} | "
+        f"{_fmt(entry['peak_rss_mb'], 0)} |"
+    )
+
+
+FIT_HEADER = (
+    "| tool | status | fit wall s | sampling s | min bulk ESS | ESS/s (sampling) | ESS/s (wall) | max R-hat "
+    "| divergences | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def _cdnow(results: dict[str, Any]) -> list[str]:
+    lines = ["", "## CDNOW: complete-pooling BG/NBD, ltvlab vs pymc-marketing BetaGeoModel", ""]
+    lines.append(
+        "Same customer summary (weeks, calibration through 1997-09-30, same-day purchases merged), NUTS with "
+        "the same chains/draws/tuning, one core each. ltvlab: default priors, nutpie, likelihood on distinct "
+        "`(x, t_x, T)` rows with weights. pymc-marketing: `BetaGeoModel` with its default priors and PyMC's "
+        "default sampler. *fit wall* covers model build, compilation, sampling and diagnostics; *sampling s* is "
+        "the sampler's own `sampling_time` (tuning + draws, without compilation). ESS/s = min bulk ESS over "
+        "r, alpha, a, b divided by the time."
+    )
+    for dataset in ("cdnow-master", "cdnow-sample"):
+        ours, peer = results.get(f"cdnow_ours_{dataset}"), results.get(f"cdnow_peer_{dataset}")
+        if ours is None and peer is None:
+            continue
+        n = (ours or peer or {}).get("n_customers")
+        lines += ["", f"### {dataset} ({_fmt(n)} customers)", "", FIT_HEADER]
+        step1 = results.get(f"cdnow_ours_step1_{dataset}")
+        lines += [_fit_rows("ltvlab (exact, default)", ours), _fit_rows("pymc-marketing", peer)]
+        if step1 is not None:
+            lines.append(_fit_rows("ltvlab, `time_step=1` (t_x, T rounded to weeks)", step1))
+        if ours and peer and ours["status"] == peer["status"] == "ok":
+            lines += [
+                "",
+                f"Ratios ltvlab / pymc-marketing: ESS per second of wall time "
+                f"**{_ratio(_ess_per_s(ours, 'wall_s'), _ess_per_s(peer, 'wall_s'))}**; "
+                f"ESS per second of sampling "
+                f"**{_ratio(_ess_per_s(ours, 'sampling_s'), _ess_per_s(peer, 'sampling_s'))}**; "
+                f"fit wall time {_ratio(peer['wall_s'], ours['wall_s'])} faster; "
+                f"peak RSS {ours['peak_rss_mb'] / peer['peak_rss_mb']:.2f}x. "
+                f"ltvlab evaluated {_fmt(ours.get('n_rows'))} distinct rows for {_fmt(ours['n_customers'])} "
+                "customers.",
+                "",
+                "| param | ltvlab mean (MCSE) | pymc-marketing mean (MCSE) | difference / combined MCSE "
+                "| difference / posterior sd |",
+                "|---|---|---|---|---|",
+            ]
+            for p in PARAMS:
+                a, b = ours["posterior"][p], peer["posterior"][p]
+                mcse = (a["mcse_mean"] ** 2 + b["mcse_mean"] ** 2) ** 0.5
+                diff = a["mean"] - b["mean"]
+                lines.append(
+                    f"| {p} | {a['mean']:.4f} ({a['mcse_mean']:.4f}) | {b['mean']:.4f} ({b['mcse_mean']:.4f}) | "
+                    f"{diff / mcse:+.2f} | {diff / max(a['sd'], 1e-300):+.3f} |"
+                )
+        if step1 and peer and step1["status"] == peer["status"] == "ok":
+            lines += [
+                "",
+                f"With `time_step=1` ({_fmt(step1.get('n_rows'))} distinct rows): ESS per second of wall time "
+                f"**{_ratio(_ess_per_s(step1, 'wall_s'), _ess_per_s(peer, 'wall_s'))}**, of sampling "
+                f"**{_ratio(_ess_per_s(step1, 'sampling_s'), _ess_per_s(peer, 'sampling_s'))}** pymc-marketing's.",
+            ]
+        if step1 and ours and step1["status"] == ours["status"] == "ok":
+            lines += [
+                "",
+                "Cost of the `time_step=1` approximation (rounded minus exact posterior mean):",
+                "",
+                "| param | exact mean | rounded mean | difference / combined MCSE | difference / posterior sd |",
+                "|---|---|---|---|---|",
+            ]
+            for p in PARAMS:
+                a, b = ours["posterior"][p], step1["posterior"][p]
+                mcse = (a["mcse_mean"] ** 2 + b["mcse_mean"] ** 2) ** 0.5
+                diff = b["mean"] - a["mean"]
+                lines.append(
+                    f"| {p} | {a['mean']:.4f} | {b['mean']:.4f} | {diff / mcse:+.2f} | {diff / a['sd']:+.3f} |"
+                )
+    return lines
+
+
+def _synth(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## Synthetic customers in 20 segments: hierarchical fit and scoring",
+        "",
+        "Data: `generate_crm(n, n_segments=20, seed=2024)` (BG/NBD truth, dated transactions), summarised with "
+        "DuckDB in weeks (calibration 2022-01-01..2022-12-31). ltvlab: partial pooling over the 20 segments "
+        "(non-centred), 2 chains x 1,000 draws after 1,000 tuning steps. pymc-marketing: non-hierarchical "
+        "`BetaGeoModel` on the same customers (it has no segment pooling), same draws, under a time cap. "
+        "Scoring: `write_scores` of P(alive) and 52-week expected purchases with quantiles for every customer "
+        "from 1,000 draws, streamed to Parquet (exact t_x, T: scoring never rounds). The fit rounds t_x and T to "
+        "whole weeks (`BGNBD(time_step=1.0)`, see the CDNOW section for what that costs) unless the table's "
+        "time-step column says otherwise.",
+        "",
+        "| customers | transactions | distinct (segment, x, t_x, T) rows | time step | tool | status | fit wall s "
+        "| min bulk ESS | max R-hat | divergences | diagnostics pass | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    sizes = sorted({int(k.rsplit("_", 1)[1]) for k in results if k.startswith("synth_")})
+    for n in sizes:
+        prep = results.get(f"prep_synth_{n}", {})
+        for tool, key in (("ltvlab (partial pooling)", "synth_ours_"), ("pymc-marketing", "synth_peer_")):
+            entry = results.get(f"{key}{n}")
+            if entry is None:
+                continue
+            ok = entry["status"] == "ok"
+            rows = entry.get("n_rows") if tool.startswith("ltvlab") else None
+            lines.append(
+                f"| {n:,} | {_fmt(prep.get('n_transactions'))} | {_fmt(rows)} | "
+                f"{_fmt(entry.get('time_step')) if tool.startswith('ltvlab') else 'exact'} | {tool} | {_status(entry)} | "
+                f"{_fmt(entry.get('wall_s') if ok else entry.get('child_wall_s'))} | "
+                f"{_fmt(entry.get('min_ess_bulk'), 0)} | {_fmt(entry.get('max_r_hat'), 3)} | "
+                f"{_fmt(entry.get('divergences'))} | {_fmt(entry.get('diagnostics_ok'))} | "
+                f"{_fmt(entry.get('peak_rss_mb'), 0)} |"
+            )
+    scores = [(n, results[f"score_ours_{n}"]) for n in sizes if f"score_ours_{n}" in results]
+    if scores:
+        lines += [
+            "",
+            "| customers | distinct rows scored | draws | status | scoring wall s | peak RSS MiB |",
+            "|---|---|---|---|---|---|",
+        ]
+        for n, entry in scores:
+            lines.append(
+                f"| {n:,} | {_fmt(entry.get('n_unique_summaries'))} | {_fmt(entry.get('n_draws'))} | "
+                f"{_status(entry)} | {_fmt(entry.get('wall_s'))} | {_fmt(entry['peak_rss_mb'], 0)} |"
+            )
+    for n in sizes:
+        ours = results.get(f"synth_ours_{n}")
+        if ours and ours["status"] == "ok" and ours.get("messages"):
+            lines += ["", f"Diagnostics messages at {n:,}: " + "; ".join(ours["messages"])]
+    return lines
+
+
+def _duckdb(results: dict[str, Any]) -> list[str]:
+    duck, pandas = results.get("summary_duckdb"), results.get("summary_pandas")
+    if duck is None and pandas is None:
+        return []
+    lines = [
+        "",
+        "## Customer summary of synthetic transactions: DuckDB vs pandas",
+        "",
+        "`ltvlab.features.customer_summary` (DuckDB, scanning the Parquet file) vs the same summary in pandas "
+        "(`benchmarks/pandas_summary.py`, reading the Parquet file into memory first). Both include reading the "
+        "file. Column totals of x, t_x, T, monetary and x_holdout are compared to check the two agree.",
+        "",
+        "| engine | status | transactions | customers | wall s | peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, entry in (("DuckDB (ltvlab)", duck), ("pandas", pandas)):
+        if entry is None:
+            continue
+        lines.append(
+            f"| {name} | {_status(entry)} | {_fmt(entry.get('n_transactions'))} | "
+            f"{_fmt(entry.get('n_customers'))} | {_fmt(entry.get('wall_s'))} | {_fmt(entry['peak_rss_mb'], 0)} |"
+        )
+    if duck and pandas and duck["status"] == pandas["status"] == "ok":
+        agree = all(
+            abs(duck[k] - pandas[k]) <= 1e-6 * max(1.0, abs(pandas[k])) for k in duck if k.startswith("sum_")
+        )
+        lines += [
+            "",
+            f"DuckDB is **{pandas['wall_s'] / duck['wall_s']:.1f}x** faster and uses "
+            f"**{duck['peak_rss_mb'] / pandas['peak_rss_mb']:.2f}x** the peak memory of pandas; "
+            f"column totals {'agree' if agree else 'DIFFER'}.",
+        ]
+    return lines
+
+
+def _curve(results: dict[str, Any], png: Path) -> list[str]:
+    sizes = sorted(
+        {
+            int(k.rsplit("_", 1)[1])
+            for k in results
+            if k.startswith("synth_ours_") or k.startswith("synth_peer_")
+        }
+    )
+    if not sizes:
+        return []
+    lines = [
+        "",
+        "## Scaling curve",
+        "",
+        f"![fit time and peak memory against customers]({png.name})",
+        "",
+        "| customers | ltvlab distinct rows | ltvlab fit s | ltvlab peak RSS MiB | pymc-marketing fit s "
+        "| pymc-marketing peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        ours, peer = results.get(f"synth_ours_{n}"), results.get(f"synth_peer_{n}")
+
+        def cell(e: dict[str, Any] | None) -> str:
+            if e is None:
+                return "not run"
+            return _fmt(e["wall_s"]) if e["status"] == "ok" else _status(e)
+
+        lines.append(
+            f"| {n:,} | {_fmt((ours or {}).get('n_rows'))} | {cell(ours)} | "
+            f"{_fmt((ours or {}).get('peak_rss_mb'), 0)} | {cell(peer)} | {_fmt((peer or {}).get('peak_rss_mb'), 0)} |"
+        )
+    _plot(results, sizes, png)
+    return lines
+
+
+def _plot(results: dict[str, Any], sizes: list[int], png: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
+    for tool, key, marker in (
+        ("ltvlab (partial pooling)", "synth_ours_", "o"),
+        ("pymc-marketing", "synth_peer_", "s"),
+    ):
+        done = [(n, results[f"{key}{n}"]) for n in sizes if f"{key}{n}" in results]
+        ok = [(n, e) for n, e in done if e["status"] == "ok"]
+        capped = [(n, e) for n, e in done if e["status"] == "timeout"]
+        if ok:
+            line = ax_t.plot([n for n, _ in ok], [e["wall_s"] for _, e in ok], marker=marker, label=tool)[0]
+            ax_m.plot([n for n, _ in ok], [e["peak_rss_mb"] for _, e in ok], marker=marker, label=tool)
+            color = line.get_color()
+        else:
+            color = None
+        if capped:
+            ax_t.scatter(
+                [n for n, _ in capped],
+                [e["cap_s"] for _, e in capped],
+                marker="^",
+                color=color,
+                label=f"{tool}: did not finish (cap)",
+            )
+    for ax, ylabel in ((ax_t, "fit wall time (s)"), (ax_m, "peak RSS (MiB)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("customers")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    ax_m.axhline(TARGET_RSS_MB, color="grey", ls="--", lw=1, label="4 GiB")
+    ax_t.legend(fontsize=8)
+    ax_m.legend(fontsize=8)
+    fig.suptitle("BG/NBD NUTS fit, 2 chains x 1,000 draws, synthetic customers in 20 segments")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+
+
+def write_report(results: dict[str, Any], path: Path, png: Path) -> None:
+    """Rewrite the Markdown report from every result collected so far."""
+    peer_versions = {e.get("pymc_marketing") for e in results.values() if e.get("pymc_marketing")}
+    lines = [
+        "# ltvlab performance benchmarks",
+        "",
+        "Written by `benchmarks/run_all.py` (`make bench`); each figure is from its own child process "
+        "(peak RSS = that process's `ru_maxrss`). The machine is shared, so times carry roughly +-30% noise; "
+        "the load average when each measurement finished is in `benchmarks/out/full/results.json`.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        f"- pymc-marketing (benchmark environment only): {', '.join(sorted(peer_versions)) or 'not run'}",
+    ]
+    lines += _cdnow(results) + _synth(results) + _duckdb(results) + _curve(results, png)
+    path.write_text("\n".join(lines) + "\n")
