@@ -17,7 +17,7 @@ from ltvlab.ltv.clv import (
     period_discount_rate,
 )
 from ltvlab.ltv.decisions import assign_tiers, churn_risk, export_csv, hash_ids, pseudonymise, tier_table
-from ltvlab.ltv.diagnostics import Diagnostics, DiagnosticThresholds
+from ltvlab.ltv.diagnostics import Diagnostics, DiagnosticThresholds, compare_diagnostics
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
 from ltvlab.ltv.gamma_gamma import GammaGamma
 from ltvlab.ltv.holdout import (
@@ -57,6 +57,7 @@ __all__ = [
     "assign_tiers",
     "churn_risk",
     "clv_horizon",
+    "compare_diagnostics",
     "conditional_expectations",
     "cumulative_tracking",
     "customer_lifetime_value",

@@ -7,7 +7,7 @@ A fit that fails the gate is still returned: ``diagnostics.ok`` is False, the re
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import arviz as az
@@ -16,7 +16,14 @@ import pandas as pd
 
 from ltvlab.errors import ConvergenceWarning
 
-__all__ = ["DiagnosticThresholds", "Diagnostics", "diagnose", "map_diagnostics", "warn_if_failed"]
+__all__ = [
+    "DiagnosticThresholds",
+    "Diagnostics",
+    "compare_diagnostics",
+    "diagnose",
+    "map_diagnostics",
+    "warn_if_failed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,26 @@ def map_diagnostics(converged: bool, message: str, param_labels: Sequence[str]) 
         table=table,
         messages=messages,
     )
+
+
+def compare_diagnostics(fits: Mapping[str, object]) -> pd.DataFrame:
+    """One row per fit (e.g. per pooling mode): gate status, worst R-hat and bulk ESS, divergences, reasons.
+
+    ``fits`` maps a label to anything with a ``diagnostics`` attribute (a fitted model) or to a
+    :class:`Diagnostics`. R-hat and ESS are NaN for MAP fits, which have no chains.
+    """
+    rows = {}
+    for label, fit in fits.items():
+        d = fit if isinstance(fit, Diagnostics) else fit.diagnostics
+        rows[label] = {
+            "diagnostics ok": bool(d.ok),
+            "max R-hat": d.max_r_hat,
+            "min bulk ESS": d.min_ess_bulk,
+            "min tail ESS": d.min_ess_tail,
+            "divergences": int(d.divergences),
+            "reasons": "; ".join(d.messages),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def warn_if_failed(diagnostics: Diagnostics, what: str) -> None:
