@@ -11,8 +11,14 @@ from ltvlab.ltv._data import Compressed
 from ltvlab.ltv.priors import ModelKind, Pooling, Priors
 
 
-def _eta(kind: ModelKind, name: str, pooling: Pooling, priors: Priors, dims: str) -> pt.TensorVariable:
-    """The unconstrained eta of one parameter: scalar (complete) or one per segment."""
+def _eta(
+    kind: ModelKind, name: str, pooling: Pooling, priors: Priors, dims: str, centered: bool = False
+) -> pt.TensorVariable:
+    """The unconstrained eta of one parameter: scalar (complete) or one per segment.
+
+    Partial pooling is non-centred (``eta = mu + sigma * z``) unless ``centered``: then ``eta ~ Normal(mu, sigma)``
+    directly, which samples far better when every segment's data pin its parameters down (large segments).
+    """
     eta_name = kind.eta_name(name)
     mu0, sd0 = priors.normal[name]
     if pooling == "complete":
@@ -21,12 +27,19 @@ def _eta(kind: ModelKind, name: str, pooling: Pooling, priors: Priors, dims: str
         return pm.Flat(eta_name, dims=dims) if priors.flat else pm.Normal(eta_name, mu0, sd0, dims=dims)
     mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
     sigma = pm.HalfNormal(f"sigma_{eta_name}", priors.pooling_sd)
+    if centered:
+        return pm.Normal(eta_name, mu, sigma, dims=dims)
     z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
     return pm.Deterministic(eta_name, mu + sigma * z, dims=dims)
 
 
 def build_model(
-    kind: ModelKind, data: Compressed, pooling: Pooling, priors: Priors, labels: tuple[str, ...]
+    kind: ModelKind,
+    data: Compressed,
+    pooling: Pooling,
+    priors: Priors,
+    labels: tuple[str, ...],
+    centered: bool = False,
 ) -> pm.Model:
     """PyMC model whose log-density is ``sum_rows weight * loglik(row | theta[segment of row])`` + priors."""
     coords = {"segment": list(labels)}
@@ -34,7 +47,7 @@ def build_model(
     with pm.Model(coords=coords) as model:
         thetas = []
         for name, offset in zip(kind.param_names, kind.offsets, strict=True):
-            eta = _eta(kind, name, pooling, priors, "segment")
+            eta = _eta(kind, name, pooling, priors, "segment", centered)
             if pooling == "complete":
                 theta = pm.Deterministic(name, offset + pt.exp(eta))
             else:
@@ -127,6 +140,10 @@ def run_nuts(
     """NUTS with PyMC's sampler or nutpie; returns arviz InferenceData."""
     if sampler not in ("nutpie", "pymc"):
         raise LtvlabError(f"sampler={sampler!r}: use 'nutpie' or 'pymc'")
+    # nutpie's low-rank modified mass matrix learns the strong posterior correlations of BTYD parameters
+    # (r with alpha, a with b); on CDNOW master it cut gradient evaluations per draw ~3x and raised the
+    # min bulk ESS ~5x (benchmarks/RESULTS.md).
+    extra = {"low_rank_modified_mass_matrix": True} if sampler == "nutpie" else {}
     with model:
         return pm.sample(
             draws=draws,
@@ -138,4 +155,5 @@ def run_nuts(
             progressbar=progressbar,
             target_accept=target_accept,
             compute_convergence_checks=False,
+            nuts_sampler_kwargs=extra,
         )
