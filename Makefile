@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements-lock.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ltvlab needs Python 3.11 or newer: set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements-lock.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements-lock.txt -e '.[dev,spark]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name ltvlab --display-name "Python (ltvlab)" >/dev/null
 	@touch $(STAMP)
 

@@ -21,7 +21,12 @@ import pandas as pd
 PARAMS = ("r", "alpha", "a", "b")
 
 
-def fit_peer(*, summary: str, draws: int, tune: int, chains: int, seed: int = 2024) -> dict:
+def fit_peer(
+    *, summary: str, draws: int, tune: int, chains: int, seed: int = 2024, priors: dict | None = None
+) -> dict:
+    """``priors``: ltvlab's resolved ``{param: [mu0, sd0]}`` on log(param); given, the peer gets the same
+    LogNormal priors, so both tools sample the same posterior and their means must agree within MCSE."""
+    from pymc_extras.prior import Prior
     from pymc_marketing.clv import BetaGeoModel
 
     frame = pd.read_parquet(summary)
@@ -34,7 +39,12 @@ def fit_peer(*, summary: str, draws: int, tune: int, chains: int, seed: int = 20
         }
     )
     start = time.perf_counter()
-    model = BetaGeoModel(data=data)
+    config = None
+    if priors:
+        config = {
+            name: Prior("LogNormal", mu=float(mu), sigma=float(sd)) for name, (mu, sd) in priors.items()
+        }
+    model = BetaGeoModel(data=data, model_config=config)
     model.fit(
         fit_method="mcmc",
         draws=draws,
@@ -61,6 +71,7 @@ def fit_peer(*, summary: str, draws: int, tune: int, chains: int, seed: int = 20
         "min_ess_tail": float(table["ess_tail"].min()),
         "divergences": divergences,
         "pymc_marketing": version("pymc-marketing"),
+        "priors": "ltvlab's (LogNormal)" if priors else "pymc-marketing defaults",
         "posterior": {
             name: {
                 "mean": float(table.loc[name, "mean"]),

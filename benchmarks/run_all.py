@@ -125,6 +125,11 @@ def run_sections(
             runner.ours(f"cdnow_ours_{dataset}", "fit", summary=prep["path"], pooling="complete", **nuts)
             if f"cdnow_peer_{dataset}" not in runner.results or not keep_peer:
                 runner.peer(f"cdnow_peer_{dataset}", summary=prep["path"], **nuts)
+            ours = runner.results.get(f"cdnow_ours_{dataset}", {})
+            same = f"cdnow_peer_sameprior_{dataset}"
+            if ours.get("priors") and (same not in runner.results or not keep_peer):
+                # the same LogNormal priors as ltvlab: the two posteriors are then the same distribution
+                runner.peer(same, summary=prep["path"], priors=ours["priors"]["normal"], **nuts)
             runner.ours(
                 f"cdnow_ours_step1_{dataset}",
                 "fit",
@@ -144,6 +149,8 @@ def run_sections(
             pooling="partial",
             save_as=fit_path,
             time_step=time_step,
+            cores=2,  # both chains in parallel on the 2 cores; the 10-minute target is wall time
+            truth=prep.get("truth"),
             **nuts,
         )
         if score and fit["status"] == "ok":

@@ -33,7 +33,9 @@ def transaction_source_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="strftime format of the dates, e.g. %Y%m%d; detected when omitted (ambiguous -> error).",
         ),
         click.option(
-            "--allow-returns", is_flag=True, help="Keep negative amounts (returns) instead of quarantining them."
+            "--allow-returns",
+            is_flag=True,
+            help="Keep negative amounts (returns) instead of quarantining them.",
         ),
         click.option(
             "--max-bad-share",

@@ -17,7 +17,9 @@ from ltvlab.features import customer_summary
 @click.option(
     "--keep-same-day", is_flag=True, help="Count several purchases on one day separately (default: merge)."
 )
-@click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write the summary (CSV/Parquet).")
+@click.option(
+    "--output", type=click.Path(dir_okay=False), default=None, help="Write the summary (CSV/Parquet)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the headline figures as JSON.")
 def summary(
     calibration_end: str,

@@ -120,13 +120,40 @@ def encode_segments(labels: np.ndarray, segments: tuple[str, ...]) -> np.ndarray
     return np.array([lookup[u] for u in uniq], dtype=np.int64)[inv]
 
 
-def compress(codes: np.ndarray, columns: dict[str, np.ndarray], n_segments: int) -> Compressed:
-    """Group identical ``(code, *columns)`` rows; ``inverse`` maps customers to rows."""
+def validate_weights(summary: pd.DataFrame, name: str) -> np.ndarray:
+    """Row weights from column ``name``: customers per row of an already aggregated summary (finite, > 0)."""
+    _require_columns(summary, (name,))
+    weights = _numeric(summary, name)
+    bad = weights <= 0
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise LtvlabError(
+            f"column '{name}' (weights) has {int(bad.sum())} value(s) <= 0 (first at row {row}); "
+            "each row's weight is the number of customers it stands for"
+        )
+    return weights
+
+
+def compress(
+    codes: np.ndarray, columns: dict[str, np.ndarray], n_segments: int, weights: np.ndarray | None = None
+) -> Compressed:
+    """Group identical ``(code, *columns)`` rows; ``inverse`` maps input rows to rows.
+
+    Each row's weight is the number of input rows in it, or the sum of their ``weights`` when given (input rows
+    that already stand for several customers, e.g. distinct rows with counts aggregated by Spark).
+    """
     frame = pd.DataFrame({"_seg": codes, **columns})
     keys = ["_seg", *columns]
     grouped = frame.groupby(keys, sort=True)
     inverse = grouped.ngroup().to_numpy()
-    sizes = grouped.size()
+    if weights is None:
+        sizes = grouped.size()
+    else:
+        sizes = (
+            pd.Series(np.asarray(weights, dtype=float), index=frame.index)
+            .groupby([frame[k] for k in keys], sort=True)
+            .sum()
+        )
     index = sizes.index.to_frame(index=False)
     return Compressed(
         segments=tuple(str(i) for i in range(n_segments)),

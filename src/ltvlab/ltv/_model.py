@@ -22,6 +22,7 @@ from ltvlab.ltv._data import (
     segment_labels,
     validate_purchase_columns,
     validate_spend_columns,
+    validate_weights,
 )
 from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
@@ -54,6 +55,7 @@ class PreparedData:
     segments: tuple[str, ...]
     n_customers: int
     warnings: tuple[str, ...]
+    value_weights: np.ndarray | None = None  # customers per entry of ``values`` when the summary is weighted
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,14 @@ class BTYDSpec:
             t_x = np.minimum(np.round(t_x / step) * step, T)
         return {col.X: x, col.T_X: t_x, col.T: T}, np.ones(len(x), dtype=bool)
 
-    def prepare(self, summary: pd.DataFrame) -> PreparedData:
-        """Validate the summary and compress it to weighted distinct rows."""
+    def prepare(self, summary: pd.DataFrame, weights: str | None = None) -> PreparedData:
+        """Validate the summary and compress it to weighted distinct rows.
+
+        ``weights`` names a column giving the number of customers each row stands for (a summary already
+        aggregated to distinct rows with counts, e.g. by :func:`ltvlab.spark.compressed_statistics`).
+        """
         values, keep = self._customer_values(summary)
+        row_weights = validate_weights(summary, weights) if weights is not None else None
         labels = segment_labels(summary, self.segment)
         segments = tuple(sorted(set(labels.tolist())))
         if self.pooling == "partial" and len(segments) < 2:
@@ -159,8 +166,10 @@ class BTYDSpec:
         if self.pooling == "complete":
             codes = np.zeros_like(codes)
         kept = {k: v[keep] for k, v in values.items()}
-        rows = compress(codes[keep], kept, len(segments))
-        return PreparedData(rows, kept, segments, len(summary), tuple(notes))
+        kept_weights = row_weights[keep] if row_weights is not None else None
+        rows = compress(codes[keep], kept, len(segments), weights=kept_weights)
+        n_customers = len(summary) if row_weights is None else round(float(row_weights.sum()))
+        return PreparedData(rows, kept, segments, n_customers, tuple(notes), kept_weights)
 
     def centered(self, prepared: PreparedData) -> bool:
         """Whether partial pooling uses the centred form on these data (see ``parametrization``)."""
@@ -173,10 +182,10 @@ class BTYDSpec:
         )
         return bool(sizes.min() >= CENTERED_MIN_SEGMENT_SIZE)
 
-    def build_model(self, summary: pd.DataFrame) -> pm.Model:
+    def build_model(self, summary: pd.DataFrame, weights: str | None = None) -> pm.Model:
         """The PyMC model this spec fits on ``summary`` (for inspection or prior-predictive checks)."""
-        prepared = self.prepare(summary)
-        priors = resolve_priors(self.kind, self.priors, prepared.values)
+        prepared = self.prepare(summary, weights)
+        priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
         labels = prepared.segments if self.pooling != "complete" else ("all",)
         return _build.build_model(
             self.kind, prepared.rows, self.pooling, priors, labels, centered=self.centered(prepared)
@@ -197,13 +206,18 @@ class BTYDSpec:
         progressbar: bool = False,
         target_accept: float = 0.9,
         cores: int = 1,
+        weights: str | None = None,
     ) -> BTYDFit:
-        """Fit on a customer summary (unchanged); returns a :class:`PurchaseFit` or :class:`SpendFit`."""
+        """Fit on a customer summary (unchanged); returns a :class:`PurchaseFit` or :class:`SpendFit`.
+
+        ``weights`` names a column of customer counts when each row of ``summary`` stands for several customers
+        with the same values (see :meth:`prepare`); the fit is the same as on the expanded summary.
+        """
         if method not in ("nuts", "map"):
             raise LtvlabError(f"method={method!r}: use 'nuts' or 'map'")
         sampler = sampler or DEFAULT_SAMPLER
-        prepared = self.prepare(summary)
-        priors = resolve_priors(self.kind, self.priors, prepared.values)
+        prepared = self.prepare(summary, weights)
+        priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
         if priors.flat and method == "nuts" and self.pooling != "partial":
             notes = ("flat priors are improper: NUTS may drift where the data are weak",)
         else:
@@ -223,6 +237,8 @@ class BTYDSpec:
             if self.pooling == "partial"
             else None,
         }
+        if weights is not None:
+            config["weights"] = weights
         if method == "map":
             point, converged, message = _build.run_map(model, seed)
             samples = {
@@ -266,7 +282,7 @@ class BTYDSpec:
         population = {name: samples[name][:, 0] for name in names if name not in self.kind.param_names}
         ll = _total_loglik(self.kind, prepared.rows, param_draws, self.pooling)
         fit_cls = SpendFit if self.kind_name == "gamma_gamma" else PurchaseFit
-        cols = tuple(c for c in (*self.kind.data_columns, self.segment) if c is not None)
+        cols = tuple(c for c in (*self.kind.data_columns, self.segment, weights) if c is not None)
         fit = fit_cls(
             model_name=self.kind_name,
             param_names=self.kind.param_names,

@@ -112,22 +112,37 @@ class Priors:
         }
 
 
-def _default_centres(kind: ModelKind, values: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+def _default_centres(
+    kind: ModelKind, values: Mapping[str, np.ndarray], weights: np.ndarray | None = None
+) -> dict[str, tuple[float, float]]:
+    def mean(v: np.ndarray, w: np.ndarray | None) -> float:
+        return float(np.mean(v)) if w is None else float(np.average(v, weights=w))
+
     out = {}
     for name, offset, scale in zip(kind.param_names, kind.offsets, kind.scale, strict=True):
         if scale == "time":
-            out[name] = (float(np.log(max(float(np.mean(values[col.T])), 1e-6))), 2.0)
+            out[name] = (float(np.log(max(mean(values[col.T], weights), 1e-6))), 2.0)
         elif scale == "money":
-            m = values[col.MONETARY][values[col.X] > 0]
-            out[name] = (float(np.log(max(float(np.mean(m)) if m.size else 1.0, 1e-6))), 2.0)
+            repeat = values[col.X] > 0
+            m = values[col.MONETARY][repeat]
+            centre = mean(m, None if weights is None else weights[repeat]) if m.size else 1.0
+            out[name] = (float(np.log(max(centre, 1e-6))), 2.0)
         else:
             out[name] = (float(np.log(2.0)) if offset else 0.0, 1.5)
     return out
 
 
-def resolve_priors(kind: ModelKind, choice: PriorChoice, values: Mapping[str, np.ndarray]) -> Priors:
-    """Turn ``"default"``, ``"flat"`` or a mapping into :class:`Priors` for this model and data."""
-    defaults = _default_centres(kind, values)
+def resolve_priors(
+    kind: ModelKind,
+    choice: PriorChoice,
+    values: Mapping[str, np.ndarray],
+    weights: np.ndarray | None = None,
+) -> Priors:
+    """Turn ``"default"``, ``"flat"`` or a mapping into :class:`Priors` for this model and data.
+
+    ``weights`` (customers per row of ``values``) make the data-scaled default centres customer averages.
+    """
+    defaults = _default_centres(kind, values, weights)
     if isinstance(choice, str):
         if choice == "default":
             return Priors(False, defaults, DEFAULT_POOLING_SD)

@@ -1,0 +1,211 @@
+"""Distributed scoring: P(alive), expected purchases and discounted CLV per customer on the Spark executors.
+
+The driver takes the posterior draws once (:func:`ltvlab.ltv.clv.pair_draws`, the same draws as
+:func:`ltvlab.ltv.score_customers` with the same ``max_draws`` and ``seed``) and broadcasts them with the horizon.
+Each executor scores its partitions with ``mapInPandas``, batch by batch, through the functions of
+:mod:`ltvlab.ltv.clv` (``validate_summary``, ``unique_rows``, ``unique_row_table``): distinct summaries of a batch
+are evaluated once, ``chunk_rows`` at a time, so an executor holds at most draws x ``chunk_rows`` numbers. The
+scores are those of the one-machine path to floating-point rounding, in no particular row order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ltvlab.errors import LtvlabError
+from ltvlab.features import columns as col
+from ltvlab.ltv._data import encode_segments, segment_labels
+from ltvlab.ltv.clv import (
+    QUANTILES,
+    QUANTITIES,
+    clv_attrs,
+    clv_horizon,
+    pair_draws,
+    unique_row_table,
+    unique_rows,
+    validate_summary,
+)
+from ltvlab.ltv.decisions import CUSTOMER_HASH, hash_ids, project_salt
+from ltvlab.spark.session import pandas_conversion
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pyspark.sql import DataFrame
+
+METADATA_FILE = "_ltvlab.json"  # Spark and pyarrow readers skip files starting with "_"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentIndex:
+    """What executors need of a fit to place customers in its segments (a picklable stand-in for the fit)."""
+
+    segment: str | None
+    segments: tuple[str, ...]
+
+    def segment_index(self, summary: pd.DataFrame) -> np.ndarray:
+        if self.segment is None:
+            return np.zeros(len(summary), dtype=np.int64)
+        return encode_segments(segment_labels(summary, self.segment), self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class SparkScoringRun:
+    """What :func:`write_scores` wrote and how the scores were computed."""
+
+    path: Path
+    n_customers: int
+    n_draws: int
+    columns: tuple[str, ...]
+    attrs: dict[str, Any]
+
+
+def score_columns(quantities: tuple[str, ...], id_column: str) -> list[str]:
+    """Output columns: the id, then ``{quantity}_{mean,q05,q50,q95}`` per quantity."""
+    stats = ["mean", *(f"q{round(q * 100):02d}" for q in QUANTILES)]
+    return [id_column, *(f"{name}_{stat}" for name in quantities for stat in stats)]
+
+
+def _index_of(fit: Any) -> SegmentIndex:
+    return SegmentIndex(getattr(fit, "segment", None), tuple(getattr(fit, "segments", ("all",))))
+
+
+def score_dataframe(
+    purchase_fit: Any,
+    spend_fit: Any | None,
+    summary: DataFrame | pd.DataFrame,
+    *,
+    unit: str | None = None,
+    horizon_weeks: float = 52.0,
+    period_weeks: float = 4.0,
+    annual_discount_rate: float = 0.10,
+    max_draws: int | None = 1000,
+    seed: int = 0,
+    chunk_rows: int = 2048,
+    hash_customer_ids: bool = False,
+    salt: str | None = None,
+) -> tuple[DataFrame, dict[str, Any]]:
+    """Scores of every customer of a Spark (or pandas) summary as a lazy Spark DataFrame, and how they were made.
+
+    Columns are those of :func:`ltvlab.ltv.score_customers`: ``customer_id`` (``customer_hash`` with
+    ``hash_customer_ids``) then ``{p_alive,expected_purchases,clv}_{mean,q05,q50,q95}`` (CLV only with a
+    ``spend_fit``). ``unit`` is the summary's time unit (``"D"``/``"W"``), read from a pandas summary's ``attrs``
+    when not given. The returned dict holds the horizon, discounting and draws used (no per-row counts).
+    """
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql import SparkSession
+
+    if isinstance(summary, pd.DataFrame):
+        unit = unit or summary.attrs.get("unit")
+        spark = SparkSession.getActiveSession()
+        if spark is None:
+            raise LtvlabError(
+                "no active SparkSession to score a pandas summary; start one with spark_session()"
+            )
+        with pandas_conversion():
+            summary = spark.createDataFrame(summary)
+    if not isinstance(summary, SparkDataFrame):
+        raise LtvlabError(f"summary must be a Spark or pandas DataFrame, not {type(summary).__name__}")
+    if unit is None:
+        raise LtvlabError("pass unit='W' or unit='D': the time unit of the summary's t_x and T")
+    horizon = clv_horizon(
+        unit=str(unit),
+        horizon_weeks=horizon_weeks,
+        period_weeks=period_weeks,
+        annual_discount_rate=annual_discount_rate,
+    )
+    draws = pair_draws(purchase_fit, spend_fit, max_draws=max_draws, seed=seed)
+    quantities = QUANTITIES if spend_fit is not None else ("p_alive", "expected_purchases")
+    p_index = _index_of(purchase_fit)
+    s_index = _index_of(spend_fit) if spend_fit is not None else None
+    needed = [col.CUSTOMER_ID, col.X, col.T_X, col.T] + ([col.MONETARY] if spend_fit is not None else [])
+    needed += sorted({i.segment for i in (p_index, s_index) if i is not None and i.segment} - set(needed))
+    missing = [c for c in needed if c not in summary.columns]
+    if missing:
+        raise LtvlabError(
+            f"the summary lacks column(s) {missing}; build it with ltvlab.spark.summary_dataframe"
+        )
+    key = (salt if salt is not None else project_salt()) if hash_customer_ids else None
+    id_column = CUSTOMER_HASH if hash_customer_ids else col.CUSTOMER_ID
+    columns = score_columns(quantities, id_column)
+    schema = ", ".join(f"`{name}` {'string' if i == 0 else 'double'}" for i, name in enumerate(columns))
+    payload = summary.sparkSession.sparkContext.broadcast(
+        {
+            "draws": draws,
+            "horizon": horizon,
+            "quantities": quantities,
+            "p_index": p_index,
+            "s_index": s_index,
+            "chunk_rows": chunk_rows,
+            "salt": key,
+            "columns": columns,
+        }
+    )
+
+    def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        work = payload.value
+        for batch in batches:
+            if len(batch) == 0:
+                continue
+            yield score_batch(batch, work)
+
+    scored = summary.select(*needed).mapInPandas(score_batches, schema)
+    attrs = clv_attrs(horizon, draws, seed=seed, n_unique=-1)
+    attrs.pop("n_unique_summaries")
+    attrs["expected_purchases_horizon"] = f"{horizon.horizon_weeks:g} weeks"
+    return scored, attrs
+
+
+def score_batch(batch: pd.DataFrame, work: dict[str, Any]) -> pd.DataFrame:
+    """Score one batch of customers (runs on an executor); ``work`` is the broadcast payload."""
+    batch = batch.reset_index(drop=True)
+    validate_summary(batch, need_monetary=work["s_index"] is not None)
+    rows = unique_rows(batch, work["p_index"], work["s_index"])
+    table = unique_row_table(
+        work["draws"],
+        rows,
+        horizon=work["horizon"],
+        quantities=work["quantities"],
+        chunk_rows=work["chunk_rows"],
+    )
+    out = table.iloc[rows.inverse].reset_index(drop=True)
+    ids = batch[col.CUSTOMER_ID]
+    out.insert(0, work["columns"][0], hash_ids(ids, salt=work["salt"]) if work["salt"] else ids.astype(str))
+    return out[work["columns"]]
+
+
+def write_scores(
+    purchase_fit: Any,
+    spend_fit: Any | None,
+    summary: DataFrame | pd.DataFrame,
+    path: str | Path,
+    *,
+    mode: str = "overwrite",
+    **options: Any,
+) -> SparkScoringRun:
+    """Score every customer on the executors and write the table as a Parquet folder at ``path``.
+
+    ``options`` are those of :func:`score_dataframe`. How the scores were made is written beside the data parts
+    in ``_ltvlab.json`` (skipped by Parquet readers).
+    """
+    scored, attrs = score_dataframe(purchase_fit, spend_fit, summary, **options)
+    target = str(path)
+    scored.write.mode(mode).parquet(target)
+    n_customers = scored.sparkSession.read.parquet(target).count()
+    attrs = {**attrs, "n_customers": n_customers}
+    if "://" not in target or target.startswith("file://"):
+        folder = Path(target.removeprefix("file://"))
+        (folder / METADATA_FILE).write_text(json.dumps(attrs, indent=1, default=str))
+    return SparkScoringRun(
+        path=Path(target),
+        n_customers=n_customers,
+        n_draws=int(attrs["n_draws"]),
+        columns=tuple(scored.columns),
+        attrs=attrs,
+    )
