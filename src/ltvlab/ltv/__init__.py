@@ -37,10 +37,12 @@ from ltvlab.ltv.plots import (
     segment_estimates,
 )
 from ltvlab.ltv.pnbd import ParetoNBD
+from ltvlab.ltv.predictive import ALL_CUSTOMERS, PredictiveSample, sample_future_value
 from ltvlab.ltv.prior_predictive import PriorPredictive, prior_predictive_summary
 from ltvlab.ltv.scoring import ScoringRun, score_customers, write_scores
 
 __all__ = [
+    "ALL_CUSTOMERS",
     "BGNBD",
     "BTYDFit",
     "ClvHorizon",
@@ -50,6 +52,7 @@ __all__ = [
     "HoldoutResult",
     "NaiveClvBaseline",
     "ParetoNBD",
+    "PredictiveSample",
     "PriorPredictive",
     "PurchaseFit",
     "ScoringRun",
@@ -77,6 +80,7 @@ __all__ = [
     "plot_tracking",
     "prior_predictive_summary",
     "pseudonymise",
+    "sample_future_value",
     "score_customers",
     "segment_estimates",
     "tier_table",
