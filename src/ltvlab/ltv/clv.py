@@ -187,6 +187,29 @@ def pair_draws(
     return PairedDraws(purchase_model=model, purchase=purchase, spend=spend, n_draws=n)
 
 
+def scoring_plan(
+    purchase_fit: Any,
+    spend_fit: Any | None,
+    *,
+    unit: str,
+    horizon_weeks: float,
+    period_weeks: float,
+    annual_discount_rate: float,
+    max_draws: int | None,
+    seed: int,
+) -> tuple[ClvHorizon, PairedDraws, tuple[str, ...]]:
+    """Horizon, paired draws and scored quantities shared by every scorer (in memory, Parquet, Spark)."""
+    horizon = clv_horizon(
+        unit=str(unit),
+        horizon_weeks=horizon_weeks,
+        period_weeks=period_weeks,
+        annual_discount_rate=annual_discount_rate,
+    )
+    draws = pair_draws(purchase_fit, spend_fit, max_draws=max_draws, seed=seed)
+    quantities = QUANTITIES if spend_fit is not None else ("p_alive", "expected_purchases")
+    return horizon, draws, quantities
+
+
 # ------------------------------------------------------------------------------------------- unique rows
 
 

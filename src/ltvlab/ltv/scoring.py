@@ -19,10 +19,8 @@ import pyarrow.parquet as pq
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv.clv import (
-    QUANTITIES,
     clv_attrs,
-    clv_horizon,
-    pair_draws,
+    scoring_plan,
     unique_row_table,
     unique_rows,
     validate_summary,
@@ -60,15 +58,17 @@ def _prepare(
         raise LtvlabError(
             "summary.attrs['unit'] is missing; build the summary with ltvlab.features.customer_summary"
         )
-    horizon = clv_horizon(
+    horizon, draws, quantities = scoring_plan(
+        purchase_fit,
+        spend_fit,
         unit=str(unit),
         horizon_weeks=horizon_weeks,
         period_weeks=period_weeks,
         annual_discount_rate=annual_discount_rate,
+        max_draws=max_draws,
+        seed=seed,
     )
-    draws = pair_draws(purchase_fit, spend_fit, max_draws=max_draws, seed=seed)
     rows = unique_rows(summary, purchase_fit, spend_fit)
-    quantities = QUANTITIES if spend_fit is not None else ("p_alive", "expected_purchases")
     table = unique_row_table(draws, rows, horizon=horizon, quantities=quantities, chunk_rows=chunk_rows)
     attrs = clv_attrs(horizon, draws, seed=seed, n_unique=len(rows))
     attrs["expected_purchases_horizon"] = f"{horizon.horizon_weeks:g} weeks"

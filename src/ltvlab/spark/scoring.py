@@ -23,10 +23,8 @@ from ltvlab.features import columns as col
 from ltvlab.ltv._data import encode_segments, segment_labels
 from ltvlab.ltv.clv import (
     QUANTILES,
-    QUANTITIES,
     clv_attrs,
-    clv_horizon,
-    pair_draws,
+    scoring_plan,
     unique_row_table,
     unique_rows,
     validate_summary,
@@ -114,14 +112,16 @@ def score_dataframe(
         raise LtvlabError(f"summary must be a Spark or pandas DataFrame, not {type(summary).__name__}")
     if unit is None:
         raise LtvlabError("pass unit='W' or unit='D': the time unit of the summary's t_x and T")
-    horizon = clv_horizon(
+    horizon, draws, quantities = scoring_plan(
+        purchase_fit,
+        spend_fit,
         unit=str(unit),
         horizon_weeks=horizon_weeks,
         period_weeks=period_weeks,
         annual_discount_rate=annual_discount_rate,
+        max_draws=max_draws,
+        seed=seed,
     )
-    draws = pair_draws(purchase_fit, spend_fit, max_draws=max_draws, seed=seed)
-    quantities = QUANTITIES if spend_fit is not None else ("p_alive", "expected_purchases")
     p_index = _index_of(purchase_fit)
     s_index = _index_of(spend_fit) if spend_fit is not None else None
     needed = [col.CUSTOMER_ID, col.X, col.T_X, col.T] + ([col.MONETARY] if spend_fit is not None else [])
