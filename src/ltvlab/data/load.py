@@ -87,6 +87,28 @@ def _require(found: Sequence[str], names: Sequence[str], *, file_name: str, what
         )
 
 
+def _read_columns(
+    path: str | Path,
+    *,
+    encoding: str | None,
+    mapping: Mapping[str, str],
+    flags: Mapping[str, str],
+    required: Sequence[tuple[Sequence[str], str, str]],
+) -> tuple[Path, RawTable, dict[str, str]]:
+    """Read ``path``; resolve the canonical columns of ``mapping`` and check each ``(names, what, flag)`` group.
+
+    Raises at the first group with a missing column (canonical columns first); returns the source, the raw
+    table and the canonical -> file column names.
+    """
+    source = Path(path)
+    raw = read_table(source, encoding=encoding)
+    found = list(raw.frame.columns)
+    names = resolve_columns(found, mapping, file_name=source.name, flags=flags)
+    for wanted, what, flag in required:
+        _require(found, list(wanted), file_name=source.name, what=what, flag=flag)
+    return source, raw, names
+
+
 def _flag_malformed(issues: RowIssues, raw: RawTable) -> None:
     if not raw.malformed:
         return
@@ -196,12 +218,14 @@ def load_transactions(
     clash = sorted(set(extra_columns) & set(mapping))
     if clash:
         raise LtvlabError(f"extra_columns {clash} clash with the canonical columns; rename them")
-    source = Path(path)
-    raw = read_table(source, encoding=encoding)
+    source, raw, names = _read_columns(
+        path,
+        encoding=encoding,
+        mapping=mapping,
+        flags=TRANSACTION_FLAGS,
+        required=[(extra_columns, "extra", "--extra-col")],
+    )
     name = source.name
-    found = list(raw.frame.columns)
-    names = resolve_columns(found, mapping, file_name=name, flags=TRANSACTION_FLAGS)
-    _require(found, list(extra_columns), file_name=name, what="extra", flag="--extra-col")
     # default "now" is the end of today, so same-day timestamps are never future whatever their time zone
     today = (
         pd.Timestamp.now().normalize() + pd.Timedelta(days=1, microseconds=-1)
@@ -311,13 +335,14 @@ def load_experiment(
     unknown_binary = sorted(set(binary_outcomes) - set(outcomes))
     if unknown_binary:
         raise LtvlabError(f"binary_outcomes {unknown_binary} must also be listed in outcomes")
-    source = Path(path)
-    raw = read_table(source, encoding=encoding)
+    source, raw, names = _read_columns(
+        path,
+        encoding=encoding,
+        mapping=mapping,
+        flags=EXPERIMENT_FLAGS,
+        required=[(outcomes, "outcome", "--outcome"), (covariates, "covariate", "--covariate")],
+    )
     name = source.name
-    found = list(raw.frame.columns)
-    names = resolve_columns(found, mapping, file_name=name, flags=EXPERIMENT_FLAGS)
-    _require(found, list(outcomes), file_name=name, what="outcome", flag="--outcome")
-    _require(found, list(covariates), file_name=name, what="covariate", flag="--covariate")
     data = raw.frame
     issues = RowIssues(len(data))
     _flag_malformed(issues, raw)

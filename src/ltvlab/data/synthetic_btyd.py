@@ -49,6 +49,28 @@ def _count(n: int) -> int:
     return int(n)
 
 
+def _customers(
+    n: int,
+    params: dict[str, float],
+    T: ArrayLike,
+    holdout: ArrayLike | None,
+    seed: int | np.random.Generator,
+) -> tuple[int, np.random.Generator, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Checked inputs of a BG/NBD or Pareto/NBD simulator and the customers' purchase rates.
+
+    ``params`` maps each model parameter's name to its value (all must be positive; ``r`` and ``alpha`` are
+    the gamma of ``lambda``). Returns ``(n, rng, T, holdout, lam)`` with ``T`` and ``holdout`` per customer.
+    """
+    n = _count(n)
+    for name, value in params.items():
+        _positive(name, value)
+    rng = np.random.default_rng(seed)
+    T_arr = _durations("T", T, n)
+    hold = None if holdout is None else _durations("holdout", holdout, n)
+    lam = rng.gamma(params["r"], 1.0 / params["alpha"], size=n)
+    return n, rng, T_arr, hold, lam
+
+
 def bgnbd_counts(
     lam: np.ndarray, p: np.ndarray, T: np.ndarray, holdout: np.ndarray | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -128,13 +150,7 @@ def simulate_bgnbd(
     DataFrame with ``x``, ``t_x``, ``T`` (plus ``x_holdout``, ``duration_holdout``) and the latent truth
     ``lam``, ``p``.
     """
-    n = _count(n)
-    for name, value in (("r", r), ("alpha", alpha), ("a", a), ("b", b)):
-        _positive(name, value)
-    rng = np.random.default_rng(seed)
-    T_arr = _durations("T", T, n)
-    hold = None if holdout is None else _durations("holdout", holdout, n)
-    lam = rng.gamma(r, 1.0 / alpha, size=n)
+    n, rng, T_arr, hold, lam = _customers(n, {"r": r, "alpha": alpha, "a": a, "b": b}, T, holdout, seed)
     p = rng.beta(a, b, size=n)
     x, t_x, x_h = bgnbd_counts(lam, p, T_arr, hold, rng)
     return _frame(x, t_x, T_arr, x_h, hold, {"lam": lam, "p": p})
@@ -157,13 +173,7 @@ def simulate_pareto_nbd(
     Returns ``x``, ``t_x``, ``T`` (plus ``x_holdout``, ``duration_holdout`` when ``holdout`` is given) and the
     latent truth ``lam``, ``mu``; see :func:`simulate_bgnbd` for the arguments.
     """
-    n = _count(n)
-    for name, value in (("r", r), ("alpha", alpha), ("s", s), ("beta", beta)):
-        _positive(name, value)
-    rng = np.random.default_rng(seed)
-    T_arr = _durations("T", T, n)
-    hold = None if holdout is None else _durations("holdout", holdout, n)
-    lam = rng.gamma(r, 1.0 / alpha, size=n)
+    n, rng, T_arr, hold, lam = _customers(n, {"r": r, "alpha": alpha, "s": s, "beta": beta}, T, holdout, seed)
     mu = np.maximum(rng.gamma(s, 1.0 / beta, size=n), 1e-300)  # guard against an underflow to exactly 0
     x, t_x, x_h = pareto_nbd_counts(lam, mu, T_arr, hold, rng)
     return _frame(x, t_x, T_arr, x_h, hold, {"lam": lam, "mu": mu})

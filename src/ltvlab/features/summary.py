@@ -23,6 +23,39 @@ def _as_date(value: str | date | pd.Timestamp, name: str) -> date:
         raise LtvlabError(f"{name}={value!r} is not a date; give it as YYYY-MM-DD") from exc
 
 
+def _check_dates(
+    calibration_end: str | date, holdout_end: str | date | None, unit: str
+) -> tuple[date, date | None]:
+    """The checked ``unit`` and period ends of a customer summary, as dates (holdout end ``None`` if absent)."""
+    if unit not in UNIT_DAYS:
+        raise LtvlabError(f"unit={unit!r} is not supported; use 'D' (days) or 'W' (weeks)")
+    cal = _as_date(calibration_end, "calibration_end")
+    hold = _as_date(holdout_end, "holdout_end") if holdout_end is not None else None
+    if hold is not None and hold <= cal:
+        raise LtvlabError(f"holdout_end {hold} must come after calibration_end {cal}")
+    return cal, hold
+
+
+def _finish_summary(
+    result: pd.DataFrame, *, unit: str, cal: date, hold: date | None, merge_same_day: bool
+) -> pd.DataFrame:
+    """Give a collected summary frame its dtypes and ``attrs`` (in place; DuckDB and Spark paths alike)."""
+    result[col.CUSTOMER_ID] = result[col.CUSTOMER_ID].astype(str)
+    result[col.FIRST_PURCHASE] = pd.to_datetime(result[col.FIRST_PURCHASE])
+    result[col.X] = result[col.X].astype("int64")
+    if hold is not None:
+        result[col.X_HOLDOUT] = result[col.X_HOLDOUT].astype("int64")
+    result.attrs.update(
+        {
+            "unit": unit,
+            "calibration_end": cal.isoformat(),
+            "holdout_end": hold.isoformat() if hold is not None else None,
+            "merge_same_day": merge_same_day,
+        }
+    )
+    return result
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -126,12 +159,7 @@ def customer_summary(
     ``calibration_end``, sorted by ``customer_id``. ``result.attrs`` records ``unit``, ``calibration_end``,
     ``holdout_end`` and ``merge_same_day``.
     """
-    if unit not in UNIT_DAYS:
-        raise LtvlabError(f"unit={unit!r} is not supported; use 'D' (days) or 'W' (weeks)")
-    cal = _as_date(calibration_end, "calibration_end")
-    hold = _as_date(holdout_end, "holdout_end") if holdout_end is not None else None
-    if hold is not None and hold <= cal:
-        raise LtvlabError(f"holdout_end {hold} must come after calibration_end {cal}")
+    cal, hold = _check_dates(calibration_end, holdout_end, unit)
     connection = con if con is not None else duckdb.connect()
     try:
         if isinstance(transactions, pd.DataFrame):
@@ -160,17 +188,4 @@ def customer_summary(
             connection.unregister("_ltvlab_tx")
         if con is None:
             connection.close()
-    result[col.CUSTOMER_ID] = result[col.CUSTOMER_ID].astype(str)
-    result[col.FIRST_PURCHASE] = pd.to_datetime(result[col.FIRST_PURCHASE])
-    result[col.X] = result[col.X].astype("int64")
-    if hold is not None:
-        result[col.X_HOLDOUT] = result[col.X_HOLDOUT].astype("int64")
-    result.attrs.update(
-        {
-            "unit": unit,
-            "calibration_end": cal.isoformat(),
-            "holdout_end": hold.isoformat() if hold is not None else None,
-            "merge_same_day": merge_same_day,
-        }
-    )
-    return result
+    return _finish_summary(result, unit=unit, cal=cal, hold=hold, merge_same_day=merge_same_day)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.features.summary import UNIT_DAYS, TimeUnit, _as_date
+from ltvlab.features.summary import UNIT_DAYS, TimeUnit, _check_dates, _finish_summary
 from ltvlab.spark.session import pandas_conversion
 from ltvlab.spark.source import read_transactions
 
@@ -40,18 +40,6 @@ def _seconds(ts: Column) -> Column:
     from pyspark.sql import functions as F
 
     return F.timestamp_diff("MICROSECOND", F.expr(_EPOCH), ts).cast("double") / 1e6
-
-
-def _check_dates(
-    calibration_end: str | date, holdout_end: str | date | None, unit: str
-) -> tuple[date, date | None]:
-    if unit not in UNIT_DAYS:
-        raise LtvlabError(f"unit={unit!r} is not supported; use 'D' (days) or 'W' (weeks)")
-    cal = _as_date(calibration_end, "calibration_end")
-    hold = _as_date(holdout_end, "holdout_end") if holdout_end is not None else None
-    if hold is not None and hold <= cal:
-        raise LtvlabError(f"holdout_end {hold} must come after calibration_end {cal}")
-    return cal, hold
 
 
 def summary_dataframe(
@@ -150,19 +138,8 @@ def to_summary_frame(
     cal, hold = _check_dates(calibration_end, holdout_end, unit)
     with pandas_conversion():
         result = summary.orderBy(col.CUSTOMER_ID).toPandas()
-    result[col.CUSTOMER_ID] = result[col.CUSTOMER_ID].astype(str)
-    result[col.FIRST_PURCHASE] = pd.to_datetime(result[col.FIRST_PURCHASE]).astype("datetime64[us]")
-    result[col.X] = result[col.X].astype("int64")
-    if hold is not None:
-        result[col.X_HOLDOUT] = result[col.X_HOLDOUT].astype("int64")
-    result.attrs.update(
-        {
-            "unit": unit,
-            "calibration_end": cal.isoformat(),
-            "holdout_end": hold.isoformat() if hold is not None else None,
-            "merge_same_day": merge_same_day,
-        }
-    )
+    result = _finish_summary(result, unit=unit, cal=cal, hold=hold, merge_same_day=merge_same_day)
+    result[col.FIRST_PURCHASE] = result[col.FIRST_PURCHASE].astype("datetime64[us]")  # as on the DuckDB path
     return result
 
 

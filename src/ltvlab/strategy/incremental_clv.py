@@ -45,6 +45,22 @@ def _column(value: float | np.ndarray) -> np.ndarray:
     return np.atleast_1d(np.asarray(value, dtype=float)).reshape(-1, 1)
 
 
+def _segment_labels(summary: pd.DataFrame, segment: str) -> pd.Series:
+    """The ``segment`` column of ``summary`` as text labels; raises when the column is absent."""
+    if segment not in summary.columns:
+        raise DataValidationError(f"summary lacks the segment column '{segment}'")
+    return summary[segment].astype(str)
+
+
+def _spend(rows: pd.DataFrame, spend_per_purchase: str | float) -> float | np.ndarray:
+    """A spend column of ``rows`` (by name) as floats, or the given number as it is."""
+    return (
+        rows[spend_per_purchase].to_numpy(float)
+        if isinstance(spend_per_purchase, str)
+        else spend_per_purchase
+    )
+
+
 def discounted_expected_purchases(
     summary: pd.DataFrame,
     *,
@@ -156,9 +172,7 @@ def strategy_value_draws(
     ``strategies`` maps a name to ``(rate_multiplier, dropout_multiplier)`` (scalars or draws). Returns the
     long frame ``segment, strategy, draw, incremental_value`` that :func:`allocate_budget` takes.
     """
-    if segment not in summary.columns:
-        raise DataValidationError(f"summary lacks the segment column '{segment}'")
-    labels = summary[segment].astype(str).to_numpy()
+    labels = _segment_labels(summary, segment).to_numpy()
     frames = []
     for name, (m_rate, m_drop) in strategies.items():
         draws = incremental_clv(
@@ -216,9 +230,7 @@ def segment_strategy_value_draws(
     need = {"segment", "strategy", "draw", "rate_multiplier", "dropout_multiplier"}
     if not need <= set(multipliers.columns):
         raise DataValidationError(f"multipliers lack column(s) {sorted(need - set(multipliers.columns))}")
-    if segment not in summary.columns:
-        raise DataValidationError(f"summary lacks the segment column '{segment}'")
-    labels = summary[segment].astype(str)
+    labels = _segment_labels(summary, segment)
     index = segment_params.index.astype(str)
     frames = []
     for (level, strategy), cell in multipliers.groupby(["segment", "strategy"], sort=True, observed=True):
@@ -230,11 +242,7 @@ def segment_strategy_value_draws(
             raise LtvlabError(f"no customers in segment '{level}'")
         cell = cell.sort_values("draw")
         params = segment_params.loc[segment_params.index[list(index).index(level)]].to_dict()
-        spend = (
-            rows[spend_per_purchase].to_numpy(float)
-            if isinstance(spend_per_purchase, str)
-            else spend_per_purchase
-        )
+        spend = _spend(rows, spend_per_purchase)
         draws = incremental_clv(
             rows,
             model=model,
@@ -273,19 +281,13 @@ def baseline_clv_by_segment(
     annual_discount_rate: float = 0.10,
 ) -> dict[str, float]:
     """Mean discounted CLV without any strategy, per segment (each segment with its own parameters)."""
-    if segment not in summary.columns:
-        raise DataValidationError(f"summary lacks the segment column '{segment}'")
-    labels = summary[segment].astype(str)
+    labels = _segment_labels(summary, segment)
     out = {}
     for label, params in segment_params.iterrows():
         rows = summary[(labels == str(label)).to_numpy()]
         if rows.empty:
             continue
-        spend = (
-            rows[spend_per_purchase].to_numpy(float)
-            if isinstance(spend_per_purchase, str)
-            else spend_per_purchase
-        )
+        spend = _spend(rows, spend_per_purchase)
         purchases = discounted_expected_purchases(
             rows,
             model=model,
