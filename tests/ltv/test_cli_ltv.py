@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -71,6 +72,28 @@ def test_score_from_a_users_file_with_column_flags(tmp_path, monkeypatch, cdnow_
     assert report["purchase_log_likelihood"] == pytest.approx(cdnow.BGNBD_LL, abs=0.5)
 
 
+def test_fit_with_a_customer_covariate_from_the_users_file(tmp_path, cdnow_sample_transactions):
+    """A covariate column of the user's file (taken at the first purchase) enters the fit; the nested model's
+    maximum likelihood can only rise above the published no-covariate MLE."""
+    tx = cdnow_sample_transactions
+    first_log_amount = np.log1p(tx.groupby(col.CUSTOMER_ID)["amount"].transform("first"))
+    source = tmp_path / "orders.csv"
+    tx.assign(date=tx["date"].dt.strftime("%Y-%m-%d"), log_first=first_log_amount).to_csv(source, index=False)
+    result = _run(
+        "fit", "--data", str(source), "--purchase-covariate", "log_first", "--dropout-covariate", "log_first",
+        "--method", "map", "--priors", "flat", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    rows = {(r["segment"], r["param"]) for r in report["parameters"]}
+    assert {
+        ("covariate:log_first", g) for g in ("gamma_purchase", "gamma_dropout_a", "gamma_dropout_b")
+    } <= rows
+    assert report["purchase_covariates"] == ["log_first"]
+    assert report["log_likelihood"] >= cdnow.BGNBD_LL - 0.5
+    assert report["diagnostics"].startswith("passed")
+
+
 def test_derived_cohort_segment(cdnow_sample_transactions):
     tx, name = add_derived_segment(cdnow_sample_transactions, "cohort")
     assert name == "cohort"
@@ -91,6 +114,7 @@ def test_derived_cohort_segment(cdnow_sample_transactions):
             ["fit", "--dataset", "cdnow-sample", "--segment-col", "a", "--derive-segment", "cohort"],
             "not both",
         ),
+        (["fit", "--dataset", "cdnow-sample", "--purchase-covariate", "nope"], "not a column"),
     ],
 )
 def test_user_errors_exit_2_without_traceback(args, message):

@@ -63,6 +63,19 @@ def _model_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Derive the segment: first-purchase month (cohort) or first-purchase spend tercile.",
         ),
+        click.option(
+            "--purchase-covariate",
+            "purchase_covariates",
+            multiple=True,
+            help="Customer covariate on the purchase rate (repeatable): 'first_amount' or a numeric column of "
+            "the transactions, taken at the first purchase.",
+        ),
+        click.option(
+            "--dropout-covariate",
+            "dropout_covariates",
+            multiple=True,
+            help="Customer covariate on the dropout rate (repeatable), as --purchase-covariate.",
+        ),
         click.option("--method", type=click.Choice(["map", "nuts"]), default="map", show_default=True),
         click.option(
             "--priors",
@@ -101,19 +114,29 @@ def _prepare(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, str |
     if segment_col and derive:
         raise LtvlabError("give --segment-col or --derive-segment, not both")
     source = {k: options.pop(k) for k in list(options) if k in _SOURCE_KEYS}
-    extra = (segment_col,) if segment_col and source.get("data_path") else ()
+    covariates = [
+        c
+        for c in dict.fromkeys((*options["purchase_covariates"], *options["dropout_covariates"]))
+        if c != col.FIRST_AMOUNT
+    ]
+    wanted = [c for c in dict.fromkeys([*([segment_col] if segment_col else []), *covariates])]
+    extra = tuple(wanted) if source.get("data_path") else ()
     transactions = load_transactions_from_options(**source, extra_columns=extra)
     if derive:
         transactions, segment_col = add_derived_segment(transactions, derive)
-    if segment_col and segment_col not in transactions.columns:
-        raise LtvlabError(f"--segment-col {segment_col!r} is not a column; have {list(transactions.columns)}")
+    for name, flag in [
+        (segment_col, "--segment-col"),
+        *((c, "--purchase/dropout-covariate") for c in covariates),
+    ]:
+        if name and name not in transactions.columns:
+            raise LtvlabError(f"{flag} {name!r} is not a column; have {list(transactions.columns)}")
     holdout_end = options["holdout_end"]
     summary = customer_summary(
         transactions,
         calibration_end=options["calibration_end"],
         holdout_end=None if str(holdout_end).lower() == "none" else holdout_end,
         unit=options["unit"],
-        segment_cols=(segment_col,) if segment_col else (),
+        segment_cols=tuple(dict.fromkeys([*([segment_col] if segment_col else []), *covariates])),
     )
     if segment_col is None and options["pooling"] != "complete":
         raise LtvlabError(f"--pooling {options['pooling']} needs --segment-col or --derive-segment")
@@ -140,7 +163,13 @@ def _fit(kind: str, summary: pd.DataFrame, segment: str | None, options: dict[st
     else:
         from ltvlab.ltv.gamma_gamma import GammaGamma as Spec
     pooling = options["pooling"] if segment else "complete"
-    spec = Spec(pooling=pooling, segment=segment, priors=options["priors"])
+    covariates = {}
+    if kind != "gamma_gamma":
+        covariates = {
+            "purchase_covariates": tuple(options["purchase_covariates"]),
+            "dropout_covariates": tuple(options["dropout_covariates"]),
+        }
+    spec = Spec(pooling=pooling, segment=segment, priors=options["priors"], **covariates)
     data = summary[summary[col.X] > 0] if kind == "gamma_gamma" else summary
     return spec.fit(
         data, method=options["method"], draws=options["draws"], chains=options["chains"], seed=options["seed"]
@@ -215,6 +244,8 @@ def fit_command(as_json: bool, **options: Any) -> None:
         "pooling": options["pooling"] if segment else "complete",
         "method": options["method"],
         "priors": options["priors"],
+        "purchase_covariates": list(options["purchase_covariates"]),
+        "dropout_covariates": list(options["dropout_covariates"]),
         "seed": options["seed"],
         **_fit_report(fit),
     }

@@ -8,6 +8,8 @@ import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv._data import Compressed
+from ltvlab.ltv._fused import bgnbd_row_terms, row_data
+from ltvlab.ltv.covariates import COEFFICIENTS, Covariates, coefficient_names
 from ltvlab.ltv.priors import ModelKind, Pooling, Priors
 
 
@@ -40,50 +42,89 @@ def build_model(
     priors: Priors,
     labels: tuple[str, ...],
     centered: bool = False,
+    covariates: Covariates | None = None,
 ) -> pm.Model:
-    """PyMC model whose log-density is ``sum_rows weight * loglik(row | theta[segment of row])`` + priors."""
-    coords = {"segment": list(labels)}
-    seg = data.segment_code
+    """PyMC model whose log-density is ``sum_rows weight * loglik(row | theta[cell of row])`` + priors.
+
+    A cell is a segment, or with ``covariates`` a distinct ``(segment, z)``: its parameters are the segment's
+    scaled by ``exp(+-gamma . z)`` (:mod:`ltvlab.ltv.covariates`); ``data.values`` then holds the standardised
+    covariates as columns ``covariate_column(name)``.
+    """
+    coords: dict[str, list[str]] = {"segment": list(labels)}
+    if covariates is not None:
+        coords.update(
+            {"purchase_covariate": list(covariates.purchase), "dropout_covariate": list(covariates.dropout)}
+        )
+    seg = data.segment_code if pooling != "complete" else np.zeros(data.n_rows, dtype=np.int64)
     with pm.Model(coords=coords) as model:
-        thetas = []
+        cell_params = {}
         for name, offset in zip(kind.param_names, kind.offsets, strict=True):
             eta = _eta(kind, name, pooling, priors, "segment", centered)
             if pooling == "complete":
                 theta = pm.Deterministic(name, offset + pt.exp(eta))
             else:
                 theta = pm.Deterministic(name, offset + pt.exp(eta), dims="segment")
-            thetas.append(theta)
+            cell_params[name] = pt.atleast_1d(theta)
+        codes = seg
+        if covariates is not None:
+            codes, cell_segment, z = covariate_cells(data, seg, covariates)
+            cell_params = {name: theta[cell_segment] for name, theta in cell_params.items()}
+            for name in coefficient_names(kind.name, covariates):
+                target, sign, which = COEFFICIENTS[kind.name][name]
+                dims = f"{which}_covariate"
+                coef = (
+                    pm.Flat(name, dims=dims)
+                    if priors.flat
+                    else pm.Normal(name, 0.0, priors.coefficient_sd, dims=dims)
+                )
+                cell_params[target] = cell_params[target] * pt.exp(
+                    sign * pt.dot(z[:, covariates.positions(which)], coef)
+                )
+        thetas = [cell_params[name] for name in kind.param_names]
         if kind.name == "bgnbd":
-            total = _bgnbd_total_loglik(data, thetas, pooling)
+            total = _bgnbd_total_loglik(data, thetas, codes)
         else:
             columns = [pt.as_tensor_variable(data.values[c]) for c in kind.data_columns]
-            per_row = thetas if pooling == "complete" else [theta[seg] for theta in thetas]
-            loglik = kind.loglik_pt(*columns, *per_row)
+            loglik = kind.loglik_pt(*columns, *(theta[codes] for theta in thetas))
             total = pt.sum(pt.as_tensor_variable(data.weight) * loglik)
         pm.Potential("loglik", total)
     return model
 
 
-def _bgnbd_total_loglik(data: Compressed, thetas: list, pooling: Pooling) -> pt.TensorVariable:
-    """Weighted BG/NBD log-likelihood with the gamma-function terms evaluated once per distinct (segment, x).
+def covariate_column(name: str) -> str:
+    """Name of a standardised covariate among the columns of :class:`Compressed` rows."""
+    return f"covariate:{name}"
 
-    Same expression as :func:`ltvlab.ltv.distributions.bgnbd_loglik_pt`, regrouped: the terms that depend on
-    the data only through ``x`` (all the ``gammaln``, ``r log alpha`` and ``log a - log(b + x - 1)``) are computed
-    on the few hundred distinct ``(segment, x)`` pairs with summed weights; only ``log(alpha + t_x)``,
-    ``log(alpha + T)`` and a log-sum-exp remain per row. This cuts the cost of each gradient several-fold.
+
+def covariate_cells(
+    data: Compressed, seg: np.ndarray, covariates: Covariates
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell of each row, segment of each cell and the cells' standardised covariates ``(n_cells, k)``."""
+    z_rows = np.column_stack([data.values[covariate_column(n)] for n in covariates.columns])
+    keys = np.column_stack([seg.astype(float), z_rows])
+    uniq, codes = np.unique(keys, axis=0, return_inverse=True)
+    return np.asarray(codes, dtype=np.int64).reshape(-1), uniq[:, 0].astype(np.int64), uniq[:, 1:]
+
+
+def _bgnbd_total_loglik(data: Compressed, thetas: list, codes: np.ndarray) -> pt.TensorVariable:
+    """Weighted BG/NBD log-likelihood with the gamma-function terms evaluated once per distinct (cell, x).
+
+    ``thetas`` are the vectors ``r, alpha, a, b`` per cell and ``codes`` the cell of each row. Same expression
+    as :func:`ltvlab.ltv.distributions.bgnbd_loglik_pt`, regrouped: the terms that depend on the data only
+    through ``x`` (all the ``gammaln``, ``r log alpha`` and ``log a - log(b + x - 1)``) are computed on the few
+    hundred distinct ``(cell, x)`` pairs with summed weights; only ``log(alpha + t_x)``, ``log(alpha + T)`` and a
+    log-sum-exp remain per row, evaluated with their gradient in one compiled pass (:mod:`ltvlab.ltv._fused`).
+    This cuts the cost of each gradient several-fold.
     """
-    seg = data.segment_code if pooling != "complete" else np.zeros(data.n_rows, dtype=np.int64)
     x = data.values["x"]
-    keys = seg * (int(x.max()) + 1) + x.astype(np.int64)
+    codes = np.asarray(codes, dtype=np.int64)
+    keys = codes * (int(x.max()) + 1) + x.astype(np.int64)
     uniq, group = np.unique(keys, return_inverse=True)
-    g_seg = uniq // (int(x.max()) + 1)
+    group = np.asarray(group).reshape(-1)
+    g_cell = uniq // (int(x.max()) + 1)
     g_x = (uniq % (int(x.max()) + 1)).astype(float)
     g_weight = np.bincount(group, weights=data.weight, minlength=uniq.size)
-
-    def per(theta, index):
-        return theta if pooling == "complete" else theta[index]
-
-    r, alpha, a, b = (per(theta, g_seg) for theta in thetas)
+    r, alpha, a, b = (theta[g_cell] for theta in thetas)
     by_x = (
         pt.gammaln(r + g_x)
         - pt.gammaln(r)
@@ -94,21 +135,22 @@ def _bgnbd_total_loglik(data: Compressed, thetas: list, pooling: Pooling) -> pt.
         - pt.gammaln(a + b + g_x)
     )
     g_log_ratio = pt.log(a) - pt.log(b + pt.maximum(g_x, 1.0) - 1.0)  # used by rows with x > 0 only
-    r_row, alpha_row = (per(theta, seg) for theta in thetas[:2])
-    rx = r_row + x
-    a3 = -rx * pt.log(alpha_row + data.values["T"])
-    a4 = g_log_ratio[group] - rx * pt.log(alpha_row + data.values["t_x"])
-    by_row = pt.switch(pt.gt(x, 0), pt.logaddexp(a3, a4), a3)
-    return pt.sum(g_weight * by_x) + pt.sum(data.weight * by_row)
+    rows = row_data(
+        codes, group, x, data.values["t_x"], data.values["T"], data.weight, n_cells=int(codes.max()) + 1
+    )
+    return pt.sum(g_weight * by_x) + bgnbd_row_terms(thetas[0], thetas[1], g_log_ratio, rows)
 
 
-def free_and_theta_names(kind: ModelKind, pooling: Pooling) -> tuple[str, ...]:
-    """Variables checked by the diagnostics gate: the parameters and, under partial pooling, the hyperparameters."""
+def free_and_theta_names(
+    kind: ModelKind, pooling: Pooling, covariates: Covariates | None = None
+) -> tuple[str, ...]:
+    """Variables checked by the diagnostics gate: the parameters, under partial pooling the hyperparameters,
+    and any covariate coefficients."""
     names = list(kind.param_names)
     if pooling == "partial":
         for name in kind.param_names:
             names += [f"mu_{kind.eta_name(name)}", f"sigma_{kind.eta_name(name)}"]
-    return tuple(names)
+    return (*names, *coefficient_names(kind.name, covariates))
 
 
 def run_map(model: pm.Model, seed: int, maxeval: int = 50_000) -> tuple[dict[str, np.ndarray], bool, str]:

@@ -24,6 +24,7 @@ from ltvlab.ltv._data import (
     validate_spend_columns,
     validate_weights,
 )
+from ltvlab.ltv.covariates import Covariates, apply_covariates, coefficient_names
 from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
 from ltvlab.ltv.priors import KINDS, ModelKind, Pooling, PriorChoice, resolve_priors
@@ -56,6 +57,7 @@ class PreparedData:
     n_customers: int
     warnings: tuple[str, ...]
     value_weights: np.ndarray | None = None  # customers per entry of ``values`` when the summary is weighted
+    covariates: Covariates | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,10 @@ class BTYDSpec:
         lean on the population), ``"centered"`` (``eta_s ~ Normal(mu, sigma)``; best when every segment's own data
         pin its parameters down) or ``"auto"`` (centred when the smallest segment has at least
         ``CENTERED_MIN_SEGMENT_SIZE`` customers in the likelihood). The choice is recorded in ``fit.config``.
+    purchase_covariates, dropout_covariates
+        Purchase models only: numeric summary columns (time-invariant customer traits, e.g. acquisition channel
+        as 0/1 or first-purchase spend) acting on the purchase and dropout rates, standardised; see
+        :mod:`ltvlab.ltv.covariates`. Predictions need the same columns in the summary they score.
     """
 
     pooling: Pooling = "complete"
@@ -92,6 +98,8 @@ class BTYDSpec:
     thresholds: DiagnosticThresholds = field(default_factory=DiagnosticThresholds)
     time_step: float | None = None
     parametrization: Parametrization = "auto"
+    purchase_covariates: tuple[str, ...] = ()
+    dropout_covariates: tuple[str, ...] = ()
 
     kind_name: ClassVar[str] = ""
 
@@ -103,6 +111,15 @@ class BTYDSpec:
         if self.parametrization not in ("auto", "centered", "non-centered"):
             raise LtvlabError(
                 f"parametrization={self.parametrization!r}: use 'auto', 'centered' or 'non-centered'"
+            )
+        for name in ("purchase_covariates", "dropout_covariates"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise LtvlabError(f"{name} must be a list of column names, got the string {value!r}")
+            object.__setattr__(self, name, tuple(value))
+        if self.kind_name == "gamma_gamma" and (self.purchase_covariates or self.dropout_covariates):
+            raise LtvlabError(
+                "covariates act on purchase and dropout rates: use them with BGNBD or ParetoNBD"
             )
         if self.time_step is not None and not (np.isfinite(self.time_step) and self.time_step > 0):
             raise LtvlabError(
@@ -167,9 +184,15 @@ class BTYDSpec:
             codes = np.zeros_like(codes)
         kept = {k: v[keep] for k, v in values.items()}
         kept_weights = row_weights[keep] if row_weights is not None else None
-        rows = compress(codes[keep], kept, len(segments), weights=kept_weights)
+        covariates = None
+        columns = dict(kept)
+        if self.purchase_covariates or self.dropout_covariates:
+            covariates = Covariates.from_summary(summary, self.purchase_covariates, self.dropout_covariates)
+            z = covariates.matrix(summary)[keep]
+            columns.update({_build.covariate_column(n): z[:, j] for j, n in enumerate(covariates.columns)})
+        rows = compress(codes[keep], columns, len(segments), weights=kept_weights)
         n_customers = len(summary) if row_weights is None else round(float(row_weights.sum()))
-        return PreparedData(rows, kept, segments, n_customers, tuple(notes), kept_weights)
+        return PreparedData(rows, kept, segments, n_customers, tuple(notes), kept_weights, covariates)
 
     def centered(self, prepared: PreparedData) -> bool:
         """Whether partial pooling uses the centred form on these data (see ``parametrization``)."""
@@ -188,7 +211,13 @@ class BTYDSpec:
         priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
         labels = prepared.segments if self.pooling != "complete" else ("all",)
         return _build.build_model(
-            self.kind, prepared.rows, self.pooling, priors, labels, centered=self.centered(prepared)
+            self.kind,
+            prepared.rows,
+            self.pooling,
+            priors,
+            labels,
+            centered=self.centered(prepared),
+            covariates=prepared.covariates,
         )
 
     # --- fit -----------------------------------------------------------------------------------------
@@ -224,8 +253,12 @@ class BTYDSpec:
             notes = ()
         labels = prepared.segments if self.pooling != "complete" else ("all",)
         centered = self.centered(prepared)
-        model = _build.build_model(self.kind, prepared.rows, self.pooling, priors, labels, centered=centered)
-        names = _build.free_and_theta_names(self.kind, self.pooling)
+        covariates = prepared.covariates
+        model = _build.build_model(
+            self.kind, prepared.rows, self.pooling, priors, labels, centered=centered, covariates=covariates
+        )
+        names = _build.free_and_theta_names(self.kind, self.pooling, covariates)
+        coefficients = coefficient_names(self.kind_name, covariates)
         config: dict[str, Any] = {
             "pooling": self.pooling,
             "segment": self.segment,
@@ -239,6 +272,8 @@ class BTYDSpec:
         }
         if weights is not None:
             config["weights"] = weights
+        if covariates is not None:
+            config["covariates"] = covariates.describe()
         if method == "map":
             point, converged, message = _build.run_map(model, seed)
             samples = {
@@ -279,10 +314,24 @@ class BTYDSpec:
             name: np.broadcast_to(samples[name], (samples[name].shape[0], n_seg)).copy()
             for name in self.kind.param_names
         }
-        population = {name: samples[name][:, 0] for name in names if name not in self.kind.param_names}
-        ll = _total_loglik(self.kind, prepared.rows, param_draws, self.pooling)
+        param_draws.update({name: samples[name].copy() for name in coefficients})  # (n_draws, k)
+        population = {
+            name: samples[name][:, 0]
+            for name in names
+            if name not in self.kind.param_names and name not in coefficients
+        }
+        ll = _total_loglik(self.kind, prepared.rows, param_draws, self.pooling, covariates)
         fit_cls = SpendFit if self.kind_name == "gamma_gamma" else PurchaseFit
-        cols = tuple(c for c in (*self.kind.data_columns, self.segment, weights) if c is not None)
+        cols = tuple(
+            c
+            for c in (
+                *self.kind.data_columns,
+                self.segment,
+                weights,
+                *(covariates.columns if covariates else ()),
+            )
+            if c is not None
+        )
         fit = fit_cls(
             model_name=self.kind_name,
             param_names=self.kind.param_names,
@@ -303,23 +352,38 @@ class BTYDSpec:
             n_customers=prepared.n_customers,
             n_rows=prepared.rows.n_rows,
             warnings=prepared.warnings + notes,
+            covariates=covariates,
         )
         warn_if_failed(diagnostics, f"{self.kind_name} ({self.pooling} pooling, {method})")
         return fit
 
 
 def _total_loglik(
-    kind: ModelKind, rows: Compressed, param_draws: Mapping[str, np.ndarray], pooling: str
+    kind: ModelKind,
+    rows: Compressed,
+    param_draws: Mapping[str, np.ndarray],
+    pooling: str,
+    covariates: Covariates | None = None,
 ) -> float:
     """Weighted total log-likelihood, averaged over (at most ``_MAX_LL_DRAWS`` evenly spaced) draws."""
     n = next(iter(param_draws.values())).shape[0]
     pick = np.unique(np.linspace(0, n - 1, min(n, _MAX_LL_DRAWS)).astype(int))
     seg = rows.segment_code if pooling != "complete" else np.zeros(rows.n_rows, dtype=np.int64)
+    coefficients = {name: param_draws[name][pick] for name in coefficient_names(kind.name, covariates)}
+    z = (
+        np.column_stack([rows.values[_build.covariate_column(c)] for c in covariates.columns])
+        if covariates is not None
+        else None
+    )
     chunk = max(1, 2_000_000 // pick.size)
     total = np.zeros(pick.size)
     for start in range(0, rows.n_rows, chunk):
         sl = slice(start, start + chunk)
-        params = [param_draws[name][pick][:, seg[sl]] for name in kind.param_names]
-        ll = kind.loglik(*(rows.values[c][sl] for c in kind.data_columns), *params)
+        params = {name: param_draws[name][pick][:, seg[sl]] for name in kind.param_names}
+        if covariates is not None:
+            params = apply_covariates(kind.name, params, coefficients, z[sl], covariates)
+        ll = kind.loglik(
+            *(rows.values[c][sl] for c in kind.data_columns), *(params[name] for name in kind.param_names)
+        )
         total += ll @ rows.weight[sl]
     return float(np.mean(total))

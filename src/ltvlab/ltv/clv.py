@@ -27,6 +27,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
+from ltvlab.ltv.covariates import Covariates, apply_covariates
 
 UNIT_DAYS: dict[str, int] = {"D": 1, "W": 7}
 DAYS_PER_YEAR = 365.25
@@ -147,6 +148,14 @@ class PairedDraws:
     purchase: dict[str, np.ndarray]
     spend: dict[str, np.ndarray] | None
     n_draws: int
+    covariates: Covariates | None = None  # of the purchase fit; coefficient draws are in ``purchase``
+
+    def purchase_params(self, seg: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
+        """Purchase-model parameters ``(n_draws, n_rows)`` for rows of segments ``seg``, covariates ``z``."""
+        names = PURCHASE_PARAMS[self.purchase_model]
+        params = {name: self.purchase[name][:, seg] for name in names}
+        params = apply_covariates(self.purchase_model, params, self.purchase, z, self.covariates)
+        return [params[name] for name in names]
 
 
 def _fit_draws(fit: Any, max_draws: int | None, seed: int) -> dict[str, np.ndarray]:
@@ -184,7 +193,13 @@ def pair_draws(
         missing += [p for p in SPEND_PARAMS if p not in spend]
     if missing:
         raise LtvlabError(f"the fitted draws lack parameter(s) {missing}")
-    return PairedDraws(purchase_model=model, purchase=purchase, spend=spend, n_draws=n)
+    return PairedDraws(
+        purchase_model=model,
+        purchase=purchase,
+        spend=spend,
+        n_draws=n,
+        covariates=getattr(purchase_fit, "covariates", None),
+    )
 
 
 def scoring_plan(
@@ -256,6 +271,7 @@ class UniqueRows:
     T: np.ndarray
     monetary: np.ndarray
     inverse: np.ndarray  # customer i -> unique row inverse[i]
+    z: np.ndarray  # (n_rows, k) standardised covariates of the purchase fit; k = 0 without covariates
 
     def __len__(self) -> int:
         return len(self.x)
@@ -271,6 +287,8 @@ def unique_rows(summary: pd.DataFrame, purchase_fit: Any, spend_fit: Any | None)
         else np.zeros(n)
     )
     monetary = summary[col.MONETARY].to_numpy(dtype=float) if col.MONETARY in summary else np.zeros(n)
+    covariates = getattr(purchase_fit, "covariates", None)
+    z = covariates.matrix(summary) if covariates is not None else np.empty((n, 0))
     keys = np.column_stack(
         [
             p_seg,
@@ -279,6 +297,7 @@ def unique_rows(summary: pd.DataFrame, purchase_fit: Any, spend_fit: Any | None)
             summary[col.T_X].to_numpy(float),
             summary[col.T].to_numpy(float),
             monetary,
+            z,
         ]
     )
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
@@ -290,6 +309,7 @@ def unique_rows(summary: pd.DataFrame, purchase_fit: Any, spend_fit: Any | None)
         T=uniq[:, 4],
         monetary=uniq[:, 5],
         inverse=np.asarray(inverse).reshape(n),
+        z=uniq[:, 6:],
     )
 
 
@@ -325,8 +345,7 @@ def row_draws(
 ) -> dict[str, np.ndarray]:
     """Per-draw ``p_alive``, ``expected_purchases`` over the horizon and ``clv`` for unique rows ``sl``."""
     p_alive_fn, expected_fn = _purchase_functions(draws.purchase_model)
-    seg = rows.purchase_segment[sl]
-    params = [draws.purchase[name][:, seg] for name in PURCHASE_PARAMS[draws.purchase_model]]
+    params = draws.purchase_params(rows.purchase_segment[sl], rows.z[sl])
     x, t_x, t_cal = rows.x[sl], rows.t_x[sl], rows.T[sl]
     out: dict[str, np.ndarray] = {}
     if "p_alive" in quantities:

@@ -25,6 +25,7 @@ from ltvlab.ltv._data import (
     validate_purchase_columns,
     validate_spend_columns,
 )
+from ltvlab.ltv.covariates import COEFFICIENTS, Covariates, apply_covariates, coefficient_names
 from ltvlab.ltv.diagnostics import Diagnostics
 from ltvlab.ltv.priors import EXPECTED_PURCHASES, P_ALIVE
 
@@ -39,7 +40,9 @@ class BTYDFit:
     """A fitted BG/NBD, Pareto/NBD or Gamma-Gamma model (see the spec classes for how to make one).
 
     ``param_draws[name]`` has shape ``(n_draws, n_segments)`` (one row for MAP); ``population_draws`` holds the
-    partial-pooling hyperparameters ``mu_log_*``/``sigma_log_*`` (empty otherwise).
+    partial-pooling hyperparameters ``mu_log_*``/``sigma_log_*`` (empty otherwise). With ``covariates``,
+    ``param_draws`` also holds each coefficient vector (``gamma_purchase`` etc., ``(n_draws, k)``) and the
+    segment parameters are those of a customer with average covariates (:mod:`ltvlab.ltv.covariates`).
     """
 
     model_name: str
@@ -61,6 +64,7 @@ class BTYDFit:
     n_customers: int
     n_rows: int
     warnings: tuple[str, ...] = ()
+    covariates: Covariates | None = None  # purchase models fitted with customer covariates
 
     @property
     def n_draws(self) -> int:
@@ -82,11 +86,25 @@ class BTYDFit:
             return np.zeros(len(summary), dtype=np.int64)
         return encode_segments(segment_labels(summary, self.segment), self.segments)
 
+    def covariate_matrix(self, summary: pd.DataFrame) -> np.ndarray:
+        """Standardised covariates of each customer ``(n, k)``; ``(n, 0)`` for a fit without covariates."""
+        if self.covariates is None:
+            return np.empty((len(summary), 0))
+        return self.covariates.matrix(summary)
+
+    def row_params(self, draws: dict[str, np.ndarray], seg: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
+        """Parameters ``(n_draws, n_rows)`` in :attr:`param_names` order for rows of segments ``seg`` and
+        standardised covariates ``z`` (ignored without covariates)."""
+        params = {name: draws[name][:, seg] for name in self.param_names}
+        params = apply_covariates(self.model_name, params, draws, z, self.covariates)
+        return [params[name] for name in self.param_names]
+
     def summary(self) -> pd.DataFrame:
         """Tidy frame: segment, param, mean, sd, hdi_3%, hdi_97%, r_hat, ess_bulk, ess_tail.
 
         MAP fits give the MAP value as ``mean`` and NaN elsewhere. Under complete pooling the one parameter set
-        is reported as segment ``"all"``; partial pooling adds ``"population"`` rows for ``mu_*``/``sigma_*``.
+        is reported as segment ``"all"``; partial pooling adds ``"population"`` rows for ``mu_*``/``sigma_*``;
+        covariate coefficients appear with segment ``"covariate:<column>"``.
         """
         diag = self.diagnostics.table.set_index("param") if len(self.diagnostics.table) else None
         rows = []
@@ -97,8 +115,19 @@ class BTYDFit:
             for j, seg in enumerate(columns)
         ]
         entries += [("population", name, v) for name, v in self.population_draws.items()]
+        if self.covariates is not None:
+            for name in coefficient_names(self.model_name, self.covariates):
+                which = COEFFICIENTS[self.model_name][name][2]
+                names = self.covariates.purchase if which == "purchase" else self.covariates.dropout
+                entries += [
+                    (f"covariate:{column}", name, self.param_draws[name][:, j])
+                    for j, column in enumerate(names)
+                ]
         for seg, name, values in entries:
-            label = name if seg in ("all", "population") else f"{name}[{seg}]"
+            if seg.startswith("covariate:"):
+                label = f"{name}[{seg.removeprefix('covariate:')}]"
+            else:
+                label = name if seg in ("all", "population") else f"{name}[{seg}]"
             row = {"segment": seg, "param": name, "mean": float(np.mean(values))}
             if values.size > 1:
                 low, high = az.hdi(values, hdi_prob=0.94)
@@ -141,15 +170,17 @@ class BTYDFit:
         chunk_elements: int,
     ) -> pd.DataFrame:
         codes = self.segment_index(summary)
-        rows = compress(codes, columns, len(self.segments))
+        z = self.covariate_matrix(summary)
+        z_columns = {f"_z{j}": z[:, j] for j in range(z.shape[1])}
+        rows = compress(codes, {**columns, **z_columns}, len(self.segments))
+        z_rows = np.column_stack([rows.values[c] for c in z_columns]) if z_columns else z[:0]
         draws = self.draws(max_draws=max_draws, seed=seed)
         n_draws = next(iter(draws.values())).shape[0]
         chunk = max(1, chunk_elements // max(n_draws, 1))
         stats = np.empty((rows.n_rows, 1 + len(QUANTILES)))
         for start in range(0, rows.n_rows, chunk):
             sl = slice(start, start + chunk)
-            seg = rows.segment_code[sl]
-            params = [draws[name][:, seg] for name in self.param_names]
+            params = self.row_params(draws, rows.segment_code[sl], z_rows[sl])
             values = fn(*(rows.values[c][sl] for c in columns), *params)
             if not np.all(np.isfinite(values)):
                 raise LtvlabError(

@@ -21,7 +21,7 @@ from scipy import special, stats
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv.clv import PURCHASE_PARAMS, SPEND_PARAMS, UNIT_DAYS, PairedDraws, pair_draws, validate_summary
+from ltvlab.ltv.clv import SPEND_PARAMS, UNIT_DAYS, PairedDraws, pair_draws, validate_summary
 
 _QUADRATURE_NODES = 48
 
@@ -150,7 +150,8 @@ def holdout_validation(
     )
     names = [col.X, col.T_X, col.T, col.DURATION_HOLDOUT, col.X_HOLDOUT]
     monetary = summary[col.MONETARY].to_numpy(float) if spend_fit is not None else np.zeros(n)
-    keys = np.column_stack([p_seg, s_seg, summary[names].to_numpy(float), monetary])
+    z = purchase_fit.covariate_matrix(summary) if draws.covariates is not None else np.empty((n, 0))
+    keys = np.column_stack([p_seg, s_seg, summary[names].to_numpy(float), monetary, z])
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     predicted, log_density, spend = (np.empty(len(uniq)) for _ in range(3))
     for start in range(0, len(uniq), chunk_rows):
@@ -210,7 +211,7 @@ def _chunk(draws: PairedDraws, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     seg = keys[:, 0].astype(np.int64)
     x, t_x, t_cal, length, k, monetary = (keys[:, i] for i in range(2, 8))
-    params = [draws.purchase[name][:, seg] for name in PURCHASE_PARAMS[draws.purchase_model]]
+    params = draws.purchase_params(seg, keys[:, 8:])
     if draws.purchase_model == "bgnbd":
         p_alive = formulas.bgnbd_p_alive(x, t_x, t_cal, *params)
         expected = formulas.bgnbd_expected_purchases(length, x, t_x, t_cal, *params)
@@ -302,11 +303,19 @@ def cumulative_tracking(
     actual_cum = np.searchsorted(np.sort(repeat_days), week_ends.to_numpy(), side="left").astype(float)
 
     seg = np.asarray(purchase_fit.segment_index(summary), dtype=np.int64).reshape(len(summary))
-    groups = pd.DataFrame({"seg": seg, "first": first.to_numpy()}).value_counts().reset_index(name="n")
-    param_names = PURCHASE_PARAMS[draws.purchase_model]
+    z = (
+        purchase_fit.covariate_matrix(summary)
+        if draws.covariates is not None
+        else np.empty((len(summary), 0))
+    )
+    z_names = [f"_z{j}" for j in range(z.shape[1])]
+    frame = pd.DataFrame({"seg": seg, "first": first.to_numpy(), **dict(zip(z_names, z.T, strict=True))})
+    groups = frame.value_counts().reset_index(name="n")
     expected_cum = np.zeros(n_weeks)
-    for g_seg, g_first, g_n in groups.itertuples(index=False):
-        params = [draws.purchase[name][:, [g_seg]] for name in param_names]
+    for g_seg, g_first, g_z, g_n in zip(
+        groups["seg"], groups["first"], groups[z_names].to_numpy(float), groups["n"], strict=True
+    ):
+        params = draws.purchase_params(np.array([g_seg]), g_z[None, :])
         t = (week_ends - g_first).days.to_numpy(float) / UNIT_DAYS[unit]
         expected_cum += g_n * _unconditional_expected(draws.purchase_model, t, params).mean(axis=0)
     return pd.DataFrame(

@@ -57,7 +57,6 @@ from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import formulas
 from ltvlab.ltv.clv import (
-    PURCHASE_PARAMS,
     SPEND_PARAMS,
     ClvHorizon,
     PairedDraws,
@@ -295,6 +294,7 @@ def sample_future_value(
         else fit_seg
     )
     x, t_x, t_cal = (summary[c].to_numpy(float) for c in (col.X, col.T_X, col.T))
+    z = purchase_fit.covariate_matrix(summary) if draws.covariates is not None else np.empty((n, 0))
     monetary = (
         np.where(x > 0, summary[col.MONETARY].to_numpy(float), 0.0) if spend_fit is not None else np.zeros(n)
     )
@@ -318,6 +318,7 @@ def sample_future_value(
                 simulate,
                 sims,
                 fit_seg[sl],
+                z[sl],
                 spend_seg[sl],
                 x[sl],
                 t_x[sl],
@@ -372,6 +373,7 @@ def _simulate_chunk(
     simulate: Any,
     sims: int,
     fit_seg: np.ndarray,
+    z: np.ndarray,
     spend_seg: np.ndarray,
     x: np.ndarray,
     t_x: np.ndarray,
@@ -380,7 +382,7 @@ def _simulate_chunk(
     horizon: ClvHorizon,
 ) -> dict[str, np.ndarray]:
     """``{"purchases": samples x customers[, "value": ...]}`` for one chunk of customers."""
-    params = [draws.purchase[name][:, fit_seg] for name in PURCHASE_PARAMS[draws.purchase_model]]
+    params = draws.purchase_params(fit_seg, z)
     counts = simulate(rng, params, sims, x, t_x, t_cal, horizon)
     out = {"purchases": counts.sum(axis=0).astype(float)}
     if draws.spend is not None:

@@ -16,9 +16,12 @@ Partial pooling (non-centred)::
 
     eta_s = mu + sigma * z_s,   mu ~ Normal(mu0, sd0),   sigma ~ HalfNormal(pooling_sd = 0.5),   z_s ~ Normal(0, 1)
 
+Covariate coefficients (:mod:`ltvlab.ltv.covariates`): ``gamma ~ Normal(0, coefficient_sd = 1)`` per standard
+deviation of the covariate.
+
 ``priors="flat"`` puts an improper flat prior on ``eta`` (``mu`` under partial pooling, whose ``sigma`` and
 ``z`` keep their priors), so MAP is the maximum-likelihood estimate. A mapping overrides any of the defaults:
-``{"r": (mu0, sd0), ..., "pooling_sd": 0.3}``.
+``{"r": (mu0, sd0), ..., "pooling_sd": 0.3, "coefficient_sd": 0.5}``.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv import formulas
 
-__all__ = ["DEFAULT_POOLING_SD", "KINDS", "ModelKind", "Priors", "resolve_priors"]
+__all__ = ["DEFAULT_COEFFICIENT_SD", "DEFAULT_POOLING_SD", "KINDS", "ModelKind", "Priors", "resolve_priors"]
 
 Pooling = Literal["none", "complete", "partial"]
 PriorChoice = Literal["default", "flat"] | Mapping[str, object]
 DEFAULT_POOLING_SD = 0.5
+DEFAULT_COEFFICIENT_SD = 1.0  # covariate coefficients, per standard deviation of the covariate
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,14 @@ class Priors:
     flat: bool
     normal: dict[str, tuple[float, float]]
     pooling_sd: float
+    coefficient_sd: float = DEFAULT_COEFFICIENT_SD
 
     def describe(self) -> dict[str, object]:
         return {
             "flat": self.flat,
             "normal": {k: list(v) for k, v in self.normal.items()},
             "pooling_sd": self.pooling_sd,
+            "coefficient_sd": self.coefficient_sd,
         }
 
 
@@ -151,7 +157,7 @@ def resolve_priors(
         raise LtvlabError(f"priors={choice!r}: use 'default', 'flat' or a mapping like {{'r': (0.0, 1.0)}}")
     if not isinstance(choice, Mapping):
         raise LtvlabError(f"priors must be 'default', 'flat' or a mapping, not {type(choice).__name__}")
-    allowed = {*kind.param_names, "pooling_sd"}
+    allowed = {*kind.param_names, "pooling_sd", "coefficient_sd"}
     unknown = set(choice) - allowed
     if unknown:
         raise LtvlabError(
@@ -168,6 +174,8 @@ def resolve_priors(
                 raise LtvlabError(f"prior for {name!r}: need finite mu and sd > 0, got ({mu0}, {sd0})")
             normal[name] = (mu0, sd0)
     pooling_sd = float(choice.get("pooling_sd", DEFAULT_POOLING_SD))  # type: ignore[arg-type]
-    if not pooling_sd > 0:
-        raise LtvlabError(f"pooling_sd must be > 0, got {pooling_sd}")
-    return Priors(False, normal, pooling_sd)
+    coefficient_sd = float(choice.get("coefficient_sd", DEFAULT_COEFFICIENT_SD))  # type: ignore[arg-type]
+    for key, value in (("pooling_sd", pooling_sd), ("coefficient_sd", coefficient_sd)):
+        if not value > 0:
+            raise LtvlabError(f"{key} must be > 0, got {value}")
+    return Priors(False, normal, pooling_sd, coefficient_sd)

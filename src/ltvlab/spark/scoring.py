@@ -29,6 +29,7 @@ from ltvlab.ltv.clv import (
     unique_rows,
     validate_summary,
 )
+from ltvlab.ltv.covariates import Covariates
 from ltvlab.ltv.decisions import CUSTOMER_HASH, hash_ids, project_salt
 from ltvlab.spark.session import pandas_conversion
 
@@ -46,6 +47,9 @@ class SegmentIndex:
 
     segment: str | None
     segments: tuple[str, ...]
+    covariates: Covariates | None = (
+        None  # customer covariates of a purchase fit (their columns are scored too)
+    )
 
     def segment_index(self, summary: pd.DataFrame) -> np.ndarray:
         if self.segment is None:
@@ -71,7 +75,11 @@ def score_columns(quantities: tuple[str, ...], id_column: str) -> list[str]:
 
 
 def _index_of(fit: Any) -> SegmentIndex:
-    return SegmentIndex(getattr(fit, "segment", None), tuple(getattr(fit, "segments", ("all",))))
+    return SegmentIndex(
+        getattr(fit, "segment", None),
+        tuple(getattr(fit, "segments", ("all",))),
+        getattr(fit, "covariates", None),
+    )
 
 
 def score_dataframe(
@@ -126,6 +134,8 @@ def score_dataframe(
     s_index = _index_of(spend_fit) if spend_fit is not None else None
     needed = [col.CUSTOMER_ID, col.X, col.T_X, col.T] + ([col.MONETARY] if spend_fit is not None else [])
     needed += sorted({i.segment for i in (p_index, s_index) if i is not None and i.segment} - set(needed))
+    if p_index.covariates is not None:
+        needed += [c for c in p_index.covariates.columns if c not in needed]
     missing = [c for c in needed if c not in summary.columns]
     if missing:
         raise LtvlabError(
