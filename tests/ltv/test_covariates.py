@@ -286,3 +286,40 @@ def test_covariate_spec_errors():
 def test_scoring_needs_the_covariate_columns(frame, map_fit):
     with pytest.raises(LtvlabError, match="not in the summary"):
         map_fit.p_alive(frame.drop(columns=["tier"]).iloc[:10])
+
+
+def test_posterior_predictive_draws_use_each_customers_rates(frame, map_fit):
+    """Simulated future purchases of each covariate group average to the closed-form expectation with
+    per-customer rates, within Monte Carlo error; the rates without covariates would be far off."""
+    from ltvlab.ltv import sample_future_value
+
+    sample = frame.iloc[:4_000]
+    sims = sample_future_value(
+        map_fit,
+        None,
+        sample,
+        horizon_weeks=26.0,
+        period_weeks=2.0,
+        segment="email",
+        max_draws=None,
+        sims_per_draw=400,
+        seed=3,
+    )
+    params = _per_customer(map_fit, sample)
+    baseline = [np.full(len(sample), map_fit.param_draws[k][0, 0]) for k in ("r", "alpha", "a", "b")]
+    args = (sample["x"].to_numpy(float), sample["t_x"].to_numpy(float), sample["T"].to_numpy(float))
+    expected = formulas.bgnbd_expected_purchases(26.0, *args, *params)
+    without = formulas.bgnbd_expected_purchases(26.0, *args, *baseline)
+    totals = sims.segment_totals
+    for label, group in totals.groupby("segment"):
+        draws = group["purchases"].to_numpy()
+        in_group = sample["email"].astype(str).to_numpy() == label
+        se = draws.std(ddof=1) / np.sqrt(draws.size)
+        assert abs(draws.mean() - expected[in_group].sum()) < 4 * se, label
+        assert abs(without[in_group].sum() - expected[in_group].sum()) > 10 * se, label
+
+
+def test_extreme_covariate_values_draw_a_warning(frame):
+    data = frame.iloc[:3_000].assign(spend=np.r_[np.ones(2_999), 10_000.0])  # one customer 55 sd out
+    with pytest.warns(UserWarning, match="standard deviations from their mean"):
+        BGNBD(purchase_covariates=("spend",)).prepare(data)

@@ -1,8 +1,11 @@
 """Partial pooling pays: 20 segments of 30 to 30,000 customers with known, heterogeneous BG/NBD parameters.
 
-Truth: log theta_s = log theta_pop + 0.4 * z_s (z_s standard normal), fixed seed. Each segment's customers are
-split 70/30; models are fitted on the 70% and scored by the log-likelihood of the held-out 30% (holdout log
-predictive density, plug-in at the point estimate for MAP, log of the posterior-mean density for NUTS).
+Truth: log theta_s = log theta_pop + 0.4 * z_s (z_s standard normal), fixed seed. Models are fitted on 70% of
+each segment's customers. Parameter error is measured against the truth; predictive accuracy is the held-out log
+predictive density (plug-in at the point estimate for MAP, log of the posterior-mean density for NUTS) averaged
+over fresh customers simulated from each segment's true parameters: 2,000 per segment, so that the comparison is
+not swamped by the noise of a small test set (the 30% left of a 30-customer segment is 9 customers; with them,
+the NUTS comparison of the small segments was within that noise: -1522.6 partial vs -1521.1 none).
 """
 
 from __future__ import annotations
@@ -44,30 +47,51 @@ def _scenario(seed: int = 7):
     return truth, data
 
 
-def _score(fit, truth, test: pd.DataFrame):
+HOLDOUT_PER_SEGMENT = 2_000
+
+
+def _fresh_holdout(truth, seed: int = 99) -> pd.DataFrame:
+    """New customers of every segment, simulated from its true parameters (the held-out population)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for s in range(SIZES.size):
+        T = rng.integers(10, 53, HOLDOUT_PER_SEGMENT).astype(float)
+        sim = simulate_bgnbd(HOLDOUT_PER_SEGMENT, *(truth[k][s] for k in POP), T=T, seed=rng)
+        t_x = np.minimum(np.ceil(sim[col.T_X].to_numpy() * 7) / 7, T)
+        frames.append(pd.DataFrame({col.X: sim[col.X], col.T_X: t_x, col.T: T, "seg": f"s{s:02d}"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _score(fit, truth, holdout: pd.DataFrame):
+    """Per segment: squared error of the log parameters, and mean held-out log predictive density per customer."""
     draws = fit.draws()
     seg_pos = [fit.segments.index(f"s{s:02d}") for s in range(SIZES.size)]
     est = {k: draws[k].mean(axis=0)[seg_pos] for k in POP}
     sq_err = np.mean([(np.log(est[k]) - np.log(truth[k])) ** 2 for k in POP], axis=0)  # per segment
-    idx = fit.segment_index(test)
-    x, t_x, T = (test[c].to_numpy(float) for c in (col.X, col.T_X, col.T))
-    ll = bgnbd_loglik(x, t_x, T, *(draws[k][:, idx] for k in POP))  # (draws, customers)
-    lpd = np.log(np.mean(np.exp(ll - ll.max(axis=0)), axis=0)) + ll.max(axis=0)
-    seg = np.array([int(s[1:]) for s in test["seg"]])
-    lpd_seg = np.bincount(seg, weights=lpd, minlength=SIZES.size)
+    idx = fit.segment_index(holdout)
+    x, t_x, T = (holdout[c].to_numpy(float) for c in (col.X, col.T_X, col.T))
+    lpd = np.empty(len(holdout))
+    for start in range(0, len(holdout), 5_000):  # bounded memory: draws x 5,000 customers at a time
+        sl = slice(start, start + 5_000)
+        ll = bgnbd_loglik(x[sl], t_x[sl], T[sl], *(draws[k][:, idx[sl]] for k in POP))  # (draws, customers)
+        top = ll.max(axis=0)
+        lpd[sl] = np.log(np.mean(np.exp(ll - top), axis=0)) + top
+    seg = np.array([int(s[1:]) for s in holdout["seg"]])
+    lpd_seg = np.bincount(seg, weights=lpd, minlength=SIZES.size) / HOLDOUT_PER_SEGMENT
     return sq_err, lpd_seg
 
 
 def _compare(method: str, **kwargs):
     truth, data = _scenario()
-    train, test = data[~data["test"]], data[data["test"]]
+    train = data[~data["test"]]
+    holdout = _fresh_holdout(truth)
     scores = {}
     for pooling in ("none", "partial", "complete"):
         spec = BGNBD(pooling=pooling, segment="seg")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             fit = spec.fit(train, method=method, seed=1, **kwargs)
-        scores[pooling] = _score(fit, truth, test)
+        scores[pooling] = _score(fit, truth, holdout)
     return scores
 
 
@@ -75,11 +99,11 @@ def _assert_pooling_pays(scores):
     err_none, lpd_none = scores["none"]
     err_part, lpd_part = scores["partial"]
     _, lpd_comp = scores["complete"]
-    # small segments: partial pooling estimates their parameters better and predicts their held-out customers better
+    # small segments: partial pooling estimates their parameters better and predicts their new customers better
     assert err_part[SMALL].mean() < err_none[SMALL].mean()
     assert lpd_part[SMALL].sum() > lpd_none[SMALL].sum()
-    # overall: no worse than one parameter set for everybody (truth is heterogeneous, so it should be better)
-    assert lpd_part.sum() >= lpd_comp.sum()
+    # overall (segments weighted by size): no worse than one parameter set for everybody
+    assert lpd_part @ SIZES >= lpd_comp @ SIZES
 
 
 def test_partial_pooling_pays_map():
@@ -92,22 +116,5 @@ def nuts_scores():
 
 
 @pytest.mark.slow
-def test_partial_pooling_pays_nuts_parameters(nuts_scores):
-    err_none, _ = nuts_scores["none"]
-    err_part, lpd_part = nuts_scores["partial"]
-    _, lpd_comp = nuts_scores["complete"]
-    assert err_part[SMALL].mean() < err_none[SMALL].mean()
-    assert lpd_part.sum() >= lpd_comp.sum()
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: with full posteriors the no-pooling fit predicts the small segments' held-out customers as well "
-    "as partial pooling (measured: held-out log density -1521.1 none vs -1522.6 partial over the 7 small "
-    "segments); only the MAP comparison shows the gain. Open in issue 4.",
-)
-def test_partial_pooling_pays_nuts_small_segment_predictions(nuts_scores):
-    _, lpd_none = nuts_scores["none"]
-    _, lpd_part = nuts_scores["partial"]
-    assert lpd_part[SMALL].sum() > lpd_none[SMALL].sum()
+def test_partial_pooling_pays_nuts(nuts_scores):
+    _assert_pooling_pays(nuts_scores)

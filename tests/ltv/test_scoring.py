@@ -76,3 +76,19 @@ def test_streamed_csv_and_hashed_ids(tmp_path, cdnow_sample_summary, fits):
 def test_bad_output_suffix(tmp_path, cdnow_sample_summary, fits):
     with pytest.raises(LtvlabError, match=r"parquet or \.csv"):
         write_scores(*fits, cdnow_sample_summary, tmp_path / "scores.xlsx")
+
+
+def test_same_day_repeat_purchases_score(tmp_path):
+    """Summaries built without merging same-day purchases have repeat buyers with t_x == 0: they are scored."""
+    from ltvlab.ltv import score_customers
+    from tests.ltv.fixed_fit import cdnow_bgnbd
+
+    summary = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "x": [1, 2, 0], "t_x": [0.0, 0.0, 0.0], "T": [10.0] * 3}
+    )
+    summary.attrs["unit"] = "W"
+    scores = score_customers(cdnow_bgnbd(), None, summary)
+    assert np.isfinite(scores[["p_alive_mean", "expected_purchases_mean"]].to_numpy()).all()
+    # a repeat purchase on day one and nothing since is worse news than no repeat purchase at all
+    p = scores.set_index("customer_id")["p_alive_mean"]
+    assert p["b"] < p["a"] < p["c"]

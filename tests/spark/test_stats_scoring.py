@@ -150,6 +150,26 @@ def test_segmented_map_fit_scores_written_as_parquet(crm_frames, tmp_path: Path)
     assert meta["horizon_weeks"] == 26.0 and meta["unit"] == "D" and meta["n_customers"] == len(duck)
 
 
+def test_covariate_fit_scores_equal_the_one_machine_scores(cdnow_frames) -> None:
+    """Executors rebuild each customer's rates from the covariate columns the same way the driver does."""
+    from pyspark.sql import functions as F
+
+    from ltvlab.spark import score_dataframe
+
+    duck, frame = cdnow_frames
+    duck = duck.assign(log_first=np.log1p(duck[col.FIRST_AMOUNT]))
+    frame = frame.withColumn("log_first", F.log1p(col.FIRST_AMOUNT))
+    spec = BGNBD(purchase_covariates=("log_first",), dropout_covariates=("log_first",))
+    fit = spec.fit(duck, method="map", seed=1)
+    spend = GammaGamma().fit(duck[duck[col.X] > 0], method="map", seed=1)
+    expected = score_customers(fit, spend, duck)
+    scored, _ = score_dataframe(fit, spend, frame, unit="W", chunk_rows=300)
+    got = _sorted(scored.toPandas())
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-10, atol=1e-12, check_dtype=False)
+    # and the covariate mattered: customers with the same (x, t_x, T) but different first purchases differ
+    assert got["expected_purchases_mean"].nunique() > duck[[col.X, col.T_X, col.T]].drop_duplicates().shape[0]
+
+
 def test_hashed_ids_and_purchase_only_scores(cdnow_frames) -> None:
     from ltvlab.spark import score_dataframe
 

@@ -85,7 +85,11 @@ def build_model(
             total = _bgnbd_total_loglik(data, thetas, codes)
         else:
             columns = [pt.as_tensor_variable(data.values[c]) for c in kind.data_columns]
-            loglik = kind.loglik_pt(*columns, *(theta[codes] for theta in thetas))
+            if pooling == "complete" and covariates is None:
+                per_row = [theta[0] for theta in thetas]  # one parameter set: broadcast scalars, no gather
+            else:
+                per_row = [theta[codes] for theta in thetas]
+            loglik = kind.loglik_pt(*columns, *per_row)
             total = pt.sum(pt.as_tensor_variable(data.weight) * loglik)
         pm.Potential("loglik", total)
     return model

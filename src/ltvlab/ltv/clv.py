@@ -248,7 +248,6 @@ def validate_summary(summary: pd.DataFrame, *, need_monetary: bool = True) -> No
         (t_cal < 0, "T < 0 (first purchase after the end of calibration)"),
         (t_x > t_cal + 1e-9, "t_x > T (last purchase after the end of calibration)"),
         (t_x < 0, "t_x < 0"),
-        ((x > 0) & (t_x <= 0), "x > 0 but t_x == 0"),
     ]
     for mask, what in checks:
         if mask.any():

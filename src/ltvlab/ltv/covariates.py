@@ -23,6 +23,7 @@ ones make each customer a row of its own.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +32,9 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 
-__all__ = ["COEFFICIENTS", "Covariates", "apply_covariates", "coefficient_names"]
+__all__ = ["COEFFICIENTS", "EXTREME_Z", "Covariates", "apply_covariates", "coefficient_names"]
+
+EXTREME_Z = 6.0  # a covariate value this many standard deviations from the mean draws a warning
 
 # coefficient name -> (parameter it scales, sign of the exponent, "purchase" or "dropout" covariate set)
 COEFFICIENTS: dict[str, dict[str, tuple[str, float, str]]] = {
@@ -78,6 +81,19 @@ class Covariates:
         if constant:
             raise LtvlabError(
                 f"covariate column(s) {constant} are constant in the data: their effect is not identified"
+            )
+        extreme = [
+            f"{n} (max |z| {np.max(np.abs(values[:, j] - mean[j])) / scale[j]:.0f})"
+            for j, n in enumerate(names)
+            if np.max(np.abs(values[:, j] - mean[j])) > EXTREME_Z * scale[j]
+        ]
+        if extreme:
+            warnings.warn(
+                f"covariate(s) {', '.join(extreme)} have values more than {EXTREME_Z:g} standard deviations from "
+                "their mean: their customers' rates are extrapolated far from the data (predictions can then "
+                "overflow); a log or rank transform of skewed covariates such as spend usually fits better",
+                UserWarning,
+                stacklevel=3,
             )
         return cls(
             purchase,
