@@ -35,7 +35,7 @@ from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache
 __all__ = ["BGNBDRowTerms", "RowData", "row_data"]
 
 # Bumped whenever the kernel changes, so PyTensor's Numba cache does not serve an old compiled version.
-_KERNEL_VERSION = 1
+_KERNEL_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,15 @@ def row_data(
     )
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _log_and_inverse(c, u, alpha, times, log_tab, inv_tab, tabulate):
+    """``log(alpha[c] + times[u])`` and ``1 / (alpha[c] + times[u])``, from the table when there is one."""
+    if tabulate:
+        return log_tab[c, u], inv_tab[c, u]
+    v = alpha[c] + times[u]
+    return np.log(v), 1.0 / v
+
+
 @numba.njit(nogil=True, cache=True)
 def _row_terms(r, alpha, log_ratio, cell, group, x, t_index, T_index, times, weight, tabulate):
     """Sum of ``weight * ell`` over rows and its gradient with respect to ``r``, ``alpha`` and ``log_ratio``."""
@@ -110,26 +119,14 @@ def _row_terms(r, alpha, log_ratio, cell, group, x, t_index, T_index, times, wei
         c = cell[i]
         w = weight[i]
         rx = r[c] + x[i]
-        if tabulate:
-            log_T = log_tab[c, T_index[i]]
-            inv_T = inv_tab[c, T_index[i]]
-        else:
-            v = alpha[c] + times[T_index[i]]
-            log_T = np.log(v)
-            inv_T = 1.0 / v
+        log_T, inv_T = _log_and_inverse(c, T_index[i], alpha, times, log_tab, inv_tab, tabulate)
         alive = -rx * log_T
         if x[i] == 0.0:
             total += w * alive
             d_r[c] -= w * log_T
             d_alpha[c] -= w * rx * inv_T
             continue
-        if tabulate:
-            log_t = log_tab[c, t_index[i]]
-            inv_t = inv_tab[c, t_index[i]]
-        else:
-            v = alpha[c] + times[t_index[i]]
-            log_t = np.log(v)
-            inv_t = 1.0 / v
+        log_t, inv_t = _log_and_inverse(c, t_index[i], alpha, times, log_tab, inv_tab, tabulate)
         g = group[i]
         dead = log_ratio[g] - rx * log_t
         # logaddexp(alive, dead) and the share p of the `dead` term in the sum, without overflow
