@@ -9,7 +9,7 @@ import pytensor.tensor as pt
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv._data import Compressed
 from ltvlab.ltv._fused import bgnbd_row_terms, row_data
-from ltvlab.ltv.covariates import COEFFICIENTS, Covariates, coefficient_names
+from ltvlab.ltv.covariates import COEFFICIENTS, Covariates, coefficient_names, from_columns
 from ltvlab.ltv.priors import ModelKind, Pooling, Priors
 
 
@@ -48,7 +48,7 @@ def build_model(
 
     A cell is a segment, or with ``covariates`` a distinct ``(segment, z)``: its parameters are the segment's
     scaled by ``exp(+-gamma . z)`` (:mod:`ltvlab.ltv.covariates`); ``data.values`` then holds the standardised
-    covariates as columns ``covariate_column(name)``.
+    covariates as columns made by :func:`ltvlab.ltv.covariates.as_columns`.
     """
     coords: dict[str, list[str]] = {"segment": list(labels)}
     if covariates is not None:
@@ -95,17 +95,11 @@ def build_model(
     return model
 
 
-def covariate_column(name: str) -> str:
-    """Name of a standardised covariate among the columns of :class:`Compressed` rows."""
-    return f"covariate:{name}"
-
-
 def covariate_cells(
     data: Compressed, seg: np.ndarray, covariates: Covariates
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell of each row, segment of each cell and the cells' standardised covariates ``(n_cells, k)``."""
-    z_rows = np.column_stack([data.values[covariate_column(n)] for n in covariates.columns])
-    keys = np.column_stack([seg.astype(float), z_rows])
+    keys = np.column_stack([seg.astype(float), from_columns(data.values, data.n_rows)])
     uniq, codes = np.unique(keys, axis=0, return_inverse=True)
     return np.asarray(codes, dtype=np.int64).reshape(-1), uniq[:, 0].astype(np.int64), uniq[:, 1:]
 
@@ -122,11 +116,11 @@ def _bgnbd_total_loglik(data: Compressed, thetas: list, codes: np.ndarray) -> pt
     """
     x = data.values["x"]
     codes = np.asarray(codes, dtype=np.int64)
-    keys = codes * (int(x.max()) + 1) + x.astype(np.int64)
-    uniq, group = np.unique(keys, return_inverse=True)
+    stride = int(x.max()) + 1
+    uniq, group = np.unique(codes * stride + x.astype(np.int64), return_inverse=True)
     group = np.asarray(group).reshape(-1)
-    g_cell = uniq // (int(x.max()) + 1)
-    g_x = (uniq % (int(x.max()) + 1)).astype(float)
+    g_cell = uniq // stride
+    g_x = (uniq % stride).astype(float)
     g_weight = np.bincount(group, weights=data.weight, minlength=uniq.size)
     r, alpha, a, b = (theta[g_cell] for theta in thetas)
     by_x = (

@@ -24,7 +24,7 @@ from ltvlab.ltv._data import (
     validate_spend_columns,
     validate_weights,
 )
-from ltvlab.ltv.covariates import Covariates, apply_covariates, coefficient_names
+from ltvlab.ltv.covariates import Covariates, as_columns, coefficient_names, from_columns, row_params
 from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
 from ltvlab.ltv.priors import KINDS, ModelKind, Pooling, PriorChoice, resolve_priors
@@ -188,8 +188,7 @@ class BTYDSpec:
         columns = dict(kept)
         if self.purchase_covariates or self.dropout_covariates:
             covariates = Covariates.from_summary(summary, self.purchase_covariates, self.dropout_covariates)
-            z = covariates.matrix(summary)[keep]
-            columns.update({_build.covariate_column(n): z[:, j] for j, n in enumerate(covariates.columns)})
+            columns.update(as_columns(covariates.matrix(summary)[keep]))
         rows = compress(codes[keep], columns, len(segments), weights=kept_weights)
         n_customers = len(summary) if row_weights is None else round(float(row_weights.sum()))
         return PreparedData(rows, kept, segments, n_customers, tuple(notes), kept_weights, covariates)
@@ -369,21 +368,13 @@ def _total_loglik(
     n = next(iter(param_draws.values())).shape[0]
     pick = np.unique(np.linspace(0, n - 1, min(n, _MAX_LL_DRAWS)).astype(int))
     seg = rows.segment_code if pooling != "complete" else np.zeros(rows.n_rows, dtype=np.int64)
-    coefficients = {name: param_draws[name][pick] for name in coefficient_names(kind.name, covariates)}
-    z = (
-        np.column_stack([rows.values[_build.covariate_column(c)] for c in covariates.columns])
-        if covariates is not None
-        else None
-    )
+    picked = {name: values[pick] for name, values in param_draws.items()}
+    z = from_columns(rows.values, rows.n_rows)
     chunk = max(1, 2_000_000 // pick.size)
     total = np.zeros(pick.size)
     for start in range(0, rows.n_rows, chunk):
         sl = slice(start, start + chunk)
-        params = {name: param_draws[name][pick][:, seg[sl]] for name in kind.param_names}
-        if covariates is not None:
-            params = apply_covariates(kind.name, params, coefficients, z[sl], covariates)
-        ll = kind.loglik(
-            *(rows.values[c][sl] for c in kind.data_columns), *(params[name] for name in kind.param_names)
-        )
+        params = row_params(kind.name, kind.param_names, picked, seg[sl], z[sl], covariates)
+        ll = kind.loglik(*(rows.values[c][sl] for c in kind.data_columns), *params)
         total += ll @ rows.weight[sl]
     return float(np.mean(total))

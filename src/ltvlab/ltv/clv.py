@@ -27,7 +27,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv.covariates import Covariates, apply_covariates
+from ltvlab.ltv.covariates import Covariates, covariate_matrix, row_params
 
 UNIT_DAYS: dict[str, int] = {"D": 1, "W": 7}
 DAYS_PER_YEAR = 365.25
@@ -153,9 +153,7 @@ class PairedDraws:
     def purchase_params(self, seg: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
         """Purchase-model parameters ``(n_draws, n_rows)`` for rows of segments ``seg``, covariates ``z``."""
         names = PURCHASE_PARAMS[self.purchase_model]
-        params = {name: self.purchase[name][:, seg] for name in names}
-        params = apply_covariates(self.purchase_model, params, self.purchase, z, self.covariates)
-        return [params[name] for name in names]
+        return row_params(self.purchase_model, names, self.purchase, seg, z, self.covariates)
 
 
 def _fit_draws(fit: Any, max_draws: int | None, seed: int) -> dict[str, np.ndarray]:
@@ -286,8 +284,7 @@ def unique_rows(summary: pd.DataFrame, purchase_fit: Any, spend_fit: Any | None)
         else np.zeros(n)
     )
     monetary = summary[col.MONETARY].to_numpy(dtype=float) if col.MONETARY in summary else np.zeros(n)
-    covariates = getattr(purchase_fit, "covariates", None)
-    z = covariates.matrix(summary) if covariates is not None else np.empty((n, 0))
+    z = covariate_matrix(getattr(purchase_fit, "covariates", None), summary)
     keys = np.column_stack(
         [
             p_seg,
@@ -447,13 +444,16 @@ def customer_lifetime_value(
     currency of ``monetary``. ``attrs`` record unit, horizon, period, discount rates, draws and seed.
     """
     validate_summary(summary)
-    horizon = clv_horizon(
+    horizon, draws, _ = scoring_plan(
+        purchase_fit,
+        spend_fit,
         unit=_summary_unit(summary),
         horizon_weeks=horizon_weeks,
         period_weeks=period_weeks,
         annual_discount_rate=annual_discount_rate,
+        max_draws=max_draws,
+        seed=seed,
     )
-    draws = pair_draws(purchase_fit, spend_fit, max_draws=max_draws, seed=seed)
     rows = unique_rows(summary, purchase_fit, spend_fit)
     table = unique_row_table(draws, rows, horizon=horizon, quantities=("clv",), chunk_rows=chunk_rows)
     result = table.iloc[rows.inverse].reset_index(drop=True)

@@ -32,7 +32,17 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 
-__all__ = ["COEFFICIENTS", "EXTREME_Z", "Covariates", "apply_covariates", "coefficient_names"]
+__all__ = [
+    "COEFFICIENTS",
+    "EXTREME_Z",
+    "Covariates",
+    "apply_covariates",
+    "as_columns",
+    "coefficient_names",
+    "covariate_matrix",
+    "from_columns",
+    "row_params",
+]
 
 EXTREME_Z = 6.0  # a covariate value this many standard deviations from the mean draws a warning
 
@@ -150,6 +160,25 @@ def _raw_matrix(summary: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
     return out
 
 
+def covariate_matrix(covariates: Covariates | None, summary: pd.DataFrame) -> np.ndarray:
+    """Standardised covariates of each customer ``(n, k)``; ``(n, 0)`` without covariates."""
+    return np.empty((len(summary), 0)) if covariates is None else covariates.matrix(summary)
+
+
+_COLUMN = "covariate:"
+
+
+def as_columns(z: np.ndarray) -> dict[str, np.ndarray]:
+    """The columns of ``z`` named ``covariate:0``, ``covariate:1``, ... (to compress them with the summary)."""
+    return {f"{_COLUMN}{j}": z[:, j] for j in range(z.shape[1])}
+
+
+def from_columns(values: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
+    """The ``(n_rows, k)`` covariates back from compressed columns made by :func:`as_columns`."""
+    names = [name for name in values if name.startswith(_COLUMN)]
+    return np.column_stack([values[name] for name in names]) if names else np.empty((n_rows, 0))
+
+
 def coefficient_names(model: str, covariates: Covariates | None) -> tuple[str, ...]:
     """The coefficient vectors a model with these covariates has (empty sets have none)."""
     if covariates is None:
@@ -181,3 +210,20 @@ def apply_covariates(
         linear = np.asarray(coefficients[name]) @ z[:, covariates.positions(which)].T
         out[target] = out[target] * np.exp(sign * linear)
     return out
+
+
+def row_params(
+    model: str,
+    names: Sequence[str],
+    draws: Mapping[str, np.ndarray],
+    seg: np.ndarray,
+    z: np.ndarray,
+    covariates: Covariates | None,
+) -> list[np.ndarray]:
+    """Parameters ``(n_draws, n_rows)`` in ``names`` order for rows of segments ``seg`` and covariates ``z``.
+
+    ``draws`` holds the segment parameters ``(n_draws, n_segments)`` and, with covariates, the coefficients.
+    """
+    params = {name: draws[name][:, seg] for name in names}
+    params = apply_covariates(model, params, draws, z, covariates)
+    return [params[name] for name in names]

@@ -25,7 +25,15 @@ from ltvlab.ltv._data import (
     validate_purchase_columns,
     validate_spend_columns,
 )
-from ltvlab.ltv.covariates import COEFFICIENTS, Covariates, apply_covariates, coefficient_names
+from ltvlab.ltv.covariates import (
+    COEFFICIENTS,
+    Covariates,
+    as_columns,
+    coefficient_names,
+    covariate_matrix,
+    from_columns,
+    row_params,
+)
 from ltvlab.ltv.diagnostics import Diagnostics
 from ltvlab.ltv.priors import EXPECTED_PURCHASES, P_ALIVE
 
@@ -85,19 +93,6 @@ class BTYDFit:
         if self.segment is None:
             return np.zeros(len(summary), dtype=np.int64)
         return encode_segments(segment_labels(summary, self.segment), self.segments)
-
-    def covariate_matrix(self, summary: pd.DataFrame) -> np.ndarray:
-        """Standardised covariates of each customer ``(n, k)``; ``(n, 0)`` for a fit without covariates."""
-        if self.covariates is None:
-            return np.empty((len(summary), 0))
-        return self.covariates.matrix(summary)
-
-    def row_params(self, draws: dict[str, np.ndarray], seg: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
-        """Parameters ``(n_draws, n_rows)`` in :attr:`param_names` order for rows of segments ``seg`` and
-        standardised covariates ``z`` (ignored without covariates)."""
-        params = {name: draws[name][:, seg] for name in self.param_names}
-        params = apply_covariates(self.model_name, params, draws, z, self.covariates)
-        return [params[name] for name in self.param_names]
 
     def summary(self) -> pd.DataFrame:
         """Tidy frame: segment, param, mean, sd, hdi_3%, hdi_97%, r_hat, ess_bulk, ess_tail.
@@ -170,17 +165,18 @@ class BTYDFit:
         chunk_elements: int,
     ) -> pd.DataFrame:
         codes = self.segment_index(summary)
-        z = self.covariate_matrix(summary)
-        z_columns = {f"_z{j}": z[:, j] for j in range(z.shape[1])}
-        rows = compress(codes, {**columns, **z_columns}, len(self.segments))
-        z_rows = np.column_stack([rows.values[c] for c in z_columns]) if z_columns else z[:0]
+        z = as_columns(covariate_matrix(self.covariates, summary))
+        rows = compress(codes, {**columns, **z}, len(self.segments))
+        z_rows = from_columns(rows.values, rows.n_rows)
         draws = self.draws(max_draws=max_draws, seed=seed)
         n_draws = next(iter(draws.values())).shape[0]
         chunk = max(1, chunk_elements // max(n_draws, 1))
         stats = np.empty((rows.n_rows, 1 + len(QUANTILES)))
         for start in range(0, rows.n_rows, chunk):
             sl = slice(start, start + chunk)
-            params = self.row_params(draws, rows.segment_code[sl], z_rows[sl])
+            params = row_params(
+                self.model_name, self.param_names, draws, rows.segment_code[sl], z_rows[sl], self.covariates
+            )
             values = fn(*(rows.values[c][sl] for c in columns), *params)
             if not np.all(np.isfinite(values)):
                 raise LtvlabError(

@@ -22,6 +22,7 @@ from scipy import special, stats
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv.clv import SPEND_PARAMS, UNIT_DAYS, PairedDraws, pair_draws, validate_summary
+from ltvlab.ltv.covariates import as_columns, covariate_matrix
 
 _QUADRATURE_NODES = 48
 
@@ -150,7 +151,7 @@ def holdout_validation(
     )
     names = [col.X, col.T_X, col.T, col.DURATION_HOLDOUT, col.X_HOLDOUT]
     monetary = summary[col.MONETARY].to_numpy(float) if spend_fit is not None else np.zeros(n)
-    z = purchase_fit.covariate_matrix(summary) if draws.covariates is not None else np.empty((n, 0))
+    z = covariate_matrix(draws.covariates, summary)
     keys = np.column_stack([p_seg, s_seg, summary[names].to_numpy(float), monetary, z])
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     predicted, log_density, spend = (np.empty(len(uniq)) for _ in range(3))
@@ -303,13 +304,9 @@ def cumulative_tracking(
     actual_cum = np.searchsorted(np.sort(repeat_days), week_ends.to_numpy(), side="left").astype(float)
 
     seg = np.asarray(purchase_fit.segment_index(summary), dtype=np.int64).reshape(len(summary))
-    z = (
-        purchase_fit.covariate_matrix(summary)
-        if draws.covariates is not None
-        else np.empty((len(summary), 0))
-    )
-    z_names = [f"_z{j}" for j in range(z.shape[1])]
-    frame = pd.DataFrame({"seg": seg, "first": first.to_numpy(), **dict(zip(z_names, z.T, strict=True))})
+    z = as_columns(covariate_matrix(draws.covariates, summary))
+    z_names = list(z)
+    frame = pd.DataFrame({"seg": seg, "first": first.to_numpy(), **z})
     groups = frame.value_counts().reset_index(name="n")
     expected_cum = np.zeros(n_weeks)
     for g_seg, g_first, g_z, g_n in zip(

@@ -67,6 +67,7 @@ from ltvlab.ltv.clv import (
     summarise_draws,
     validate_summary,
 )
+from ltvlab.ltv.covariates import covariate_matrix
 
 __all__ = ["ALL_CUSTOMERS", "PredictiveSample", "sample_future_value"]
 
@@ -294,7 +295,7 @@ def sample_future_value(
         else fit_seg
     )
     x, t_x, t_cal = (summary[c].to_numpy(float) for c in (col.X, col.T_X, col.T))
-    z = purchase_fit.covariate_matrix(summary) if draws.covariates is not None else np.empty((n, 0))
+    z = covariate_matrix(draws.covariates, summary)
     monetary = (
         np.where(x > 0, summary[col.MONETARY].to_numpy(float), 0.0) if spend_fit is not None else np.zeros(n)
     )
