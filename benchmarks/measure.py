@@ -218,15 +218,15 @@ def score(*, fit_path: str, summary: str, draws: int, chunk_rows: int = 2048) ->
     }
 
 
-def summary_duckdb(*, transactions: str) -> dict[str, Any]:
-    """The ltvlab DuckDB summary straight from the Parquet file (DuckDB scans it; pandas never holds it)."""
+def duckdb_parquet_summary(parquet: str) -> tuple[pd.DataFrame, Any]:
+    """The synthetic benchmark's customer summary of Parquet file(s) ``parquet`` (a path or glob), computed by
+    DuckDB on a view ``tx`` of them; returns the summary and the DuckDB connection."""
     import duckdb
 
     from ltvlab.features import customer_summary
 
-    start = time.perf_counter()
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{transactions}')")
+    con.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{parquet}')")
     result = customer_summary(
         "tx",
         calibration_end=SYNTH_CALIBRATION_END,
@@ -235,6 +235,13 @@ def summary_duckdb(*, transactions: str) -> dict[str, Any]:
         segment_cols=("segment",),
         con=con,
     )
+    return result, con
+
+
+def summary_duckdb(*, transactions: str) -> dict[str, Any]:
+    """The ltvlab DuckDB summary straight from the Parquet file (DuckDB scans it; pandas never holds it)."""
+    start = time.perf_counter()
+    result, con = duckdb_parquet_summary(transactions)
     wall_s = time.perf_counter() - start
     n_tx = int(con.execute("SELECT count(*) FROM tx").fetchone()[0])
     return {"wall_s": wall_s, "n_customers": len(result), "n_transactions": n_tx, **_checksum(result)}

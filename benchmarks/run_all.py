@@ -142,29 +142,18 @@ def run_sections(
     def synth_fit(n: int, score: bool) -> None:
         prep = runner.prepared(f"prep_synth_{n}", "prepare_synth", n_customers=n)
         fit_path = str(runner.out_dir / f"fit_synth_{n}.pkl")
-        fit = runner.ours(
-            f"synth_ours_{n}",
-            "fit",
-            summary=prep["summary"],
-            pooling="partial",
-            save_as=fit_path,
-            time_step=time_step,
-            cores=2,  # both chains in parallel on the 2 cores; the 10-minute target is wall time
-            truth=prep.get("truth"),
+        # both chains in parallel on the 2 cores; the 10-minute target is wall time
+        common = {
+            "summary": prep["summary"],
+            "pooling": "partial",
+            "cores": 2,
+            "truth": prep.get("truth"),
             **nuts,
-        )
+        }
+        fit = runner.ours(f"synth_ours_{n}", "fit", save_as=fit_path, time_step=time_step, **common)
         if score and time_step is None and not quick:
             # the same fit with times rounded to whole weeks: what the approximation saves and costs
-            runner.ours(
-                f"synth_ours_step1_{n}",
-                "fit",
-                summary=prep["summary"],
-                pooling="partial",
-                time_step=1.0,
-                cores=2,
-                truth=prep.get("truth"),
-                **nuts,
-            )
+            runner.ours(f"synth_ours_step1_{n}", "fit", time_step=1.0, **common)
         if score and fit["status"] == "ok":
             runner.ours(
                 f"score_ours_{n}", "score", fit_path=fit_path, summary=prep["summary"], draws=score_draws

@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from measure import SYNTH_CALIBRATION_END as CALIBRATION_END  # benchmarks/measure.py, beside this script
+from measure import SYNTH_HOLDOUT_END as HOLDOUT_END
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "spark"
-CALIBRATION_END = "2022-12-31"
-HOLDOUT_END = "2023-12-31"
 START = np.datetime64("2022-01-01")
 DAYS = 730  # two years of purchases: calibration 2022, holdout 2023
 CHUNK_CUSTOMERS = 500_000
@@ -133,21 +133,10 @@ def _totals(path: str) -> dict[str, float]:
 
 
 def run_duckdb(source: str, target: str) -> dict[str, Any]:
-    import duckdb
-
-    from ltvlab.features import customer_summary
+    from measure import duckdb_parquet_summary
 
     start = time.perf_counter()
-    con = duckdb.connect()
-    con.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{source}/part-*.parquet')")
-    summary = customer_summary(
-        "tx",
-        calibration_end=CALIBRATION_END,
-        holdout_end=HOLDOUT_END,
-        unit="W",
-        segment_cols=("segment",),
-        con=con,
-    )
+    summary, _ = duckdb_parquet_summary(f"{source}/part-*.parquet")
     summary_s = time.perf_counter() - start
     summary.to_parquet(target, index=False)
     return {"wall_s": time.perf_counter() - start, "summary_s": summary_s, **_totals(target)}
