@@ -163,6 +163,8 @@ def fit(
         "min_ess_bulk": float(diag.min_ess_bulk),
         "min_ess_tail": float(diag.min_ess_tail),
         "divergences": int(diag.divergences),
+        "max_treedepth": result.config.get("max_treedepth"),
+        "grad_evals_per_draw": float(result.idata.sample_stats["n_steps"].mean()),
         "messages": list(diag.messages),
         "warnings": sorted({str(w.message)[:200] for w in caught}),
         "posterior": _posterior_table(result.idata, names),

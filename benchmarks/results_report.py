@@ -188,7 +188,11 @@ def _synth(results: dict[str, Any]) -> list[str]:
         "(`benchmarks/summary_conventions.py`: per-segment MLE z-scores for alpha average +3.6 with merging, "
         "-0.5 without). ltvlab: partial pooling over the 20 segments "
         "(parametrisation chosen by segment size, shown in the table), 2 chains x 1,000 draws after 1,000 tuning "
-        "steps, the two chains in parallel on the 2 cores, nutpie with its low-rank mass matrix. pymc-marketing: "
+        "steps, the two chains in parallel on the 2 cores, nutpie with its low-rank mass matrix and ltvlab's "
+        "default tree depth (*depth* column: 3, i.e. at most 7 gradient evaluations per draw, for centred pooling "
+        "over 10 or more segments, where full-length NUTS trajectories leave the tail ESS and folded R-hat poor; "
+        "a capped fit that fails the gate is redone with depth 10, which the column would then show; "
+        "`benchmarks/treedepth.py`). pymc-marketing: "
         "non-hierarchical `BetaGeoModel` on the same customers (it has no segment pooling), same draws, one core, "
         "under a time cap. *truth: 90% coverage* is the share of the 80 segment parameters whose central 90% "
         "interval covers the value the generator used; *max |z|* the largest |posterior mean - truth| / posterior "
@@ -199,9 +203,9 @@ def _synth(results: dict[str, Any]) -> list[str]:
         "fewer distinct rows at the cost of a bias that the truth columns show.",
         "",
         "| customers | transactions | distinct (segment, x, t_x, T) rows | time step | tool | parametrisation "
-        "| status | fit wall s | min bulk ESS | max R-hat | divergences | diagnostics pass | truth: 90% coverage "
-        "| max \\|z\\| | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| depth | status | fit wall s | min bulk ESS | min tail ESS | max R-hat | divergences | diagnostics pass "
+        "| truth: 90% coverage | max \\|z\\| | peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     sizes = sorted({int(k.rsplit("_", 1)[1]) for k in results if k.startswith("synth_")})
     for n in sizes:
@@ -220,9 +224,10 @@ def _synth(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {n:,} | {_fmt(prep.get('n_transactions'))} | {_fmt(rows)} | "
                 f"{_fmt(entry.get('time_step')) if tool.startswith('ltvlab') else 'exact'} | {tool} | "
-                f"{_fmt(entry.get('parametrization'))} | {_status(entry)} | "
+                f"{_fmt(entry.get('parametrization'))} | {_fmt(entry.get('max_treedepth'))} | {_status(entry)} | "
                 f"{_fmt(entry.get('wall_s') if ok else entry.get('child_wall_s'))} | "
-                f"{_fmt(entry.get('min_ess_bulk'), 0)} | {_fmt(entry.get('max_r_hat'), 3)} | "
+                f"{_fmt(entry.get('min_ess_bulk'), 0)} | {_fmt(entry.get('min_ess_tail'), 0)} | "
+                f"{_fmt(entry.get('max_r_hat'), 3)} | "
                 f"{_fmt(entry.get('divergences'))} | {_fmt(entry.get('diagnostics_ok'))} | "
                 f"{_fmt(recovery.get('coverage_90'), 2)} | {_fmt(recovery.get('max_abs_z'), 1)} | "
                 f"{_fmt(entry.get('peak_rss_mb'), 0)} |"

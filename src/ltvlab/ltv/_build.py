@@ -176,6 +176,7 @@ def run_nuts(
     progressbar: bool,
     target_accept: float,
     cores: int,
+    max_treedepth: int = 10,
 ):
     """NUTS with PyMC's sampler or nutpie; returns arviz InferenceData."""
     if sampler not in ("nutpie", "pymc"):
@@ -183,7 +184,11 @@ def run_nuts(
     # nutpie's low-rank modified mass matrix learns the strong posterior correlations of BTYD parameters
     # (r with alpha, a with b); on CDNOW master it cut gradient evaluations per draw ~3x and raised the
     # min bulk ESS ~5x (benchmarks/RESULTS.md).
-    extra = {"low_rank_modified_mass_matrix": True} if sampler == "nutpie" else {}
+    # nutpie takes its options through nuts_sampler_kwargs, PyMC's own NUTS through its step-method kwargs.
+    if sampler == "nutpie":
+        extra = {"nuts_sampler_kwargs": {"low_rank_modified_mass_matrix": True, "maxdepth": max_treedepth}}
+    else:
+        extra = {"nuts": {"max_treedepth": max_treedepth}}
     with model:
         return pm.sample(
             draws=draws,
@@ -195,5 +200,5 @@ def run_nuts(
             progressbar=progressbar,
             target_accept=target_accept,
             compute_convergence_checks=False,
-            nuts_sampler_kwargs=extra,
+            **extra,
         )
