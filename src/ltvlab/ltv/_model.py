@@ -47,9 +47,9 @@ CENTERED_MIN_SEGMENT_SIZE = 2_000
 # at 7 steps lands about a quarter oscillation away instead. Measured on the benchmark's 100,000 customers in 20
 # segments (benchmarks/treedepth.py): median folded ESS ~1,200 vs ~830 per 2 x 1,000 draws with half the
 # gradient evaluations, and the 1M-customer fit passes the R-hat gate it failed with full trees. Not every
-# data-rich posterior is near-Gaussian (12 simulated segments of 2,000-5,000 customers with a and b poorly
-# separated gave bulk ESS 13-150 with capped trees), so a capped fit that fails the gate is redone with full-length
-# trees (BTYDSpec.fit). With few segments or the non-centred form the posterior has funnels and needs long
+# data-rich posterior is near-Gaussian: 12 simulated segments of 2,000 or 5,000 customers each (the data of
+# tests/ltv/test_treedepth.py) gave min bulk ESS 146 and 13 with capped trees. So a capped fit that fails the gate
+# is redone with full-length trees (BTYDSpec.fit). With few segments or the non-centred form the posterior has funnels and needs long
 # trajectories (CDNOW cohorts: bulk ESS 34 capped vs 436 full), so there trees are never capped.
 SHORT_TREEDEPTH = 3
 SHORT_TREES_MIN_SEGMENTS = 10
