@@ -3,7 +3,7 @@ capped NUTS samples the same posterior as full-length NUTS.
 
 Capping the tree changes only how far each NUTS transition travels, not its stationary distribution, so a capped
 and an uncapped fit of the same data must agree up to Monte Carlo error: every posterior mean within a few
-combined MCSEs (with ~56 parameters, max |z| < 4 fails by chance with probability ~0.4%).
+combined MCSEs (with 88 parameters, max |z| < 4 fails by chance with probability ~0.6%).
 """
 
 from __future__ import annotations

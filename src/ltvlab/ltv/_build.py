@@ -176,7 +176,7 @@ def run_nuts(
     progressbar: bool,
     target_accept: float,
     cores: int,
-    max_treedepth: int = 10,
+    max_treedepth: int,
 ):
     """NUTS with PyMC's sampler or nutpie; returns arviz InferenceData."""
     if sampler not in ("nutpie", "pymc"):

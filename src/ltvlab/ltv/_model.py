@@ -49,8 +49,8 @@ CENTERED_MIN_SEGMENT_SIZE = 2_000
 # gradient evaluations, and the 1M-customer fit passes the R-hat gate it failed with full trees. Not every
 # data-rich posterior is near-Gaussian: 12 simulated segments of 2,000 or 5,000 customers each (the data of
 # tests/ltv/test_treedepth.py) gave min bulk ESS 146 and 13 with capped trees. So a capped fit that fails the gate
-# is redone with full-length trees (BTYDSpec.fit). With few segments or the non-centred form the posterior has funnels and needs long
-# trajectories (CDNOW cohorts: bulk ESS 34 capped vs 436 full), so there trees are never capped.
+# is redone with full-length trees (BTYDSpec.fit). With few segments or the non-centred form the posterior has
+# funnels and needs long trajectories (CDNOW cohorts: bulk ESS 34 capped vs 436 full), so trees are never capped.
 SHORT_TREEDEPTH = 3
 SHORT_TREES_MIN_SEGMENTS = 10
 DEFAULT_TREEDEPTH = 10
@@ -320,15 +320,6 @@ class BTYDSpec:
             idata = None
             diagnostics = map_diagnostics(converged, message, [*names])
         else:
-            config.update(
-                {
-                    "draws": draws,
-                    "tune": tune,
-                    "chains": chains,
-                    "sampler": sampler,
-                    "target_accept": target_accept,
-                }
-            )
             nuts = {
                 "draws": draws,
                 "tune": tune,
@@ -339,6 +330,7 @@ class BTYDSpec:
                 "target_accept": target_accept,
                 "cores": cores,
             }
+            config.update({k: nuts[k] for k in ("draws", "tune", "chains", "sampler", "target_accept")})
             idata = _build.run_nuts(model, max_treedepth=depth, **nuts)
             diagnostics = diagnose(idata, names, self.thresholds)
             if max_treedepth is None and depth < DEFAULT_TREEDEPTH and not diagnostics.ok:
