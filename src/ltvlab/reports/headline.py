@@ -1,0 +1,143 @@
+"""The headline block every report opens with: what was analysed, the answer, one trust line, the misses.
+
+A notebook builds a :class:`Headline` with its domain's builder (:mod:`ltvlab.reports.headlines`), shows it at
+the top with :func:`headline_slot` / :func:`publish_headline` and records its status word, so the banner,
+the headline, the index and the run's JSON say the same thing. The HTML comes from :func:`render_headline`
+(tested), never from a notebook cell; all text is escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ltvlab.reports.safety import escape_html
+from ltvlab.reports.status import FAILED, Check, Status, overall, overall_tone
+
+HEADLINE_CLASS = "ltv-headline"
+
+HEADLINE_CSS = """
+.ltv-headline { font-family: system-ui, sans-serif; border: 1px solid #ccc; border-left: 8px solid #777;
+  border-radius: 4px; padding: 10px 16px; margin: 8px 0 16px 0; background: #fafafa; color: #222;
+  max-width: 1100px; line-height: 1.45; }
+.ltv-headline.ltv-tone-green { border-left-color: #2e7d32; }
+.ltv-headline.ltv-tone-amber { border-left-color: #d9822b; }
+.ltv-headline.ltv-tone-red { border-left-color: #c62828; background: #fdf3f2; }
+.ltv-headline p { margin: 4px 0; }
+.ltv-headline .ltv-answer { font-size: 1.15em; }
+.ltv-headline .ltv-analysed, .ltv-headline .ltv-notes { color: #444; }
+.ltv-headline ul { margin: 4px 0 4px 1.2em; padding: 0; }
+.ltv-headline .ltv-trust li { list-style: none; margin-left: -1.2em; }
+.ltv-badge { display: inline-block; min-width: 7.5em; text-align: center; padding: 1px 8px; border-radius: 3px;
+  color: #fff; font-weight: 600; font-size: 0.85em; margin-right: 6px; }
+.ltv-badge.ltv-tone-green { background: #2e7d32; }
+.ltv-badge.ltv-tone-amber { background: #b86a12; }
+.ltv-badge.ltv-tone-red { background: #c62828; }
+.ltv-badge.ltv-tone-grey { background: #6b6b6b; }
+.ltv-miss { color: #8a1c1c; }
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """What was analysed (data, period, units, n), the answer in one or two sentences with its interval and
+    level, the trust checks, the misses (where model or decision disagrees with what was observed) and notes.
+
+    A failed check makes the whole block red and puts "Not reliable" before the answer.
+    """
+
+    analysed: str
+    answer: str
+    checks: tuple[Check, ...] = ()
+    misses: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        return overall(self.checks)
+
+    def text(self) -> str:
+        """The answer as one plain line (for the index and the run record)."""
+        prefix = "Not reliable: a trust check failed. " if self.status == FAILED else ""
+        return prefix + self.answer
+
+    def to_record(self) -> dict[str, Any]:
+        """What the batch runner keeps in ``run.json``: status word, headline text, checks, misses."""
+        return {
+            "status": self.status,
+            "headline": self.text(),
+            "checks": [c.to_dict() for c in self.checks],
+            "misses": list(self.misses),
+            **self.facts,
+        }
+
+    def _repr_html_(self) -> str:
+        return render_headline(self)
+
+
+def _check_item(check: Check) -> str:
+    return (
+        f'<li><span class="ltv-badge ltv-tone-{escape_html(check.tone)}">{escape_html(check.status)}</span>'
+        f"<strong>{escape_html(check.name)}</strong>"
+        + (f" — {escape_html(check.detail)}" if check.detail else "")
+        + "</li>"
+    )
+
+
+def render_headline(headline: Headline) -> str:
+    """The headline block as an HTML fragment (with its own ``<style>``, so it reads the same in JupyterLab)."""
+    tone = overall_tone(headline.checks) if headline.checks else "grey"
+    status = headline.status
+    warning = (
+        '<strong class="ltv-miss">Not reliable: a trust check failed (below). </strong>'
+        if status == FAILED
+        else ""
+    )
+    trust = "".join(_check_item(c) for c in headline.checks) or (
+        '<li><span class="ltv-badge ltv-tone-grey">not applicable</span>no trust checks for this analysis</li>'
+    )
+    misses = ""
+    if headline.misses:
+        items = "".join(f'<li class="ltv-miss">{escape_html(m)}</li>' for m in headline.misses)
+        misses = f'<p><strong>Where the model or the decision misses</strong></p><ul class="ltv-misses">{items}</ul>'
+    notes = "".join(f'<p class="ltv-notes">{escape_html(n)}</p>' for n in headline.notes)
+    return (
+        f"<style>{HEADLINE_CSS}</style>"
+        f'<div class="{HEADLINE_CLASS} ltv-tone-{escape_html(tone)} ltv-status-{escape_html(status.replace(" ", "-"))}">'
+        f'<p class="ltv-analysed"><strong>Analysed:</strong> {escape_html(headline.analysed)}</p>'
+        f'<p class="ltv-answer">{warning}{escape_html(headline.answer)}</p>'
+        f'<p><strong>Trust: {escape_html(status)}</strong></p><ul class="ltv-trust">{trust}</ul>'
+        f"{misses}{notes}</div>"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    def _repr_html_(self) -> str:
+        return render_headline(
+            Headline(
+                analysed="—",
+                answer="The analysis has not finished: run the notebook to the end to fill in this headline.",
+                checks=(Check("analysis", FAILED, "did not reach the end of the notebook"),),
+            )
+        )
+
+    def __repr__(self) -> str:
+        return "headline: the analysis has not finished"
+
+
+def headline_slot() -> Any:
+    """Show a placeholder headline here (the top of the notebook); :func:`publish_headline` fills it in."""
+    from IPython.display import display
+
+    return display(_Pending(), display_id=True)
+
+
+def publish_headline(headline: Headline, slot: Any = None) -> dict[str, Any]:
+    """Show ``headline`` in ``slot`` (from :func:`headline_slot`) and record its status and text for the run."""
+    from ltvlab.reports.record import record
+
+    if slot is not None:
+        slot.update(headline)
+    return record(**headline.to_record())

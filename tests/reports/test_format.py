@@ -1,0 +1,131 @@
+"""The formatting layer against hand-worked expectations (the house style's examples among them)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ltvlab.reports import format as fmt
+from ltvlab.reports.tables import column_kind, format_table
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(23570.0, "23,570"), (23570, "23,570"), (0.07647, "0.0765"), (12.345, "12.3"), (1234.56, "1,235"),
+     (-0.5, "-0.5"), (0.0, "0"), (3.0, "3"), (float("nan"), "—"), (None, "—"), (1.23e-7, "1.23e-07"),
+     (True, "yes"), (np.int64(7), "7"), (np.float64(146.21), "146")],
+)  # fmt: skip
+def test_number(value, expected) -> None:
+    assert fmt.number(value) == expected
+
+
+def test_integers_counts_and_missing() -> None:
+    assert fmt.integer(23570.0) == "23,570"
+    assert fmt.integer(np.nan) == "—"
+    assert fmt.integer(pd.NA) == "—"
+    assert fmt.number(float("inf")) == "—"
+
+
+@pytest.mark.parametrize(
+    ("p", "expected"),
+    [(0.0, "p < 0.001"), (0.00000, "p < 0.001"), (0.0009, "p < 0.001"), (0.001, "p = 0.001"),
+     (0.0342, "p = 0.034"), (0.5, "p = 0.50"), (0.1234, "p = 0.12"), (1.0, "p = 1.00"), (np.nan, "—")],
+)  # fmt: skip
+def test_p_value(p, expected) -> None:
+    assert fmt.p_value(p) == expected
+
+
+def test_p_value_cell_drops_the_p() -> None:
+    assert fmt.p_value_cell(0.0) == "< 0.001"
+    assert fmt.p_value_cell(0.0342) == "0.034"
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [(0.712, "71%"), (0.71, "71%"), (1.0, "100%"), (0.0452, "4.5%"), (0.00123, "0.12%"), (0.0, "0%")],
+)
+def test_percent(share, expected) -> None:
+    assert fmt.percent(share) == expected
+
+
+def test_points_and_money() -> None:
+    assert fmt.points(0.0452) == "+4.5 pp"
+    assert fmt.points(-0.012) == "-1.2 pp"
+    assert fmt.money(1234.4) == "$1,234"
+    assert fmt.money(-12.5) == "-$12.50"
+    assert fmt.money(1234.4, "EUR") == "EUR 1,234"
+    assert fmt.money(0.77, "€") == "€0.77"
+    assert fmt.money(np.nan) == "—"
+
+
+def test_lift_examples_from_the_style_guide() -> None:
+    # width 0.0127 = 1.27 pp -> two significant figures of the width = one decimal
+    assert fmt.lift(0.0452, 0.0389, 0.0516, kind="rate", level=0.95) == "+4.5 pp (95% CI 3.9 to 5.2)"
+    assert fmt.lift(0.77, 0.48, 1.06, kind="money") == "+$0.77 (95% CI $0.48 to $1.06)"
+    # a CLV total: width 9,000 -> whole numbers, thousands separators, a 90% credible interval
+    assert (
+        fmt.lift(72502.3, 68011.2, 77020.9, kind="money", level=0.9, label="credible interval", sign=False)
+        == "$72,502 (90% credible interval $68,011 to $77,021)"
+    )
+    assert fmt.lift(-0.3, -0.9, 0.31, level=0.95) == "-0.30 (95% CI -0.90 to 0.31)"
+
+
+def test_a_point_estimate_is_never_a_zero_width_interval() -> None:
+    text = fmt.lift(72502.0, 72502.0, 72502.0, kind="money", level=0.9, sign=False)
+    assert text == "$72,502 (point estimate, no interval)"
+    assert "to" not in text
+    assert fmt.lift(0.05, np.nan, np.nan, kind="rate") == "+5.00 pp (point estimate, no interval)"
+
+
+def test_interval_and_spans_zero() -> None:
+    assert fmt.interval(0.0389, 0.0516, kind="rate", level=0.95) == "95% CI 3.9 to 5.2"
+    assert fmt.level_text(0.9) == "90%" and fmt.level_text(0.975) == "97.5%"
+    assert fmt.spans_zero(-0.1, 0.2) and not fmt.spans_zero(0.1, 0.2) and fmt.spans_zero(np.nan, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [("ess_bulk", "ESS bulk"), ("r_hat", "R-hat"), ("p_value_adjusted", "p-value adjusted"),
+     ("srm_p_value", "SRM p-value"), ("prob_profitable", "P(profitable)"), ("roi_ci_low", "ROI CI low"),
+     ("clv_q05", "CLV 5% quantile"), ("n_arm", "n arm"), ("customers", "Customers")],
+)  # fmt: skip
+def test_column_labels(name, label) -> None:
+    assert fmt.column_label(name) == label
+
+
+def test_table_infers_kinds_drops_range_index_and_escapes() -> None:
+    frame = pd.DataFrame(
+        {
+            "segment": ["<b>north</b>", "south"],
+            "customers": [23570.0, 12.0],
+            "ess_bulk": [812.123456, 146.2],
+            "p_value": [0.0, 0.0342],
+            "share": [0.71, 0.29],
+            "note": [None, np.nan],
+        }
+    )
+    assert column_kind("p_value", frame["p_value"]) == "p"
+    assert column_kind("customers", frame["customers"]) == "int"
+    assert column_kind("share", frame["share"]) == "percent"
+    html = format_table(frame).to_html()
+    for text in ("23,570", "812", "&lt; 0.001", "0.034", "71%", "—", "&lt;b&gt;north&lt;/b&gt;", "ESS bulk"):
+        assert text in html, text
+    for text in ("23570.0", "812.123456", "NaN", "nan", "None", "<b>", ">0<"):
+        assert text not in html, text
+
+
+def test_wide_tables_split_and_repeat_their_keys() -> None:
+    frame = pd.DataFrame({"arm": ["a", "b"], **{f"m{i}": [1.5, 2.5] for i in range(10)}})
+    table = format_table(frame, max_columns=5)
+    assert len(table.parts) == 3  # 10 numeric columns, 4 per part beside the key
+    assert all(part.columns[0] == "Arm" for part in table.parts)
+    assert sum(part.shape[1] - 1 for part in table.parts) == 10
+
+
+def test_one_row_tables_are_transposed() -> None:
+    frame = pd.DataFrame({"qini": [0.0123], "auuc": [1.5], "n_test": [5000], "treatment": ["email"]})
+    table = format_table(frame)
+    (part,) = table.parts
+    assert list(part.iloc[:, 0]) == ["Qini", "Auuc", "n test", "Treatment"]
+    assert list(part["value"]) == ["0.0123", "1.5", "5,000", "email"]
