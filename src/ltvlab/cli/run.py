@@ -26,18 +26,32 @@ def run(
 ) -> None:
     """Run the notebook suite with Papermill, render HTML reports and the index page."""
     from ltvlab.reports import load_config, run_batch
+    from ltvlab.reports.render import status_word
 
     config = load_config(config_path or project_root() / "reports.yml")
     result = run_batch(config, jobs=jobs, only=only, force=force, progress=not no_progress)
+    colours = {"passed": "green", "failed": "red", "not applicable": None, "not run": "yellow"}
     for outcome in result.outcomes:
-        colour = {"ok": "green", "not_run": None}.get(outcome.status, "red")
+        word = status_word(outcome.status, outcome.recorded)
         note = " (cached)" if outcome.cached else ""
-        click.secho(f"  {outcome.status:<18} {outcome.name}{note}", fg=colour)
+        click.secho(f"  {word:<15} {outcome.name}{note}", fg=colours.get(word))
         if outcome.status == "failed" and outcome.error:
             click.secho("    " + outcome.error.strip().splitlines()[0], fg="red")
+    untrusted = [
+        o for o in result.outcomes if o.status == "ok" and status_word(o.status, o.recorded) == "failed"
+    ]
     click.echo(
         f"{len(result.executed)} executed, {len(result.skipped)} skipped (unchanged), {len(result.failed)} failed"
+        + (f", {len(untrusted)} with a failed trust check (see their headline)" if untrusted else "")
     )
     click.echo(f"index: {result.index_path}")
+    if result.interrupted:
+        not_run = sum(o.status == "not_run" for o in result.outcomes)
+        click.secho(
+            f"interrupted: the index lists what finished and {not_run} run(s) as not run; "
+            "run the same command again to complete the batch",
+            fg="yellow",
+        )
+        sys.exit(130)
     if result.failed:
         sys.exit(1)

@@ -63,6 +63,8 @@ def provenance_rows(job: dict[str, Any], outcome: RunOutcome) -> dict[str, Any]:
         "fit diagnostics": diagnostics_label(outcome.recorded),
     }
     rec.pop("diagnostics_ok", None)
+    for key in ("status", "headline", "checks", "misses"):  # shown in the headline block
+        rec.pop(key, None)
     for key, value in rec.items():
         rows[f"recorded: {key}"] = value
     return rows
@@ -127,6 +129,7 @@ def run_job(job: dict[str, Any]) -> RunOutcome:
                 parameters=job["parameters"],
                 provenance=provenance_rows(job, outcome),
                 error=error,
+                recorded=recorded,
             )
             atomic_write_text(run_dir / HTML_FILE, page)
             html_name = HTML_FILE

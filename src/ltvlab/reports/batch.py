@@ -39,6 +39,7 @@ class BatchResult:
     index_path: Path
     executed: tuple[str, ...]
     skipped: tuple[str, ...]
+    interrupted: bool = False
 
     @property
     def failed(self) -> tuple[RunOutcome, ...]:
@@ -79,7 +80,7 @@ def _notebook_label(config: BatchConfig, run: RunSpec) -> str:
 def _cached(config: BatchConfig, run: RunSpec, key: str) -> RunOutcome | None:
     folder = run_dir_for(config, run)
     last = RunOutcome.read(folder)
-    if last is None or last.key != key or last.status == "failed":
+    if last is None or last.key != key or last.status not in ("ok", "diagnostics_failed"):
         return None
     if not (folder / HTML_FILE).is_file() or not (folder / IPYNB_FILE).is_file():
         return None
@@ -203,6 +204,7 @@ def run_batch(
     bar.update(len(skipped))
     n_failed = 0
     shown: dict[str, int] = {}
+    interrupted = False
     try:
         while pending or active:
             while pending and len(active) < jobs:
@@ -226,18 +228,23 @@ def run_batch(
                 outcomes[item.run.name] = outcome
                 n_failed += outcome.status != "ok"
                 bar.update(1)
+    except KeyboardInterrupt:  # Ctrl-C: keep what finished, list the rest as not run, write the index
+        interrupted = True
     finally:
         for item in active:  # interrupted: stop what is still running
             _kill_group(item.process)
             item.log.close()
+            for stale in run_dir_for(config, item.run).glob(".*.tmp*"):
+                stale.unlink(missing_ok=True)
         bar.set_postfix(running=0, failed=n_failed, skipped=len(skipped), refresh=True)
         bar.close()
+    selected_names = {run.name for run in selected}
     listing: list[RunOutcome] = []
     for run in config.runs:
         if run.name in outcomes:
             listing.append(outcomes[run.name])
             continue
-        previous = RunOutcome.read(run_dir_for(config, run))
+        previous = None if run.name in selected_names else RunOutcome.read(run_dir_for(config, run))
         listing.append(
             previous
             or RunOutcome(
@@ -246,10 +253,14 @@ def run_batch(
                 title=run.schema.title,
                 parameters=dict(run.parameters),
                 status="not_run",
+                error="interrupted (Ctrl-C) before this run finished; run ltvlab run again to complete the batch"
+                if interrupted
+                else None,
             )
         )
-    index_path = write_index(listing, config.output_dir)
-    return BatchResult(tuple(listing), index_path, executed, tuple(skipped))
+    defaults = {_notebook_label(config, run): run.schema.defaults() for run in config.runs}
+    index_path = write_index(listing, config.output_dir, defaults=defaults)
+    return BatchResult(tuple(listing), index_path, executed, tuple(skipped), interrupted)
 
 
 def _as_dict(outcome: RunOutcome) -> dict:

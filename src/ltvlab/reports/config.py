@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ltvlab.errors import LtvlabError
 from ltvlab.reports.params import NotebookSchema, load_schema, validate_params
+from ltvlab.reports.yamlfile import load_yaml
 
 DEFAULT_TIMEOUT_SECONDS = 1800.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -67,10 +66,7 @@ def load_config(path: str | Path) -> BatchConfig:
     path = Path(path)
     if not path.is_file():
         raise LtvlabError(f"batch config {path} not found; pass --config FILE (default: reports.yml)")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise LtvlabError(f"{path}: not valid YAML ({exc})") from None
+    raw = load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise LtvlabError(f"{path}: expected a mapping with 'runs'")
     return config_from_mapping(raw, base_dir=path.resolve().parent, source=path)

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from ltvlab.errors import LtvlabError
+from ltvlab.reports.yamlfile import load_yaml
 
 ParamType = Literal["str", "int", "float", "bool", "date"]
 ParamRole = Literal["dataset", "data_file"]
@@ -92,10 +91,7 @@ def load_schema(notebook: str | Path) -> NotebookSchema:
         raise LtvlabError(
             f"{notebook.name} has no parameter schema: create {path.name} beside it (see ltvlab.reports.params)"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise LtvlabError(f"{path}: not valid YAML ({exc})") from None
+    raw = load_yaml(path) or {}
     if not isinstance(raw, dict) or not isinstance(raw.get("parameters", {}), dict):
         raise LtvlabError(f"{path}: expected a mapping with a 'parameters' mapping")
     specs = tuple(_parse_spec(path, name, body) for name, body in (raw.get("parameters") or {}).items())
