@@ -81,6 +81,17 @@ def test_diagnostics_panel_banner_and_failing_labels():
         )
 
     ax = plot_diagnostics(_Diag())
-    assert "FAILED" in ax.get_title() and _labelled(ax)
+    assert "gate failed" in ax.get_title() and "passed" not in ax.get_title() and _labelled(ax)
     colours = [label.get_color() for label in ax.get_yticklabels()]
     assert colours == ["black", "tab:red"]  # only the failing parameter is flagged
+
+
+def test_diagnostics_panel_of_a_map_fit_says_not_applicable_never_passed():
+    class _Map:
+        ok = True
+        messages = ()
+        table = pd.DataFrame({"param": ["r"], "r_hat": [np.nan], "ess_bulk": [np.nan], "ess_tail": [np.nan]})
+
+    title = plot_diagnostics(_Map()).get_title()
+    assert "not applicable" in title and "no sampler diagnostics" in title
+    assert "passed" not in title.lower()

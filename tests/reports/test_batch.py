@@ -139,7 +139,9 @@ def test_diagnostics_failure_is_red_with_provenance(batch) -> None:
     page = (batch["out"] / "runs" / "fit" / "report.html").read_text(encoding="utf-8")
     assert "Fit diagnostics failed" in page
     footer = page[page.index('<footer class="ltv-footer">') :]
-    text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", page[page.index("<body") :], flags=re.S)
+    text = re.sub(
+        r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", page[page.index("<body") :], flags=re.S
+    )
     assert "passed" not in text.lower()  # no "passed" anywhere on the page of a fit that failed
     assert 'ltv-status-failed">failed<' in page
     for needle in (

@@ -31,14 +31,16 @@ def plot_propensity(overlap: OverlapSummary, ax: Axes | None = None, bins: int =
         if 0 < bound < 1:
             ax.axvline(bound, color="grey", linestyle="--", linewidth=1)
     ax.axhline(0, color="black", linewidth=0.5)
-    ax.set_xlabel("propensity score")
-    ax.set_ylabel("density (control mirrored)")
-    ax.set_title(f"Overlap; rule: {overlap.rule}", fontsize=9)
-    ax.legend()
+    ax.set_xlabel("propensity score (probability of treatment)")
+    ax.set_ylabel("density (control mirrored below 0)")
+    ax.set_title(f"Overlap of propensity scores\ntrimming rule: {overlap.rule}", fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return ax
 
 
-def plot_love(balance: pd.DataFrame, ax: Axes | None = None, threshold: float = 0.1) -> Axes:
+def plot_love(
+    balance: pd.DataFrame, ax: Axes | None = None, threshold: float = 0.1, title: str = "Covariate balance"
+) -> Axes:
     """Love plot: |SMD| of each covariate before and after weighting, with the balance threshold."""
     ax = _axes(ax)
     table = balance.assign(order=balance["smd_unweighted"].abs()).sort_values("order")
@@ -47,8 +49,9 @@ def plot_love(balance: pd.DataFrame, ax: Axes | None = None, threshold: float = 
     ax.scatter(table["smd_weighted"].abs(), y, marker="s", color="tab:green", label="weighted")
     ax.axvline(threshold, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(y, table["covariate"].astype(str).tolist())
-    ax.set_xlabel("|standardised mean difference|")
-    ax.legend()
+    ax.set_xlabel(f"|standardised mean difference| (dashed: balance limit {threshold:g})")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return ax
 
 
@@ -66,14 +69,19 @@ def plot_event_study(result: DidResult, ax: Axes | None = None) -> Axes:
     ax.axhline(0, color="black", linewidth=0.5)
     ax.axvline(-0.5, color="grey", linestyle="--", linewidth=1)
     verdict = "pre-trends OK" if result.pretrend_ok else "PRE-TRENDS DIFFER"
-    ax.set_title(f"Event study ({verdict}, joint p = {result.pretrend_p_value:.3g})", fontsize=9)
-    ax.set_xlabel("period relative to start")
-    ax.set_ylabel(f"effect on {result.outcome}")
+    ax.set_title(f"Event study ({verdict}, joint pre-trend p = {result.pretrend_p_value:.2g})", fontsize=10)
+    ax.set_xlabel("period relative to the start (periods; -1 = reference)")
+    ax.set_ylabel(f"effect on {result.outcome} per unit and period\n({100 * (1 - result.alpha):g}% CI)")
     return ax
 
 
-def plot_estimates_vs_naive(table: pd.DataFrame, ax: Axes | None = None, label: str = "label") -> Axes:
-    """Each estimate with its interval next to the naive difference (columns of ``estimates_frame``)."""
+def plot_estimates_vs_naive(
+    table: pd.DataFrame, ax: Axes | None = None, label: str = "label", unit: str = "effect"
+) -> Axes:
+    """Each estimate with its interval next to the naive difference (columns of ``estimates_frame``).
+
+    All rows must share one outcome unit (``unit`` labels the axis); :func:`plot_estimates_by_outcome`
+    draws one panel per outcome."""
     ax = _axes(ax)
     names = table[label] if label in table.columns else table["method"]
     y = np.arange(len(table))
@@ -88,6 +96,33 @@ def plot_estimates_vs_naive(table: pd.DataFrame, ax: Axes | None = None, label: 
     ax.scatter(table["naive_estimate"], y + 0.15, marker="x", color="tab:red", label="naive difference")
     ax.axvline(0, color="black", linewidth=0.5)
     ax.set_yticks(y, names.astype(str).tolist())
-    ax.set_xlabel("effect")
-    ax.legend()
+    level = f"{100 * (1 - float(table['alpha'].iloc[0])):g}% CI" if "alpha" in table and len(table) else "CI"
+    ax.set_xlabel(f"{unit} (design estimate with {level})")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False, fontsize="small")
     return ax
+
+
+OUTCOME_UNITS = {
+    "retained": "effect on retention (share of customers)",
+    "x_holdout": "effect on purchases per customer (count)",
+    "spend_holdout": "effect on spend per customer (currency)",
+}
+
+
+def plot_estimates_by_outcome(
+    table: pd.DataFrame, *, label: str = "label", units: dict[str, str] | None = None
+) -> plt.Figure:
+    """One panel per outcome (one unit per axis): design estimates with intervals next to the naive ones."""
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    heights = [max(int((table["outcome"] == o).sum()), 1) for o in outcomes]
+    fig, axs = plt.subplots(
+        len(outcomes), 1, figsize=(9, 1.6 * len(outcomes) + 0.45 * sum(heights)), height_ratios=heights,
+        squeeze=False,
+    )  # fmt: skip
+    names = {**OUTCOME_UNITS, **(units or {})}
+    for ax, outcome in zip(axs[:, 0], outcomes, strict=True):
+        part = table[table["outcome"] == outcome].reset_index(drop=True)
+        plot_estimates_vs_naive(part, ax=ax, label=label, unit=names.get(outcome, f"effect on {outcome}"))
+        ax.set_title(f"Outcome: {outcome}", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -16,8 +16,18 @@ def _axes(ax: Axes | None) -> Axes:
     return ax if ax is not None else plt.subplots(figsize=(7, 4))[1]
 
 
-def plot_effects(effects: pd.DataFrame, *, metric: str | None = None, ax: Axes | None = None) -> Axes:
-    """Point estimates with confidence intervals, one row per arm (and method), for one metric."""
+def _level(frame: pd.DataFrame) -> str:
+    if "alpha" in frame and len(frame):
+        return f"{100 * (1 - float(frame['alpha'].iloc[0])):g}%"
+    return "95%"
+
+
+def plot_effects(
+    effects: pd.DataFrame, *, metric: str | None = None, unit: str = "", ax: Axes | None = None
+) -> Axes:
+    """Point estimates with confidence intervals, one row per arm (and method), for one metric.
+
+    ``unit`` names the metric's unit on the axis (e.g. ``"share of units"``, ``"$ per unit"``)."""
     ax = _axes(ax)
     rows = effects if metric is None else effects[effects["metric"] == metric]
     rows = rows.reset_index(drop=True)
@@ -33,12 +43,13 @@ def plot_effects(effects: pd.DataFrame, *, metric: str | None = None, ax: Axes |
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    ax.set_xlabel("absolute lift vs control (with confidence interval)")
+    unit_text = f", {unit}" if unit else ""
+    ax.set_xlabel(f"absolute lift vs control{unit_text} ({_level(rows)} confidence interval)")
     return ax
 
 
 def plot_posteriors(
-    results: list[BayesianEffect] | tuple[BayesianEffect, ...], *, ax: Axes | None = None
+    results: list[BayesianEffect] | tuple[BayesianEffect, ...], *, unit: str = "", ax: Axes | None = None
 ) -> Axes:
     """Posterior densities (histograms of draws) of the lift, one per arm/metric, with P(better) in the legend."""
     ax = _axes(ax)
@@ -54,9 +65,9 @@ def plot_posteriors(
             label=f"{result.arm} · {result.metric}: P(better) = {result.prob_better:.1%}",
         )
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
-    ax.set_xlabel("posterior of the absolute lift")
-    ax.set_ylabel("density")
-    ax.legend(fontsize="small")
+    ax.set_xlabel("absolute lift vs control" + (f" ({unit})" if unit else ""))
+    ax.set_ylabel("posterior density")
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     return ax
 
 
@@ -103,8 +114,9 @@ def plot_forest(result: HeterogeneityResult, *, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.axvline(result.mu_mean, color="tab:green", linewidth=1, label="population mean effect")
     ax.set_yticks(y, [f"{result.segment_col} = {s}" for s in table["segment"]])
-    ax.set_xlabel(f"effect of {result.arm} on {result.metric}")
-    ax.legend(fontsize="small")
+    ax.set_xlabel(f"effect of {result.arm} on {result.metric} (raw: 95% CI; pooled: 95% credible interval)")
+    ax.set_title(f"Effect of {result.arm} on {result.metric} by {result.segment_col}", fontsize=11)
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     return ax
 
 
@@ -121,6 +133,7 @@ def plot_qini(result: UpliftResult, *, ax: Axes | None = None) -> Axes:
         label=f"random ({result.random_auuc:.4f})",
     )
     ax.set_xlabel("share of customers targeted (highest predicted uplift first)")
-    ax.set_ylabel(f"incremental {result.outcome} per customer")
-    ax.legend(fontsize="small")
+    ax.set_ylabel(f"incremental {result.outcome} per customer (held-out half)")
+    ax.set_title(f"Qini curve: targeting by predicted uplift on {result.outcome}", fontsize=11)
+    ax.legend(fontsize="small", loc="lower right")
     return ax

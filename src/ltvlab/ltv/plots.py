@@ -41,8 +41,8 @@ def plot_tracking(tracking: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.axvline(calibration.max() + 0.5, color="grey", ls=":", label="end of calibration")
     ax.set_xlabel("week since the cohort's first purchase (weeks)")
     ax.set_ylabel("cumulative repeat purchases (transactions)")
-    ax.set_title("Tracking: cumulative repeat purchases, actual vs model")
-    ax.legend(frameon=False)
+    ax.set_title("Tracking: cumulative repeat purchases, actual vs model (posterior mean)", fontsize=11)
+    ax.legend(frameon=False, loc="upper left")
     return ax
 
 
@@ -56,8 +56,8 @@ def plot_conditional_expectations(table: pd.DataFrame, *, unit: str = "W", ax: A
         ax.plot(labels, table["naive"], "^:", color="tab:grey", label="naive baseline (x/T rate)")
     ax.set_xlabel("repeat purchases in calibration, x (transactions)")
     ax.set_ylabel("mean holdout purchases per customer (transactions)")
-    ax.set_title("Conditional expectations in the holdout period")
-    ax.legend(frameon=False)
+    ax.set_title("Holdout purchases by calibration frequency (model: posterior mean)", fontsize=11)
+    ax.legend(frameon=False, loc="upper left")
     return ax
 
 
@@ -127,8 +127,9 @@ def plot_clv_distribution(
         data=positive, x="segment", y="value", ax=ax, color="tab:blue", log_scale=True, cut=0, inner="quart"
     )
     ax.set_xlabel("segment")
-    ax.set_ylabel(f"CLV, posterior mean ({currency}, log scale)")
-    ax.set_title("Discounted CLV by segment")
+    ax.set_ylabel(f"CLV per customer, posterior mean ({currency}, log scale)")
+    ax.set_title("Discounted CLV by segment (violins: spread over customers; lines: quartiles)", fontsize=11)
+    ax.tick_params(axis="x", labelrotation=30)
     return ax
 
 
@@ -189,9 +190,9 @@ def plot_shrinkage(estimates: pd.DataFrame, *, parameter: str = "", ax: Axes | N
     sizes = estimates.drop_duplicates("segment").set_index("segment")["customers"]
     ax.set_xticks(range(len(order)), [f"{s}\n(n={sizes[s]:,})" for s in order], fontsize=8)
     ax.set_xlabel("segment (customers), smallest first")
-    ax.set_ylabel(f"{parameter or 'parameter'}: posterior mean and 90% interval (model units)")
-    ax.set_title("Shrinkage: segment estimates under each pooling mode")
-    ax.legend(title="pooling", frameon=False)
+    ax.set_ylabel(f"{parameter or 'parameter'}: mean and 90% interval (model units)")
+    ax.set_title(f"Shrinkage of {parameter or 'the parameter'} across segments")
+    ax.legend(title="pooling", frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 
 
@@ -210,16 +211,22 @@ def plot_diagnostics(diagnostics: Any, *, title: str = "", ax: Axes | None = Non
     min_ess = float(getattr(thresholds, "min_ess_bulk", 400.0))
     max_r_hat = float(getattr(thresholds, "max_r_hat", 1.01))
     messages = "; ".join(getattr(diagnostics, "messages", ()) or ())
-    status = "PASSED" if ok else "FAILED - do not rely on these results"
+    has_ess = n > 0 and {"ess_bulk", "ess_tail"} <= set(table.columns) and table["ess_bulk"].notna().any()
+    # the status words of the reports: passed / failed / not applicable (a MAP fit has no sampler diagnostics)
+    if not has_ess:
+        status, colour = "not applicable (point estimate: no uncertainty, no sampler diagnostics)", "dimgrey"
+    elif ok:
+        status, colour = "passed", "tab:green"
+    else:
+        status, colour = "failed: do not rely on these results", "tab:red"
     ax.set_title(
         f"{title + ': ' if title else ''}diagnostics gate {status}"
-        + (f"\n{messages}" if messages and not ok else ""),
+        + (f"\n{messages}" if messages and not ok and has_ess else ""),
         color="white",
-        backgroundcolor="tab:green" if ok else "tab:red",
+        backgroundcolor=colour,
         fontweight="bold",
         fontsize=9,
     )
-    has_ess = n > 0 and {"ess_bulk", "ess_tail"} <= set(table.columns) and table["ess_bulk"].notna().any()
     if not has_ess:
         ax.text(0.5, 0.5, "point estimate (MAP): no sampler diagnostics", ha="center", va="center")
         ax.set_xlabel("effective sample size (draws)")

@@ -1,4 +1,5 @@
-"""Report suite: Papermill batch runs, self-contained HTML reports, the index page, provenance, safety.
+"""Report suite: Papermill batch runs, self-contained HTML reports, the index page, provenance, safety, and the
+presentation layer (number formatting, tables, status words, headline blocks).
 
 Names are imported on first use, so a notebook's ``from ltvlab.reports import record, use_style`` stays light
 (the runner's modules pull in nbconvert and nbformat, which take seconds to import).
@@ -10,6 +11,20 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _HOME: dict[str, str] = {
+    "Headline": "headline",
+    "headline_slot": "headline",
+    "publish_headline": "headline",
+    "render_headline": "headline",
+    "allocation_headline": "headlines",
+    "data_quality_headline": "headlines",
+    "evidence_headline": "headlines",
+    "experiment_headline": "headlines",
+    "ltv_headline": "headlines",
+    "prediction_miss": "headlines",
+    "Check": "status",
+    "overall": "status",
+    "format_table": "tables",
+    "Table": "tables",
     "BatchResult": "batch",
     "default_jobs": "batch",
     "run_batch": "batch",
@@ -37,21 +52,35 @@ _HOME: dict[str, str] = {
 __all__ = [
     "BatchConfig",
     "BatchResult",
+    "Check",
+    "Headline",
     "NotebookSchema",
     "ParamSpec",
     "RunOutcome",
     "RunSpec",
+    "Table",
+    "allocation_headline",
     "config_from_mapping",
+    "data_quality_headline",
     "default_jobs",
     "escape_html",
+    "evidence_headline",
+    "experiment_headline",
+    "format_table",
     "hash_id",
     "hash_ids",
+    "headline_slot",
     "index_html",
     "load_config",
     "load_schema",
+    "ltv_headline",
+    "overall",
+    "prediction_miss",
     "project_salt",
+    "publish_headline",
     "read_record",
     "record",
+    "render_headline",
     "render_html",
     "run_batch",
     "use_style",
@@ -75,10 +104,21 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from ltvlab.reports.batch import BatchResult, default_jobs, run_batch
     from ltvlab.reports.config import BatchConfig, RunSpec, config_from_mapping, load_config
+    from ltvlab.reports.headline import Headline, headline_slot, publish_headline, render_headline
+    from ltvlab.reports.headlines import (
+        allocation_headline,
+        data_quality_headline,
+        evidence_headline,
+        experiment_headline,
+        ltv_headline,
+        prediction_miss,
+    )
     from ltvlab.reports.index import index_html, write_index
     from ltvlab.reports.outcome import RunOutcome
     from ltvlab.reports.params import NotebookSchema, ParamSpec, load_schema, validate_params
     from ltvlab.reports.record import read_record, record
     from ltvlab.reports.render import render_html
     from ltvlab.reports.safety import escape_html, hash_id, hash_ids, project_salt
+    from ltvlab.reports.status import Check, overall
     from ltvlab.reports.style import use_style
+    from ltvlab.reports.tables import Table, format_table

@@ -8,6 +8,7 @@ the headline, the index and the run's JSON say the same thing. The HTML comes fr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ HEADLINE_CSS = """
 .ltv-badge.ltv-tone-red { background: #c62828; }
 .ltv-badge.ltv-tone-grey { background: #6b6b6b; }
 .ltv-miss { color: #8a1c1c; }
+.ltv-checks { margin: 4px 0 8px 1.2em; padding: 0; font-family: system-ui, sans-serif; }
 """
 
 
@@ -110,6 +112,32 @@ def render_headline(headline: Headline) -> str:
         f'<p><strong>Trust: {escape_html(status)}</strong></p><ul class="ltv-trust">{trust}</ul>'
         f"{misses}{notes}</div>"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """An HTML fragment made by a tested function, shown as HTML in Jupyter and in the reports."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def render_checks(checks: Sequence[Check]) -> Block:
+    """The trust checks as a list of coloured status words with their detail (for a section of the report)."""
+    items = "".join(_check_item(c) for c in checks)
+    return Block(f'<style>{HEADLINE_CSS}</style><ul class="ltv-checks ltv-trust">{items}</ul>')
+
+
+def render_misses(
+    headline: Headline, *, none: str = "No miss found by the checks this report runs."
+) -> Block:
+    """The headline's misses as a list, for the closing section."""
+    if not headline.misses:
+        return Block(f"<p>{escape_html(none)}</p>")
+    items = "".join(f'<li class="ltv-miss">{escape_html(m)}</li>' for m in headline.misses)
+    return Block(f'<style>{HEADLINE_CSS}</style><ul class="ltv-misses">{items}</ul>')
 
 
 @dataclass(frozen=True, slots=True)

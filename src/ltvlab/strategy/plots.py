@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
@@ -9,8 +11,15 @@ from matplotlib.axes import Axes
 from ltvlab.strategy.allocation import AllocationResult
 
 
-def plot_policy_returns(result: AllocationResult, ax: Axes | None = None) -> Axes:
-    """Expected return of each policy with its credible interval (over the posterior draws)."""
+def plot_policy_returns(
+    result: AllocationResult,
+    ax: Axes | None = None,
+    *,
+    realised: Mapping[str, float] | None = None,
+    currency: str = "$",
+) -> Axes:
+    """Expected return of each policy with its credible interval (over the posterior draws), and the realised
+    value when it is known (synthetic data) — a realised value outside its interval is drawn in red."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     table = result.comparison
@@ -21,10 +30,18 @@ def plot_policy_returns(result: AllocationResult, ax: Axes | None = None) -> Axe
         xerr=[table["expected_return"] - table["ci_low"], table["ci_high"] - table["expected_return"]],
         fmt="o",
         capsize=4,
+        label=f"expected, {result.credible_mass:.0%} credible interval",
     )
+    if realised:
+        values = np.array([realised.get(p, np.nan) for p in table["policy"]], dtype=float)
+        outside = (values < table["ci_low"].to_numpy()) | (values > table["ci_high"].to_numpy())
+        ax.scatter(values, y, marker="x", s=60, color=np.where(outside, "tab:red", "black"), zorder=3,
+                   label="realised (synthetic truth; red: outside its interval)")  # fmt: skip
     ax.axvline(0, color="black", linewidth=0.5)
     ax.set_yticks(y, table["policy"].tolist())
-    ax.set_xlabel(f"expected {result.objective} incremental value ({result.credible_mass:.0%} interval)")
+    ax.set_xlabel(f"{result.objective} incremental value ({currency})")
+    ax.set_title("Return of each policy", fontsize=11)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, fontsize="small")
     return ax
 
 
@@ -42,6 +59,8 @@ def plot_plan(result: AllocationResult, ax: Axes | None = None) -> Axes:
     for strategy in wide.columns:
         ax.bar(wide.index.astype(str), wide[strategy], bottom=bottom, label=str(strategy))
         bottom += wide[strategy].to_numpy()
-    ax.set_ylabel("customers contacted")
-    ax.legend(fontsize=8)
+    ax.set_ylabel("customers contacted (count)")
+    ax.set_xlabel("segment")
+    ax.set_title("The plan: contacts per segment and strategy", fontsize=11)
+    ax.legend(fontsize=8, title="strategy", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return ax

@@ -1,0 +1,66 @@
+"""Figure helpers shared by the reports: histograms whose axis shows the bulk of the data.
+
+A long tail (one customer with 81 purchases days where nearly everyone has fewer than 10) squeezes the
+histogram into one bar. :func:`plot_clipped_histogram` clips at a high quantile, gathers the rest in one
+overflow bar labelled ``>= k`` and says so in the title.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from ltvlab.reports import format as fmt
+
+
+def plot_clipped_histogram(
+    values: pd.Series | np.ndarray,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    clip_quantile: float = 0.99,
+    discrete: bool = False,
+    bins: int = 40,
+    ax: Axes | None = None,
+) -> Axes:
+    """Histogram of ``values`` up to their ``clip_quantile``; values above it go into one overflow bar."""
+    if ax is None:
+        _, ax = plt.subplots()
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+        ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+        return ax
+    cut = float(np.quantile(x, clip_quantile))
+    if discrete:
+        cut = float(np.ceil(cut))
+    over = x > cut
+    kept = x[~over]
+    if discrete:
+        edges = np.arange(np.floor(kept.min()) - 0.5, cut + 1.5, 1.0)
+        width = 1.0
+    else:
+        edges = (
+            np.linspace(kept.min(), cut, bins + 1) if cut > kept.min() else np.array([cut - 0.5, cut + 0.5])
+        )
+        width = edges[1] - edges[0]
+    ax.hist(kept, bins=edges, color="#1f5f8b", edgecolor="white")
+    suffix = ""
+    if over.any():
+        position = edges[-1] + width * (0.5 if discrete else 1.0)
+        ax.bar(position, int(over.sum()), width=width, color="#d9822b", edgecolor="white", align="center")
+        label = f">{fmt.number(cut)}"
+        ticks = list(ax.get_xticks())
+        ticks = [t for t in ticks if edges[0] <= t <= edges[-1]]
+        ax.set_xticks([*ticks, position], [*(fmt.number(t) for t in ticks), label])
+        suffix = (
+            f"\naxis clipped at {fmt.number(cut)}: {fmt.integer(over.sum())} above it "
+            f"(max {fmt.number(x.max())}) in the orange bar"
+        )
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(title + suffix, fontsize=11)
+    return ax
