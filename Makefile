@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test test-slow test-study lint format lab bench clean
+.PHONY: help setup report test test-slow test-study lint format lab strip bench clean
 
 ## help: list the targets
 help:
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml requirements-lock.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements-lock.txt -e '.[dev,spark]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name ltvlab --display-name "Python (ltvlab)" >/dev/null
+	@# In a git clone (not a worktree, whose config is shared), strip notebook outputs on commit (.gitattributes)
+	@if [ -d .git ]; then \
+		git config filter.nbstripout.clean '"$(abspath $(BIN))/python" -m nbstripout' && \
+		git config filter.nbstripout.smudge cat && git config filter.nbstripout.required true && \
+		git config diff.ipynb.textconv '"$(abspath $(BIN))/python" -m nbstripout -t'; fi
 	@touch $(STAMP)
 
 ## setup: create .venv with ltvlab and its pinned dependencies (done by the other targets too)
@@ -56,9 +61,13 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-## lab: open JupyterLab with the project's kernel ("Python (ltvlab)") on the notebooks
+## lab: open JupyterLab with the project's kernel ("Python (ltvlab)"); report notebooks are saved without outputs
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab --ContentsManager.pre_save_hook=ltvlab.reports.notebook_hooks.strip_outputs_before_save notebooks
+
+## strip: remove outputs from the report notebooks (after saving them from another editor)
+strip: $(STAMP)
+	$(BIN)/python -m nbstripout notebooks/*.ipynb
 
 ## clean: remove generated reports and processed data (keeps .venv and bundled data)
 clean:

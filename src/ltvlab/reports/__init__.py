@@ -15,6 +15,9 @@ _HOME: dict[str, str] = {
     "headline_slot": "headline",
     "publish_headline": "headline",
     "render_headline": "headline",
+    "render_checks": "headline",
+    "render_misses": "headline",
+    "unreliable_mark": "headline",
     "allocation_headline": "headlines",
     "data_quality_headline": "headlines",
     "evidence_headline": "headlines",
@@ -80,9 +83,12 @@ __all__ = [
     "publish_headline",
     "read_record",
     "record",
+    "render_checks",
     "render_headline",
     "render_html",
+    "render_misses",
     "run_batch",
+    "unreliable_mark",
     "use_style",
     "validate_params",
     "write_index",
@@ -104,7 +110,15 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from ltvlab.reports.batch import BatchResult, default_jobs, run_batch
     from ltvlab.reports.config import BatchConfig, RunSpec, config_from_mapping, load_config
-    from ltvlab.reports.headline import Headline, headline_slot, publish_headline, render_headline
+    from ltvlab.reports.headline import (
+        Headline,
+        headline_slot,
+        publish_headline,
+        render_checks,
+        render_headline,
+        render_misses,
+        unreliable_mark,
+    )
     from ltvlab.reports.headlines import (
         allocation_headline,
         data_quality_headline,

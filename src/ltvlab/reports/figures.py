@@ -54,13 +54,10 @@ def plot_clipped_histogram(
         position = edges[-1] + width * (0.5 if discrete else 1.0)
         ax.bar(position, int(over.sum()), width=width, color="#d9822b", edgecolor="white", align="center")
         label = f">{fmt.number(cut)}"
-        ticks = list(ax.get_xticks())
-        ticks = [t for t in ticks if edges[0] <= t <= edges[-1]]
+        span = position - edges[0]
+        ticks = [t for t in ax.get_xticks() if edges[0] <= t <= position - 0.12 * span]
         ax.set_xticks([*ticks, position], [*(fmt.number(t) for t in ticks), label])
-        suffix = (
-            f"\naxis clipped at {fmt.number(cut)}: {fmt.integer(over.sum())} above it "
-            f"(max {fmt.number(x.max())}) in the orange bar"
-        )
+        suffix = f"\nclipped at {fmt.number(cut)}; orange bar: {fmt.integer(over.sum())} more (max {fmt.number(x.max())})"
     ax.set(xlabel=xlabel, ylabel=ylabel)
-    ax.set_title(title + suffix, fontsize=11)
+    ax.set_title(title + suffix, fontsize=10)
     return ax

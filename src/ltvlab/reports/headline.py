@@ -140,6 +140,20 @@ def render_misses(
     return Block(f'<style>{HEADLINE_CSS}</style><ul class="ltv-misses">{items}</ul>')
 
 
+def unreliable_mark(checks: Sequence[Check]) -> Block:
+    """A red mark for results that rest on a failed check (empty when every check passed or does not apply).
+
+    Shown above every table or figure of a fit that failed its gate, so it is never read as a result."""
+    failed = [c for c in checks if c.status == FAILED]
+    if not failed:
+        return Block("")
+    names = "; ".join(c.text() for c in failed)
+    return Block(
+        f'<style>{HEADLINE_CSS}</style><p class="ltv-miss"><span class="ltv-badge ltv-tone-red">failed</span>'
+        f"<strong>Not reliable:</strong> {escape_html(names)}.</p>"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Pending:
     def _repr_html_(self) -> str:

@@ -87,7 +87,18 @@ def data_quality_headline(
         f"{fmt.percent(share_bad)} of rows quarantined (limit {fmt.percent(max_bad_share)})",
         tone="amber" if 0 < share_bad <= max_bad_share else None,
     )
-    return Headline(analysed, answer, (check,), facts={"customers": len(summary)})
+    misses = []
+    if n_quarantined:
+        misses.append(
+            f"{fmt.integer(n_quarantined)} row(s) quarantined ({fmt.percent(share_bad)}): see the reasons below"
+        )
+    outside = customers - len(summary)
+    if outside > 0:
+        misses.append(
+            f"{fmt.integer(outside)} customer(s) first bought after the calibration end ({calibration_end}) and "
+            "are not in the calibration summary"
+        )
+    return Headline(analysed, answer, (check,), tuple(misses), facts={"customers": len(summary)})
 
 
 # ------------------------------------------------------------------------------------------------ LTV

@@ -94,7 +94,8 @@ table.ltv-table { border-collapse: collapse; font-size: 0.9em; }
 table.ltv-table th { text-align: left; border-bottom: 1px solid #999; padding: 3px 10px; vertical-align: bottom; }
 table.ltv-table td { border-bottom: 1px solid #e3e3e3; padding: 3px 10px; vertical-align: top; }
 table.ltv-table td.ltv-num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-table.ltv-table td.ltv-text { max-width: 32em; }
+table.ltv-table td.ltv-text { max-width: 32em; text-align: left; }
+table.ltv-table th { text-align: left; }
 .ltv-table-caption { color: #444; font-size: 0.9em; margin: 6px 0 2px 0; }
 """
     + HEADLINE_CSS
