@@ -1,4 +1,5 @@
-"""Tiny notebooks written into a temporary folder, so runner tests execute in seconds."""
+"""Tiny notebooks written into a temporary folder, so runner tests execute in seconds; and one session-wide run
+of the real report batch (``suite``), shared by the notebook tests and the browser test."""
 
 from __future__ import annotations
 
@@ -70,3 +71,72 @@ def run_cli(args: list[str]):
     from ltvlab.cli import cli
 
     return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+SCRIPT_LABEL = "<script>alert(1)</script>"
+GATE_FAILS = "ltv-gate-fails"
+USER_FILE = "data-quality-user-file"
+
+
+def _user_file(root: Path) -> Path:
+    data = root / "shop.csv"
+    lines = ["cust,when,value,region"]
+    for i in range(40):
+        cust = f"SECRET-CUSTOMER-{i % 12:04d}"
+        region = SCRIPT_LABEL if i % 3 == 0 else "north"
+        lines.append(f"{cust},1997-{1 + i % 12:02d}-{1 + i % 27:02d},{10 + i}.50,{region}")
+    lines.append("SECRET-CUSTOMER-0001,not a date,12.00,north")  # one bad row -> quarantine
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return data
+
+
+@pytest.fixture(scope="session")
+def suite(tmp_path_factory):
+    """The default batch (reports.yml) with each notebook's smallest ("test") parameters under the batch's own,
+    plus a data-quality run on a user file and an LTV run whose NUTS fit is far too short to pass its gate.
+
+    Runs once per test session (about 1.5 minutes on 2 cores)."""
+    from ltvlab.paths import project_root
+    from ltvlab.reports import config_from_mapping, load_schema, run_batch
+
+    root = tmp_path_factory.mktemp("suite")
+    default = yaml.safe_load((project_root() / "reports.yml").read_text(encoding="utf-8"))
+    runs = []
+    for entry in default["runs"]:
+        notebook = project_root() / entry["notebook"]
+        overrides = dict(load_schema(notebook).test_overrides)
+        runs.append({"name": entry["name"], "notebook": str(notebook),
+                     "parameters": {**overrides, **(entry.get("parameters") or {})}})  # fmt: skip
+    runs.append(
+        {
+            "name": USER_FILE,
+            "notebook": str(project_root() / "notebooks" / "00_data_quality.ipynb"),
+            "parameters": {
+                "data_file": str(_user_file(root)),
+                "customer_col": "cust",
+                "date_col": "when",
+                "amount_col": "value",
+                "date_format": "%Y-%m-%d",
+                "segment_col": "region",
+                "max_bad_share": 0.1,
+                "calibration_end": "1997-06-30",
+                "holdout_end": "1997-12-31",
+            },
+        }
+    )
+    # 2 chains x 20 draws cannot reach the gate's bulk/tail ESS >= 400: a fit that fails its diagnostics
+    runs.append(
+        {
+            "name": GATE_FAILS,
+            "notebook": str(project_root() / "notebooks" / "10_ltv.ipynb"),
+            "parameters": {
+                "method": "nuts",
+                "draws": 20,
+                "spend_draws": 20,
+                "chains": 2,
+                "derive_segment": None,
+            },
+        }
+    )
+    config = config_from_mapping({"output_dir": str(root / "out"), "runs": runs}, base_dir=root)
+    return run_batch(config, jobs=2, force=True, progress=False)

@@ -13,7 +13,7 @@ from ltvlab.reports.tables import column_kind, format_table
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(23570.0, "23,570"), (23570, "23,570"), (0.07647, "0.0765"), (12.345, "12.3"), (1234.56, "1,235"),
-     (-0.5, "-0.5"), (0.0, "0"), (3.0, "3"), (float("nan"), "—"), (None, "—"), (1.23e-7, "1.23e-07"),
+     (-0.5, "-0.5"), (0.0, "0"), (3.0, "3"), (float("nan"), "—"), (None, "—"), (1.23e-7, "1.23e-07"), (0.00761, "0.0076"),
      (True, "yes"), (np.int64(7), "7"), (np.float64(146.21), "146")],
 )  # fmt: skip
 def test_number(value, expected) -> None:

@@ -12,7 +12,9 @@ from ltvlab.reports.notebook_hooks import strip_outputs_before_save
 
 
 def _model_with_outputs() -> dict:
-    cell = new_code_cell("print(1)", execution_count=3, outputs=[new_output("stream", name="stdout", text="1\n")])
+    cell = new_code_cell(
+        "print(1)", execution_count=3, outputs=[new_output("stream", name="stdout", text="1\n")]
+    )
     return {"type": "notebook", "content": json.loads(nbformat.writes(new_notebook(cells=[cell])))}
 
 

@@ -126,9 +126,19 @@ def plot_clv_distribution(
     sns.violinplot(
         data=positive, x="segment", y="value", ax=ax, color="tab:blue", log_scale=True, cut=0, inner="quart"
     )
+    title = "Discounted CLV by segment (violins: spread over customers; lines: quartiles)"
+    if len(positive):
+        floor = float(
+            np.quantile(positive["value"], 0.01)
+        )  # the bulk: a few near-zero CLVs stretch a log axis
+        below = int((positive["value"] < floor).sum())
+        ax.set_ylim(bottom=floor)
+        title += (
+            f"\naxis from the 1st percentile ({currency}{floor:,.2f}); {below:,} customers below it not shown"
+        )
     ax.set_xlabel("segment")
     ax.set_ylabel(f"CLV per customer, posterior mean ({currency}, log scale)")
-    ax.set_title("Discounted CLV by segment (violins: spread over customers; lines: quartiles)", fontsize=11)
+    ax.set_title(title, fontsize=10)
     ax.tick_params(axis="x", labelrotation=30)
     return ax
 
@@ -247,5 +257,5 @@ def plot_diagnostics(diagnostics: Any, *, title: str = "", ax: Axes | None = Non
     ax.invert_yaxis()
     ax.set_xlabel("effective sample size (draws)")
     ax.set_ylabel(f"parameter (R-hat, gate <= {max_r_hat:g})")
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -66,8 +67,9 @@ def integer(value: Any) -> str:
 def number(value: Any, *, sig: int = 3, decimals: int | None = None, sign: bool = False) -> str:
     """A plain number: ``decimals`` fixed, else ``sig`` significant figures (whole part never rounded away).
 
-    Integers (and floats that are whole numbers) print without decimals. Non-zero values too small for
-    :data:`MAX_DECIMALS` decimals print in scientific notation (``1.2e-05``).
+    Integers (and floats that are whole numbers) print without decimals; at most :data:`MAX_DECIMALS`
+    decimals (``0.00761`` -> ``0.0076``); non-zero values that would round to zero print in scientific notation
+    (``1.2e-05``).
     """
     if is_missing(value):
         return MISSING
@@ -78,8 +80,9 @@ def number(value: Any, *, sig: int = 3, decimals: int | None = None, sign: bool 
         if x == round(x) and abs(x) < 1e15:
             return _fixed(x, 0, sign=sign)
         decimals = _decimals_for_sig(x, sig)
-        if decimals > MAX_DECIMALS:
+        if abs(x) < 0.5 * 10**-MAX_DECIMALS:  # would round to zero: scientific notation
             return f"{x:{'+' if sign else ''}.{max(sig - 1, 0)}e}"
+        decimals = min(decimals, MAX_DECIMALS)
         text = _fixed(x, decimals, sign=sign)
         return text.rstrip("0").rstrip(".") if "." in text else text
     return _fixed(x, decimals, sign=sign)
@@ -260,6 +263,10 @@ def column_label(name: Any) -> str:
     text = str(name)
     if text in _WORDS:
         return _WORDS[text]
+    quantile = re.fullmatch(r"q(\d{2,3})", text)
+    if quantile:
+        share = int(quantile.group(1))
+        return {0: "min", 50: "median", 100: "max"}.get(share, f"{share}% quantile")
     for key in ("p_value", "r_hat", "prob_better", "prob_profitable"):
         if text.startswith(key + "_") or text.endswith("_" + key):
             text = text.replace(key, _WORDS[key].replace(" ", "\x00"))
@@ -278,9 +285,10 @@ Formatter = Callable[[Any], str]
 
 def formatter(kind: str, *, currency: str = "$") -> Formatter:
     """The cell formatter for a column ``kind``: ``int``, ``number``, ``percent``, ``pp``, ``p``, ``money``,
-    ``text``, ``bool``, ``date``."""
+    ``text``, ``bool``, ``date``, ``r_hat`` (three decimals)."""
     table: dict[str, Formatter] = {
         "int": integer,
+        "r_hat": lambda v: number(v, decimals=3),
         "number": number,
         "percent": percent,
         "pp": points,

@@ -35,14 +35,20 @@ def _period(start: Any, end: Any) -> str:
 
 
 def prediction_miss(
-    predicted: float, actual: float, what: str, *, tolerance: float = HOLDOUT_TOLERANCE
+    predicted: float,
+    actual: float,
+    what: str,
+    *,
+    tolerance: float = HOLDOUT_TOLERANCE,
+    currency: str | None = None,
 ) -> str:
     """``the model under-predicts holdout purchases by 12% (expected 1,232, observed 1,400)``; within
     ``tolerance`` it says the prediction is within that share."""
     if not actual or fmt.is_missing(actual) or fmt.is_missing(predicted):
         return f"no holdout {what} to compare with"
     gap = predicted / actual - 1
-    figures = f"expected {fmt.number(predicted, sig=4)}, observed {fmt.number(actual, sig=4)}"
+    shown = (lambda v: fmt.money(v, currency)) if currency else (lambda v: fmt.number(v, sig=4))
+    figures = f"expected {shown(predicted)}, observed {shown(actual)}"
     if abs(gap) <= tolerance:
         return f"holdout {what}: predicted within {fmt.percent(tolerance)} ({figures})"
     direction = "under-predicts" if gap < 0 else "over-predicts"
@@ -153,7 +159,11 @@ def ltv_headline(
         notes = ()
     misses = [prediction_miss(holdout.predicted_total, holdout.actual_total, "purchases")]
     if holdout.predicted_spend_total is not None and holdout.actual_spend_total:
-        misses.append(prediction_miss(holdout.predicted_spend_total, holdout.actual_spend_total, "spend"))
+        misses.append(
+            prediction_miss(
+                holdout.predicted_spend_total, holdout.actual_spend_total, "spend", currency=currency
+            )
+        )
     if holdout.mae > holdout.naive_mae:
         misses.append(
             f"per customer the model is further off than the naive rule (MAE {fmt.number(holdout.mae)} vs "
@@ -208,12 +218,12 @@ def experiment_headline(
         answer = (
             f"{len(clear)} of {len(effects)} arm × metric effects are clear after {report.correction} correction "
             f"(level {fmt.level_text(level)}). Strongest: {best.arm} changed {best.metric} by "
-            f"{fmt.lift(best.estimate, best.ci_low, best.ci_high, kind=kind, level=level, currency=currency)} "
-            "per unit."
+            f"{fmt.lift(best.estimate, best.ci_low, best.ci_high, kind=kind, level=level, currency=currency)}"
+            + ("." if kind == "rate" else " per unit.")
         )
     else:
         answer = (
-            f"None of the {len(effects)} arm × metric effects is distinguishable from no effect after "
+            f"No arm × metric effect (of {len(effects)}) is distinguishable from no effect after "
             f"{report.correction} correction (level {fmt.level_text(level)})."
         )
     checks = (srm_check(report.srm), balance_check(report.balance))

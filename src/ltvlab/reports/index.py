@@ -16,7 +16,7 @@ from ltvlab import __version__
 from ltvlab.reports import format as fmt
 from ltvlab.reports.atomic import atomic_write_text
 from ltvlab.reports.outcome import RunOutcome
-from ltvlab.reports.render import status_word
+from ltvlab.reports.render import error_html, status_word
 from ltvlab.reports.safety import escape_html
 
 INDEX_FILE = "index.html"
@@ -68,7 +68,7 @@ def _row(o: RunOutcome, defaults: Mapping[str, Any] | None) -> str:
         links.append(f'<a href="{escape_html(base + o.ipynb)}">notebook</a>')
     word = status_word(o.status, o.recorded)
     note = " (cached)" if o.cached and o.status != "failed" else ""
-    error = f'<pre class="ltv-error">{escape_html(o.error)}</pre>' if o.status == "failed" and o.error else ""
+    error = error_html(o.error) if o.status == "failed" and o.error else ""
     headline = o.recorded.get("headline") if o.status != "not_run" else None
     if o.status == "not_run":
         text = o.error or "not run yet: run ltvlab run to produce this report"

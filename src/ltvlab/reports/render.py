@@ -91,11 +91,10 @@ body.ltv-report .jp-RenderedHTMLCommon { max-width: 1200px; }
 #ltv-toggle-code { margin: 6px 0; padding: 4px 12px; cursor: pointer; }
 .ltv-table-wrap { max-width: 100%; overflow-x: auto; margin: 4px 0 10px 0; }
 table.ltv-table { border-collapse: collapse; font-size: 0.9em; }
-table.ltv-table th { text-align: left; border-bottom: 1px solid #999; padding: 3px 10px; vertical-align: bottom; }
+.jp-RenderedHTMLCommon table.ltv-table th, table.ltv-table th { text-align: left; border-bottom: 1px solid #999; padding: 3px 10px; vertical-align: bottom; }
 table.ltv-table td { border-bottom: 1px solid #e3e3e3; padding: 3px 10px; vertical-align: top; }
-table.ltv-table td.ltv-num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-table.ltv-table td.ltv-text { max-width: 32em; text-align: left; }
-table.ltv-table th { text-align: left; }
+.jp-RenderedHTMLCommon table.ltv-table td.ltv-num, table.ltv-table td.ltv-num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.jp-RenderedHTMLCommon table.ltv-table td.ltv-text, table.ltv-table td.ltv-text { max-width: 32em; text-align: left; }
 .ltv-table-caption { color: #444; font-size: 0.9em; margin: 6px 0 2px 0; }
 """
     + HEADLINE_CSS
@@ -150,6 +149,17 @@ def diagnostics_label(recorded: Mapping[str, Any]) -> str:
     return PASSED if recorded["diagnostics_ok"] else FAILED
 
 
+def error_html(error: str) -> str:
+    """A run's error: its first line visible, the rest (the traceback) folded."""
+    first, _, rest = error.strip().partition("\n")
+    folded = (
+        f'<details><summary>details</summary><pre class="ltv-error">{escape_html(rest)}</pre></details>'
+        if rest.strip()
+        else ""
+    )
+    return f'<pre class="ltv-error">{escape_html(first)}</pre>{folded}'
+
+
 def header_html(
     *,
     title: str,
@@ -162,9 +172,7 @@ def header_html(
     """The report's header: title, the headline block (or a status badge), a failure banner, the code toggle."""
     banner = ""
     if status == "failed":
-        banner = (
-            f'<div class="ltv-banner"><strong>Run failed</strong><pre>{escape_html(error or "")}</pre></div>'
-        )
+        banner = f'<div class="ltv-banner"><strong>Run failed</strong>{error_html(error or "")}</div>'
     elif status == "diagnostics_failed" and not headline:
         banner = (
             '<div class="ltv-banner"><strong>Fit diagnostics failed</strong> (R-hat, ESS or divergences '

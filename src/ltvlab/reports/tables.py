@@ -30,9 +30,13 @@ def column_kind(name: str, values: pd.Series) -> str:
         return "bool"
     if pd.api.types.is_datetime64_any_dtype(values):
         return "date"
+    if lowered in ("seed", "random_seed", "year") or lowered.endswith("_seed"):
+        return "text"  # an identifier, not a quantity: no thousands separator
     if pd.api.types.is_integer_dtype(values):
         return "int"
     if pd.api.types.is_float_dtype(values):
+        if lowered.replace("-", "_").replace(" ", "_").endswith("r_hat"):
+            return "r_hat"
         if any(p in lowered for p in _P_NAMES):
             return "p"
         finite = values[np.isfinite(values.to_numpy(dtype=float))]
@@ -137,7 +141,7 @@ def format_table(
     numeric: set[str] = set()
     for name in data.columns:
         kind = kinds.get(name) or column_kind(name, data[name])
-        label = (labels or {}).get(name) or fmt.column_label(name)
+        label = labels[name] if labels and name in labels else fmt.column_label(name)
         if kind == "text":
             shown[label] = data[name].map(_text_cell)
         else:
@@ -160,7 +164,7 @@ def format_table(
             key_labels.append(label)
         key_labels = key_labels[:2]
     else:
-        key_labels = [(labels or {}).get(k) or fmt.column_label(k) for k in keys]
+        key_labels = [labels[k] if labels and k in labels else fmt.column_label(k) for k in keys]
     rest = [c for c in shown.columns if c not in key_labels]
     width = max(1, max_columns - len(key_labels))
     chunks = [rest[i : i + width] for i in range(0, len(rest), width)] or [[]]

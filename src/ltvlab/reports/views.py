@@ -35,7 +35,7 @@ def posterior_table(fit: Any, *, caption: str = "") -> Table:
     shown = frame.rename(columns={"hdi_3%": "hdi_low", "hdi_97%": "hdi_high"})
     return format_table(
         shown,
-        kinds={"r_hat": "number", "ess_bulk": "int", "ess_tail": "int"},
+        kinds={"r_hat": "r_hat", "ess_bulk": "int", "ess_tail": "int"},
         labels={"hdi_low": "94% HDI low", "hdi_high": "94% HDI high", "mean": "posterior mean"},
         caption=caption,
         max_columns=9,
@@ -62,7 +62,7 @@ def diagnostics_table(fits: Mapping[str, Any]) -> Table:
     frame = pd.DataFrame(rows)
     return format_table(
         frame,
-        kinds={"max R-hat": "number", "min bulk ESS": "int", "min tail ESS": "int", "divergences": "int"},
+        kinds={"max R-hat": "r_hat", "min bulk ESS": "int", "min tail ESS": "int", "divergences": "int"},
         labels={c: c for c in frame.columns},
     )
 
@@ -193,7 +193,9 @@ def bayes_table(report: Any, *, value_metric: str | None = None, currency: str =
                     label="credible interval", currency=currency,
                 ),
                 "P(better)": fmt.percent(b.prob_better),
-                "expected loss": fmt.points(b.expected_loss) if kind == "rate" else fmt.number(b.expected_loss),
+                "expected loss": fmt.points(b.expected_loss, decimals=2, sign=False) if kind == "rate" else (
+                    fmt.money(b.expected_loss, currency) if kind == "money" else fmt.number(b.expected_loss)
+                ),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows)
@@ -297,7 +299,8 @@ def estimates_view(frame: pd.DataFrame, *, level: float = 0.95, truth: str | Non
     """Rows with ``estimate, ci_low, ci_high`` (and optionally ``truth``, ``naive_estimate``): one formatted
     estimate column, the other columns as they are."""
     shown = pd.DataFrame(index=frame.index)
-    keys = [c for c in frame.columns if frame[c].dtype == object]
+    numeric = {"estimate", "ci_low", "ci_high", "naive_estimate", truth}
+    keys = [c for c in frame.columns if c not in numeric and not pd.api.types.is_numeric_dtype(frame[c])]
     for key in keys:
         shown[key] = frame[key].astype(str)
     shown["estimate"] = [
