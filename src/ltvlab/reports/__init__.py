@@ -43,6 +43,7 @@ _HOME: dict[str, str] = {
     "load_schema": "params",
     "validate_params": "params",
     "read_record": "record",
+    "interactive": "record",
     "record": "record",
     "render_html": "render",
     "escape_html": "safety",
@@ -74,6 +75,7 @@ __all__ = [
     "hash_ids",
     "headline_slot",
     "index_html",
+    "interactive",
     "load_config",
     "load_schema",
     "ltv_headline",
@@ -130,7 +132,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from ltvlab.reports.index import index_html, write_index
     from ltvlab.reports.outcome import RunOutcome
     from ltvlab.reports.params import NotebookSchema, ParamSpec, load_schema, validate_params
-    from ltvlab.reports.record import read_record, record
+    from ltvlab.reports.record import interactive, read_record, record
     from ltvlab.reports.render import render_html
     from ltvlab.reports.safety import escape_html, hash_id, hash_ids, project_salt
     from ltvlab.reports.status import Check, overall

@@ -33,6 +33,12 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def interactive() -> bool:
+    """True in JupyterLab or a plain kernel, False under ``ltvlab run``: notebooks show progress bars (NUTS fits)
+    only to a person watching, never in a rendered report."""
+    return not os.environ.get(RECORD_ENV)
+
+
 def read_record(path: str | Path) -> dict[str, Any]:
     """The facts recorded so far at ``path`` (empty when nothing was recorded)."""
     path = Path(path)
