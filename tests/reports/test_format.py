@@ -43,7 +43,15 @@ def test_p_value_cell_drops_the_p() -> None:
 
 @pytest.mark.parametrize(
     ("share", "expected"),
-    [(0.712, "71%"), (0.71, "71%"), (1.0, "100%"), (0.0452, "4.5%"), (0.00123, "0.12%"), (0.0, "0%")],
+    [
+        (0.712, "71%"),
+        (0.71, "71%"),
+        (1.0, "100%"),
+        (0.0452, "4.5%"),
+        (0.00123, "0.12%"),
+        (0.0, "0%"),
+        (0.05, "5%"),
+    ],
 )
 def test_percent(share, expected) -> None:
     assert fmt.percent(share) == expected

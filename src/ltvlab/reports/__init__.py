@@ -42,9 +42,6 @@ _HOME: dict[str, str] = {
     "ParamSpec": "params",
     "load_schema": "params",
     "validate_params": "params",
-    "read_record": "record",
-    "interactive": "record",
-    "record": "record",
     "render_html": "render",
     "escape_html": "safety",
     "hash_id": "safety",
@@ -97,6 +94,11 @@ __all__ = [
 ]
 
 
+# ``record`` is also the name of its module: bound eagerly, so ``from ltvlab.reports import record`` is always the
+# function, whatever was imported before (importing ltvlab.reports.record would bind the module name otherwise).
+from ltvlab.reports.record import interactive, read_record, record  # noqa: E402
+
+
 def __getattr__(name: str) -> Any:
     if name in _HOME:
         value = getattr(import_module(f"ltvlab.reports.{_HOME[name]}"), name)
@@ -132,7 +134,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from ltvlab.reports.index import index_html, write_index
     from ltvlab.reports.outcome import RunOutcome
     from ltvlab.reports.params import NotebookSchema, ParamSpec, load_schema, validate_params
-    from ltvlab.reports.record import interactive, read_record, record
     from ltvlab.reports.render import render_html
     from ltvlab.reports.safety import escape_html, hash_id, hash_ids, project_salt
     from ltvlab.reports.status import Check, overall

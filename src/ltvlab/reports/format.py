@@ -112,6 +112,8 @@ def percent(value: Any, *, decimals: int | None = None, sign: bool = False) -> s
     x = 100 * float(value)
     if decimals is None:
         decimals = 0 if abs(x) >= 10 or x == 0 else min(2, _decimals_for_sig(x, 2))
+        text = _fixed(x, decimals, sign=sign)
+        return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"  # 5.0% -> 5%
     return _fixed(x, decimals, sign=sign) + "%"
 
 

@@ -1,0 +1,102 @@
+"""Status words, headline blocks and the page layout, on hand-made result objects (no sampling)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import nbformat
+import pandas as pd
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from ltvlab.reports.headline import Headline, render_headline, unreliable_mark
+from ltvlab.reports.headlines import allocation_headline, prediction_miss
+from ltvlab.reports.render import render_html, status_word
+from ltvlab.reports.status import FAILED, NOT_APPLICABLE, PASSED, Check, diagnostics_check, overall
+
+
+def _fit(method: str, ok: bool, messages: tuple[str, ...] = ()) -> SimpleNamespace:
+    d = SimpleNamespace(ok=ok, max_r_hat=1.004, min_ess_bulk=812.4, min_ess_tail=650.0, divergences=0 if ok else 2,
+                        messages=messages)  # fmt: skip
+    return SimpleNamespace(method=method, diagnostics=d)
+
+
+def test_diagnostics_check_words() -> None:
+    assert diagnostics_check(_fit("map", True)).status == NOT_APPLICABLE
+    assert diagnostics_check(_fit("map", True)).tone == "grey"
+    passed = diagnostics_check(_fit("nuts", True))
+    assert passed.status == PASSED and "max R-hat 1.004, min bulk ESS 812" in passed.detail
+    failed = diagnostics_check(_fit("nuts", False, ("2 divergent transition(s) > 0",)))
+    assert failed.status == FAILED and failed.tone == "red" and "2 divergent" in failed.detail
+
+
+def test_overall_status() -> None:
+    green, grey, red = Check("a", PASSED, ""), Check("b", NOT_APPLICABLE, ""), Check("c", FAILED, "")
+    assert overall([green, grey]) == PASSED
+    assert overall([green, red, grey]) == FAILED
+    assert overall([grey]) == NOT_APPLICABLE and overall([]) == NOT_APPLICABLE
+
+
+def test_a_failed_check_makes_the_headline_red_and_says_not_reliable() -> None:
+    headline = Headline("data", "worth $72,502", (Check("gate", FAILED, "2 divergent transitions"),))
+    html = render_headline(headline)
+    assert "ltv-tone-red" in html and "Not reliable" in html and "passed" not in html.split("</style>")[1]
+    assert headline.to_record()["status"] == "failed"
+    assert headline.text().startswith("Not reliable")
+    assert "Not reliable" in unreliable_mark(headline.checks).html
+    assert unreliable_mark([Check("gate", PASSED, "")]).html == ""
+
+
+def test_prediction_miss_states_its_size() -> None:
+    # CDNOW sample, MAP BG/NBD: 1,661 expected against 1,882 observed -> 1661/1882 - 1 = -11.7%
+    assert prediction_miss(1661, 1882, "purchases") == (
+        "the model under-predicts holdout purchases by 12% (expected 1,661, observed 1,882)"
+    )
+    assert prediction_miss(60221, 70976, "spend", currency="$").endswith(
+        "(expected $60,221, observed $70,976)"
+    )
+    assert prediction_miss(1900, 1882, "purchases").startswith("holdout purchases: predicted within 5%")
+
+
+def test_allocation_headline_lists_realised_values_outside_their_interval() -> None:
+    comparison = pd.DataFrame(
+        {"policy": ["optimal", "uniform"], "expected_return": [190018.0, 38000.0],
+         "ci_low": [147282.0, 31569.0], "ci_high": [232255.0, 46171.0]}
+    )  # fmt: skip
+    result = SimpleNamespace(comparison=comparison, credible_mass=0.9, budget=1500.0, spent=1500.0, n_draws=200,
+                             expected_return=190018.0, ci_low=147282.0, ci_high=232255.0, prob_positive=1.0)  # fmt: skip
+    headline = allocation_headline(result, {"optimal": 125316.0, "uniform": 40000.0}, source="synthetic")
+    assert headline.status == FAILED
+    assert headline.misses == (
+        "optimal: realised net value $125,316 lies below its own 90% credible interval ($147,282 to $232,255)",
+    )
+    assert "$190,018 (90% credible interval $147,282 to $232,255)" in headline.answer
+
+
+def test_render_puts_the_headline_first_and_warnings_in_the_run_log() -> None:
+    headline = Headline("data", "the answer", (Check("gate", PASSED, "fine"),))
+    cells = [
+        new_markdown_cell("# Title\n\nThe question."),
+        new_code_cell(
+            "x", outputs=[new_output("display_data", data={"text/html": render_headline(headline)})]
+        ),
+        new_code_cell("y", outputs=[new_output("stream", name="stderr", text="FutureWarning: old\n")]),
+        new_code_cell("z", outputs=[new_output("stream", name="stdout", text="kept\n")]),
+    ]
+    page = render_html(
+        new_notebook(cells=cells), title="T", status="ok", parameters={"a": 1}, provenance={"seed": 1},
+        recorded={"status": "passed"},
+    )  # fmt: skip
+    body = page[page.index("<body") :]
+    assert body.index('class="ltv-headline') < body.index("<main>")  # moved into the header
+    assert body.index("FutureWarning: old") > body.index('class="ltv-run-log"')  # only in the run log
+    assert "kept" in body and "The question." in body and "<h1>Title</h1>" not in body
+    assert "[cell 3]" in body and "[cell 4]" not in body and "[cell 4]" not in body
+
+
+def test_status_word_of_runs() -> None:
+    assert status_word("failed", {}) == FAILED
+    assert status_word("diagnostics_failed", {"status": "passed"}) == FAILED
+    assert status_word("not_run", {}) == "not run"
+    assert status_word("ok", {"status": "not applicable"}) == NOT_APPLICABLE
+    assert status_word("ok", {}) == NOT_APPLICABLE
+    assert nbformat  # the module renders nbformat notebooks
