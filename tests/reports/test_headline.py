@@ -100,3 +100,13 @@ def test_status_word_of_runs() -> None:
     assert status_word("ok", {"status": "not applicable"}) == NOT_APPLICABLE
     assert status_word("ok", {}) == NOT_APPLICABLE
     assert nbformat  # the module renders nbformat notebooks
+
+
+def test_prose_escapes_dollars_so_amounts_are_not_read_as_a_formula() -> None:
+    from ltvlab.reports import prose
+
+    assert (
+        prose("**optimal** $125,316, **uniform** $30,681").data
+        == r"**optimal** \$125,316, **uniform** \$30,681"
+    )
+    assert prose(r"already \$5").data == r"already \$5"

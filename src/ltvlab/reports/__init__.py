@@ -17,6 +17,7 @@ _HOME: dict[str, str] = {
     "render_headline": "headline",
     "render_checks": "headline",
     "render_misses": "headline",
+    "prose": "headline",
     "unreliable_mark": "headline",
     "allocation_headline": "headlines",
     "data_quality_headline": "headlines",
@@ -79,6 +80,7 @@ __all__ = [
     "overall",
     "prediction_miss",
     "project_salt",
+    "prose",
     "publish_headline",
     "read_record",
     "record",
@@ -117,6 +119,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from ltvlab.reports.headline import (
         Headline,
         headline_slot,
+        prose,
         publish_headline,
         render_checks,
         render_headline,

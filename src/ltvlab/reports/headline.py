@@ -106,7 +106,7 @@ def render_headline(headline: Headline) -> str:
     notes = "".join(f'<p class="ltv-notes">{escape_html(n)}</p>' for n in headline.notes)
     return (
         f"<style>{HEADLINE_CSS}</style>"
-        f'<div class="{HEADLINE_CLASS} ltv-tone-{escape_html(tone)} ltv-status-{escape_html(status.replace(" ", "-"))}">'
+        f'<div class="{HEADLINE_CLASS} tex2jax_ignore ltv-tone-{escape_html(tone)} ltv-status-{escape_html(status.replace(" ", "-"))}">'
         f'<p class="ltv-analysed"><strong>Analysed:</strong> {escape_html(headline.analysed)}</p>'
         f'<p class="ltv-answer">{warning}{escape_html(headline.answer)}</p>'
         f'<p><strong>Trust: {escape_html(status)}</strong></p><ul class="ltv-trust">{trust}</ul>'
@@ -124,6 +124,14 @@ class Block:
         return self.html
 
 
+def prose(text: str) -> Any:
+    """Markdown for a report sentence built from numbers: ``$`` is escaped, so amounts such as ``$1,234 ... $56``
+    are never read as a LaTeX formula (which would swallow the text between them)."""
+    from IPython.display import Markdown
+
+    return Markdown(text.replace("\\$", "$").replace("$", "\\$"))
+
+
 def render_checks(checks: Sequence[Check]) -> Block:
     """The trust checks as a list of coloured status words with their detail (for a section of the report)."""
     items = "".join(_check_item(c) for c in checks)
@@ -137,7 +145,7 @@ def render_misses(
     if not headline.misses:
         return Block(f"<p>{escape_html(none)}</p>")
     items = "".join(f'<li class="ltv-miss">{escape_html(m)}</li>' for m in headline.misses)
-    return Block(f'<style>{HEADLINE_CSS}</style><ul class="ltv-misses">{items}</ul>')
+    return Block(f'<style>{HEADLINE_CSS}</style><ul class="ltv-misses tex2jax_ignore">{items}</ul>')
 
 
 def unreliable_mark(checks: Sequence[Check]) -> Block:

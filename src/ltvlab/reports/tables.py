@@ -90,7 +90,7 @@ def _html(part: pd.DataFrame, numeric: frozenset[str]) -> str:
         )
         rows.append(f"<tr>{cells}</tr>")
     return (
-        '<div class="ltv-table-wrap"><table class="ltv-table">'
+        '<div class="ltv-table-wrap tex2jax_ignore"><table class="ltv-table">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
