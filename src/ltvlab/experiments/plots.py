@@ -62,7 +62,8 @@ def plot_posteriors(
             density=True,
             histtype="step",
             linewidth=1.5,
-            label=f"{result.arm} · {result.metric}: P(better) = {result.prob_better:.1%}",
+            label=f"{result.arm} · {result.metric}: P(better) "
+            + ("> 99.9%" if result.prob_better > 0.999 else f"= {result.prob_better:.1%}"),
         )
     ax.axvline(0, color="grey", linestyle="--", linewidth=1)
     ax.set_xlabel("absolute lift vs control" + (f" ({unit})" if unit else ""))
@@ -83,8 +84,8 @@ def plot_cuped(effects: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.barh(y, 100 * reduction, color="tab:orange")
     for pos, key, value in zip(y, keys, reduction, strict=True):
         text = (
-            f" {value:.1%}: [{raw.loc[key, 'ci_low']:.4g}, {raw.loc[key, 'ci_high']:.4g}] -> "
-            f"[{adjusted.loc[key, 'ci_low']:.4g}, {adjusted.loc[key, 'ci_high']:.4g}]"
+            f" {value:.1%}: CI {raw.loc[key, 'ci_low']:.3g} to {raw.loc[key, 'ci_high']:.3g} -> "
+            f"{adjusted.loc[key, 'ci_low']:.3g} to {adjusted.loc[key, 'ci_high']:.3g}"
         )
         ax.text(max(100 * value, 0), pos, text, va="center", fontsize="small")
     ax.set_yticks(y, [f"{a} · {m}" for a, m in keys])
