@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ltvlab.reports import format as fmt
@@ -322,12 +321,3 @@ def allocation_headline(
     else:
         check = Check("intervals vs realised value", NOT_APPLICABLE, "no known truth to compare with")
     return Headline(analysed, answer, (check,), tuple(misses))
-
-
-def intervals_outside(
-    frame: pd.DataFrame, value: str, low: str = "ci_low", high: str = "ci_high"
-) -> pd.Series:
-    """Rows whose ``value`` lies outside ``[low, high]`` (missing values count as inside)."""
-    v, lo, hi = (frame[c].to_numpy(dtype=float) for c in (value, low, high))
-    with np.errstate(invalid="ignore"):
-        return pd.Series((v < lo) | (v > hi), index=frame.index)

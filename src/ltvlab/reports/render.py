@@ -164,7 +164,6 @@ def header_html(
     *,
     title: str,
     status: str,
-    parameters: Mapping[str, Any] | None = None,
     error: str | None = None,
     headline: str = "",
     recorded: Mapping[str, Any] | None = None,

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from ltvlab.reports import format as fmt
@@ -132,18 +131,3 @@ def pretrend_check(did: Any) -> Check:
     """The joint pre-trend test of a difference-in-differences result (``DidResult``)."""
     detail = f"joint test of the pre-period coefficients, {fmt.p_value(did.pretrend_p_value)}"
     return Check("pre-trends", PASSED if did.pretrend_ok else FAILED, detail)
-
-
-def warnings_check(name: str, warnings: Sequence[str], *, failing: Sequence[str] = ()) -> Check:
-    """A check from a result's warning codes: red when a code starts with one of ``failing``, amber otherwise."""
-    if not warnings:
-        return Check(name, PASSED, "no warnings")
-    words = ", ".join(w.replace("_", " ") for w in warnings)
-    if any(w.startswith(tuple(failing)) for w in warnings) and failing:
-        return Check(name, FAILED, words)
-    return Check(name, PASSED, f"caution: {words}", tone="amber")
-
-
-def finite(value: Any) -> bool:
-    """True for a finite number."""
-    return not fmt.is_missing(value) and bool(np.isfinite(float(value)))
