@@ -110,3 +110,20 @@ def test_prose_escapes_dollars_so_amounts_are_not_read_as_a_formula() -> None:
         == r"**optimal** \$125,316, **uniform** \$30,681"
     )
     assert prose(r"already \$5").data == r"already \$5"
+
+
+def test_a_failed_comparison_fit_is_named_in_the_ltv_headline() -> None:
+    from ltvlab.reports.headlines import ltv_headline
+
+    fit = SimpleNamespace(**vars(_fit("nuts", True)), model_name="bgnbd", pooling="complete")
+    partial = _fit("nuts", False, ("2 divergent transition(s) > 0",))
+    holdout = SimpleNamespace(predicted_total=1661.0, actual_total=1882.0, predicted_spend_total=None,
+                              actual_spend_total=None, mae=0.7, naive_mae=1.0)  # fmt: skip
+    scores = pd.DataFrame({"clv_mean": [10.0, 20.0], "clv_q05": [5.0, 8.0], "clv_q95": [15.0, 40.0]})
+    headline = ltv_headline(
+        fit, fit, holdout, scores, source="s", calibration_end="c", holdout_end="h", unit="W", horizon_weeks=52,
+        annual_discount_rate=0.1, other_fits={"partial": partial, "complete": fit},
+    )  # fmt: skip
+    assert headline.status == PASSED  # the fit behind the results passed
+    assert any("partial-pooling fit" in n and "2 divergent" in n for n in headline.notes)
+    assert "$30 in total ($15 per customer)" in headline.answer and "$13 to $55" in headline.answer

@@ -123,9 +123,11 @@ def ltv_headline(
     annual_discount_rate: float,
     currency: str = "$",
     level: float = 0.9,
+    other_fits: Mapping[str, Any] | None = None,
 ) -> Headline:
     """Total and per-customer discounted CLV with the customers' intervals, the diagnostics gate of both fits,
-    and the holdout misses (purchases and spend)."""
+    and the holdout misses (purchases and spend). ``other_fits`` (pooling mode -> fit) are the fits shown only
+    for comparison (the shrinkage plot): one that failed its gate is named in a note."""
     checks = (
         diagnostics_check(fit, name=f"diagnostics gate, purchase model ({fit.model_name})"),
         diagnostics_check(spend_fit, name="diagnostics gate, spend model (Gamma-Gamma)"),
@@ -156,6 +158,14 @@ def ltv_headline(
             f"{fmt.money(low, currency)} to {fmt.money(high, currency)} (wider than the total's interval)."
         )
         notes = ()
+    for mode, other in (other_fits or {}).items():
+        check = diagnostics_check(other)
+        if other is not fit and check.status == FAILED:
+            notes = (
+                *notes,
+                f"The {mode}-pooling fit, shown only for comparison in the shrinkage plot, failed its diagnostics "
+                f"gate ({'; '.join(other.diagnostics.messages)}); that plot is marked.",
+            )
     misses = [prediction_miss(holdout.predicted_total, holdout.actual_total, "purchases")]
     if holdout.predicted_spend_total is not None and holdout.actual_spend_total:
         misses.append(
