@@ -96,12 +96,16 @@ def _weighting_command(method: str):
         result = getattr(design, method)()
         balance = design.balance()
         overlap = design.overlap()
-        evalue = e_value_of_estimate(result)
+        try:
+            evalue = e_value_of_estimate(result)
+        except LtvlabError as exc:  # a zero control rate or zero outcome sd: the E-value is undefined
+            evalue = None
+            click.secho(f"warning: no E-value: {exc}", fg="yellow", err=True)
         payload = {k: _clean(v) for k, v in asdict(result).items()}
         payload["warnings"] = list(result.warnings)
         payload["naive_bias"] = _clean(result.naive_bias)
-        payload["e_value"] = evalue.e_value
-        payload["e_value_ci"] = evalue.e_value_ci
+        payload["e_value"] = evalue.e_value if evalue else None
+        payload["e_value_ci"] = evalue.e_value_ci if evalue else None
         payload["overlap"] = _records(overlap.table)
         payload["balance"] = _records(balance)
         if as_json:
@@ -110,7 +114,8 @@ def _weighting_command(method: str):
         click.echo(
             f"{method.upper()} effect of {treatment} on {outcome}: {result.estimate:.4g} "
             f"[{result.ci_low:.4g}, {result.ci_high:.4g}] (naive difference {result.naive_estimate:.4g}); "
-            f"n={result.n}, {result.trimming}; E-value {evalue.e_value:.2f}"
+            f"n={result.n}, {result.trimming}; E-value "
+            + (f"{evalue.e_value:.2f}" if evalue else "undefined")
         )
         for warning in result.warnings:
             click.secho(f"warning: {warning}", fg="yellow", err=True)
