@@ -17,7 +17,9 @@ JA = ["田中太郎", "山田花子", "佐藤健", "鈴木一郎", "高橋美咲
 def _table(header: list[str], names: list[str], regions: list[str], n: int = 24) -> str:
     rows = [",".join(header)]
     for i in range(n):
-        rows.append(f"{names[i % len(names)]}{i:03d},{regions[i % len(regions)]},2024-01-{i % 28 + 1:02d},{i}.25")
+        rows.append(
+            f"{names[i % len(names)]}{i:03d},{regions[i % len(regions)]},2024-01-{i % 28 + 1:02d},{i}.25"
+        )
     return "\n".join(rows) + "\n"
 
 

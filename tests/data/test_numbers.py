@@ -56,7 +56,7 @@ def test_only_ambiguous_values_stop_with_the_options() -> None:
 
 
 def test_two_conventions_in_one_column_stop() -> None:
-    with pytest.raises(DataValidationError, match="decimal point .* decimal comma"):
+    with pytest.raises(DataValidationError, match=r"decimal point .* decimal comma"):
         _parse(["12.50", "7,25"])
 
 
