@@ -144,6 +144,11 @@ def _read_table(path: Path, encoding: str | None) -> RawTable:
         encoding = _detect_encoding(head, name, notes)
     try:
         return _read_text(path, opener, encoding, name, notes)
+    except csv.Error as exc:
+        raise DataValidationError(
+            f"{name}: cannot be split into fields ({exc}); a quote opened and never closed makes one huge "
+            "field: fix the quoting (or remove the over-long field)"
+        ) from None
     except UnicodeDecodeError as exc:
         if encoding not in ("utf-8", "utf-8-sig"):
             raise DataValidationError(

@@ -6,13 +6,17 @@ insert the new ones; update ``sources``; ``COMMIT``. An exception rolls back, an
 ``COMMIT`` leaves nothing in the write-ahead log, so the store keeps its previous state either way.
 
 A source is identified by ``(table, source_name)``; ``source_name`` defaults to the file name. Ingesting a file
-whose content (sha256) and load options match the recorded ones does nothing (also when that content is
-stored under another name: a copy of a file is not ingested twice); a changed file under the same name
-replaces its earlier rows. Each stored row carries ``source_name`` and ``source_sha256``.
+whose content and load options match the recorded ones does nothing (also when that content is stored under
+another name: a copy of a file is not ingested twice); a changed file under the same name replaces its earlier
+rows. Each stored row carries ``source_name`` and ``source_sha256``. The content hash is
+:func:`content_sha256` of the *parsed, validated rows*, not of the file's bytes, so the same rows re-encoded
+(UTF-16, GB18030), with CRLF line ends, a byte-order mark or gzipped are recognised as the same content.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,7 +89,8 @@ def _sql_type(series: pd.Series) -> str:
 
 
 def _options_fingerprint(options: Mapping[str, Any]) -> str:
-    ignored = {"quarantine_dir", "max_bad_share", "now"}
+    # how the bytes were decoded does not change what is stored: the content hash covers the parsed rows
+    ignored = {"quarantine_dir", "max_bad_share", "now", "encoding", "decimal", "thousands", "strip_currency"}
     kept = {k: v for k, v in sorted(options.items()) if k not in ignored}
     return json.dumps(kept, default=lambda v: list(v) if isinstance(v, (tuple, set)) else str(v))
 
@@ -140,6 +145,16 @@ def _record_source(
             str(load.quarantine_path) if load.quarantine_path else None,
         ],
     )
+
+
+def content_sha256(frame: pd.DataFrame) -> str:
+    """sha256 of a validated table's rows in order (column names and values; not the file's bytes)."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    if len(frame):
+        row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        digest.update(row_hashes.tobytes())
+    return digest.hexdigest()
 
 
 class Store:
@@ -207,7 +222,9 @@ class Store:
         reserved = {SOURCE_NAME, SOURCE_SHA256} & set(load.frame.columns)
         if reserved:
             raise LtvlabError(f"{load.source.name}: column(s) {sorted(reserved)} are reserved by the store")
-        frame = load.frame.assign(**{SOURCE_NAME: name, SOURCE_SHA256: load.sha256})
+        content = content_sha256(load.frame)
+        load = dataclasses.replace(load, sha256=content)
+        frame = load.frame.assign(**{SOURCE_NAME: name, SOURCE_SHA256: content})
         with self._connect() as con:
             rows = con.execute(
                 f"SELECT {SOURCE_SHA256}, load_options FROM {SOURCES_TABLE} "
@@ -236,11 +253,20 @@ class Store:
                 _record_source(con, table, name, load, fingerprint)
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # the failed COMMIT already ended the transaction: report its cause, not this
                 if isinstance(exc, duckdb.ConversionException | duckdb.BinderException):
                     raise DataValidationError(
                         f"{load.source.name}: its columns do not fit table '{table}' in {self.path.name} "
                         f"({str(exc).splitlines()[0]}); ingest it under another table or fix the column types"
+                    ) from None
+                if isinstance(exc, duckdb.Error):
+                    raise LtvlabError(
+                        f"{load.source.name}: could not be written to the store {self.path} "
+                        f"({str(exc).splitlines()[0]}); nothing was stored. Check that the store's folder "
+                        "is writable and has free space, or pass another --store PATH"
                     ) from None
                 raise
         status = "inserted" if previous is None else "replaced"
