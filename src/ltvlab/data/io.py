@@ -218,9 +218,11 @@ def _detect_legacy(data: bytes, name: str, notes: list[str]) -> str:
                 f"as {codecs.lookup(m.encoding).name}: {_non_ascii_words(str(m))}"
                 for m in [best, *rivals[:2]]
             )
+            options = ", ".join(codecs.lookup(m.encoding).name for m in [best, *rivals[:2]])
             raise DataValidationError(
                 f"{name}: the text encoding is uncertain (not UTF-8; readings differ: {readings}); pass the "
-                "right one, e.g. --encoding gb18030 (encoding= in Python), or save the file as UTF-8"
+                f"right one with --encoding NAME (encoding= in Python), e.g. one of {options}, or save the file "
+                "as UTF-8"
             )
         notes.append(f"{name}: not valid UTF-8; detected and decoded as {best_name}")
         return best_name
