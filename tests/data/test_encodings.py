@@ -47,7 +47,7 @@ def test_east_asian_exports_are_detected(tmp_path: Path, encoding: str) -> None:
 def test_too_little_text_to_tell_stops_and_asks_for_the_encoding(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("customer_id,region,date,amount\n张伟,华东,2024-01-01,1\n".encode("gb18030"))
-    with pytest.raises(DataValidationError, match="--encoding NAME.*gb18030"):
+    with pytest.raises(DataValidationError, match=r"--encoding NAME.*gb18030"):
         read_table(path)
     assert read_table(path, encoding="gb18030").frame["region"].tolist() == ["华东"]
 

@@ -72,5 +72,5 @@ def test_a_failed_commit_reports_its_cause(tmp_path: Path, monkeypatch) -> None:
         return wrapped()
 
     monkeypatch.setattr(Store, "_connect", connect)
-    with pytest.raises(LtvlabError, match="Read-only file system.*nothing was stored"):
+    with pytest.raises(LtvlabError, match=r"Read-only file system.*nothing was stored"):
         store.ingest_transactions(path, quarantine_dir=tmp_path / "q")

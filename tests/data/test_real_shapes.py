@@ -85,7 +85,7 @@ def test_transactions_read_exactly_and_run(name: str, tmp_path: Path) -> None:
                 "map",
                 "--json",
             ]
-        ).stdout  # fmt: skip
+        ).stdout
     )
     assert fit["customers"] == figures["customers"]
 
@@ -127,7 +127,7 @@ def test_experiments_read_exactly_and_run(name: str, tmp_path: Path) -> None:
                 "loyal",
                 "--json",
             ]
-        ).stdout  # fmt: skip
+        ).stdout
     )
     assert payload["srm"]["observed"] == {truth["arms"][0]: 200, truth["arms"][1]: 200}
 

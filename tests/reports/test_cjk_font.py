@@ -7,11 +7,11 @@ import warnings
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ltvlab.reports import use_style  # noqa: E402
-from ltvlab.reports.style import cjk_font_path  # noqa: E402
+from ltvlab.reports import use_style
+from ltvlab.reports.style import cjk_font_path
 
 LABELS = ["华东 (简体)", "台北 (繁體)", "東京 (日本語)", "서울", "Zürich"]
 
