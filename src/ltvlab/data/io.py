@@ -358,7 +358,9 @@ def _parse(
 ) -> tuple[pd.DataFrame, pd.Series, dict[int, str]]:
     """Parse with pandas' C engine; fall back to the csv module when a row may have too many or too few
     fields (the C engine raises on the first, and pads the second like an empty last field)."""
-    sep = r"\s+" if delimiter == WHITESPACE else (delimiter or "\x1f")
+    if delimiter is None:  # one column: every line is one field, whatever characters it holds
+        return _parse_python(path, opener, encoding, delimiter, header, name)
+    sep = r"\s+" if delimiter == WHITESPACE else delimiter
     with opener(path) as raw:
         try:
             frame = pd.read_csv(
@@ -390,9 +392,9 @@ def _parse(
 
 def _numbered_records(text: io.TextIOBase, delimiter: str | None) -> Iterator[tuple[int, int, list[str]]]:
     """``(first line, last line, fields)`` of each record; a quoted field may span several lines."""
-    if delimiter == WHITESPACE:
+    if delimiter in (WHITESPACE, None):
         for number, line in enumerate(text, start=1):
-            yield number, number, line.split()
+            yield number, number, line.split() if delimiter else [line.rstrip("\r\n")]
         return
     reader = csv.reader(text, delimiter=delimiter or "\x1f")
     last = 0
