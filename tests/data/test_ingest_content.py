@@ -74,3 +74,34 @@ def test_a_failed_commit_reports_its_cause(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(Store, "_connect", connect)
     with pytest.raises(LtvlabError, match=r"Read-only file system.*nothing was stored"):
         store.ingest_transactions(path, quarantine_dir=tmp_path / "q")
+
+
+def _export(tmp_path: Path, name: str, rows: list[tuple[str, str, str, str]]) -> Path:
+    path = tmp_path / name
+    path.write_text("order_id,customer_id,date,amount\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    return path
+
+
+JANUARY = [
+    ("o1", "c1", "2024-01-02", "10.00"),
+    ("o2", "c2", "2024-01-15", "5.00"),
+    ("o3", "c1", "2024-01-30", "2.50"),
+]
+FEBRUARY = [*JANUARY[1:], ("o4", "c3", "2024-02-03", "8.00"), ("o5", "c1", "2024-02-20", "1.00")]
+
+
+def test_overlapping_exports_are_deduplicated_on_a_declared_key(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    store.ingest_transactions(_export(tmp_path, "jan.csv", JANUARY), key="order_id")
+    feb = store.ingest_transactions(_export(tmp_path, "feb.csv", FEBRUARY), key="order_id")
+    assert feb.n_written == 2 and any("2 of 4 row(s)" in w for w in feb.warnings)
+    stored = store.transactions()
+    assert sorted(stored["order_id"]) == ["o1", "o2", "o3", "o4", "o5"]
+
+
+def test_overlapping_exports_without_a_key_are_counted(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    store.ingest_transactions(_export(tmp_path, "jan.csv", JANUARY))
+    feb = store.ingest_transactions(_export(tmp_path, "feb.csv", FEBRUARY))
+    assert feb.n_written == 4
+    assert any("2 of 4 row(s) exactly repeat" in w and "--key" in w for w in feb.warnings)

@@ -164,14 +164,24 @@ def validate(**options: Any) -> None:
 )
 @click.option("--table", default="experiment", show_default=True, help="Experiment: table to write.")
 @click.option("--source-name", default=None, help="Name the source is stored under (default: file name).")
-def ingest(store_path: str | None, table: str, source_name: str | None, **options: Any) -> None:
+@click.option(
+    "--key",
+    default=None,
+    help="Transactions: transaction-id column (order/invoice number); rows whose id is already stored "
+    "(overlapping exports) are not stored again.",
+)
+def ingest(
+    store_path: str | None, table: str, source_name: str | None, key: str | None, **options: Any
+) -> None:
     """Validate a file and store it in the DuckDB store (idempotent, atomic)."""
     _check_kind_flags(options)
     store = Store(store_path)
     kwargs = _load_options(options)
     if options["kind"] == "transactions":
-        result = store.ingest_transactions(options["data_path"], source_name=source_name, **kwargs)
+        result = store.ingest_transactions(options["data_path"], source_name=source_name, key=key, **kwargs)
     else:
+        if key is not None:
+            raise LtvlabError("--key names a transaction id; it applies to --kind transactions")
         result = store.ingest_experiment(options["data_path"], table=table, source_name=source_name, **kwargs)
     report = _report(result.load) | {
         "store": str(result.store_path),

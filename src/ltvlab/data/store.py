@@ -127,6 +127,54 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         con.unregister("_ltvlab_ingest")
 
 
+def _overlap(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, *, key: str | None, file_name: str
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Rows to store and the warnings about rows other sources already hold (see ``ingest_transactions``)."""
+    if table != TRANSACTIONS_TABLE:
+        return frame, ()
+    if key is not None:
+        stored = {
+            row[0]
+            for row in con.execute(
+                f"SELECT DISTINCT CAST({_quote(key)} AS VARCHAR) FROM {_quote(table)} "
+                f"WHERE {_quote(key)} IS NOT NULL"
+            ).fetchall()
+        }
+        keys = frame[key].astype("str")
+        repeated_in_file = keys.duplicated()
+        already = keys.isin(stored)
+        drop = (repeated_in_file | already).to_numpy()
+        notes = []
+        if already.any():
+            notes.append(
+                f"{file_name}: {int(already.sum()):,} of {len(frame):,} row(s) have a {key!r} already stored from "
+                "another source (an overlapping export); not stored again"
+            )
+        if (repeated_in_file & ~already).any():
+            notes.append(
+                f"{file_name}: {int((repeated_in_file & ~already).sum()):,} row(s) repeat a {key!r} of an earlier "
+                "row of the file; only the first is stored"
+            )
+        return frame.loc[~drop].reset_index(drop=True), tuple(notes)
+    cid, dt, amt = _quote(col.CUSTOMER_ID), _quote(col.DATE), _quote(col.AMOUNT)
+    con.register("_ltvlab_incoming", frame[[col.CUSTOMER_ID, col.DATE, col.AMOUNT]])
+    try:
+        repeated = con.execute(
+            f"SELECT count(*) FROM _ltvlab_incoming i WHERE EXISTS (SELECT 1 FROM {_quote(table)} t "
+            f"WHERE t.{cid} = i.{cid} AND t.{dt} = i.{dt} AND t.{amt} = i.{amt})"
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("_ltvlab_incoming")
+    if not repeated:
+        return frame, ()
+    return frame, (
+        f"{file_name}: {repeated:,} of {len(frame):,} row(s) exactly repeat (customer, date, amount) rows already "
+        "stored from other sources; all were stored. If the exports overlap, ingest again with key= "
+        "(--key COLUMN) naming a transaction id to store each transaction once",
+    )
+
+
 def _record_source(
     con: duckdb.DuckDBPyConnection, table: str, source_name: str, load: LoadResult, options: str
 ) -> None:
@@ -191,11 +239,25 @@ class Store:
             con.close()
 
     def ingest_transactions(
-        self, path: str | Path, *, source_name: str | None = None, **load_kwargs: Any
+        self,
+        path: str | Path,
+        *,
+        source_name: str | None = None,
+        key: str | None = None,
+        **load_kwargs: Any,
     ) -> IngestResult:
-        """Validate a transactions file with :func:`load_transactions` and store it in ``transactions``."""
+        """Validate a transactions file with :func:`load_transactions` and store it in ``transactions``.
+
+        ``key`` names a transaction-id column of the file (an order or invoice number): rows whose key is
+        already stored from another source, or repeats an earlier row of the same file, are not stored again,
+        and a warning counts them, so overlapping exports (this month's file repeating last month's rows)
+        add each transaction once. Without ``key`` nothing is dropped, and a warning counts the rows that
+        exactly repeat (customer, date, amount) rows stored from other sources.
+        """
+        if key is not None and key not in (extra := tuple(load_kwargs.get("extra_columns", ()))):
+            load_kwargs = {**load_kwargs, "extra_columns": (*extra, key)}
         load = load_transactions(path, **load_kwargs)
-        return self._ingest(load, TRANSACTIONS_TABLE, source_name, load_kwargs)
+        return self._ingest(load, TRANSACTIONS_TABLE, source_name, load_kwargs, key=key)
 
     def ingest_experiment(
         self,
@@ -215,7 +277,13 @@ class Store:
         return self._ingest(load, table, source_name, load_kwargs)
 
     def _ingest(
-        self, load: LoadResult, table: str, source_name: str | None, options: Mapping[str, Any]
+        self,
+        load: LoadResult,
+        table: str,
+        source_name: str | None,
+        options: Mapping[str, Any],
+        *,
+        key: str | None = None,
     ) -> IngestResult:
         name = source_name or load.source.name
         fingerprint = _options_fingerprint(options)
@@ -249,6 +317,7 @@ class Store:
             try:
                 _create_table(con, table, frame)
                 _delete_source(con, table, name)
+                frame, overlap = _overlap(con, table, frame, key=key, file_name=load.source.name)
                 _insert_rows(con, table, frame)
                 _record_source(con, table, name, load, fingerprint)
                 con.execute("COMMIT")
@@ -270,7 +339,7 @@ class Store:
                     ) from None
                 raise
         status = "inserted" if previous is None else "replaced"
-        return IngestResult(table, name, status, len(frame), load, self.path)
+        return IngestResult(table, name, status, len(frame), load, self.path, overlap)
 
     def table(self, name: str) -> pd.DataFrame:
         """All rows of a stored table (empty frame when it does not exist yet)."""
