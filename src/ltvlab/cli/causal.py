@@ -190,6 +190,15 @@ def kpi(freq, by, lapse_periods, targets, as_json, **source) -> None:
         echo_json({"kpis": _records(shown), "trends": _records(trends)})
         return
     click.echo(shown.to_string(index=False))
+    undefined = table[table["note"] != ""]
+    if len(undefined):
+        click.secho(
+            f"warning: {len(undefined):,} KPI value(s) undefined (zero denominator), shown as NaN: "
+            + ", ".join(f"{r.kpi} {r.period}" for r in undefined.head(5).itertuples())
+            + (" ..." if len(undefined) > 5 else ""),
+            fg="yellow",
+            err=True,
+        )
 
 
 @click.command()
