@@ -95,6 +95,12 @@ def _echo(found: dict[str, Any], title: str) -> None:
 @click.option("--arm-col", default=None, help="Experiment: arm column (default: detected).")
 @click.option("--control", default=None, help="Experiment: control arm label (default: detected).")
 @click.option("--encoding", default=None, help="Text encoding of the files (default: detected).")
+@click.option(
+    "--decimal", type=click.Choice([".", ","]), default=None, help="Decimal mark (default: detected)."
+)
+@click.option(
+    "--thousands", type=click.Choice([",", ".", " ", "'", "none"]), default=None, help="Thousands separator."
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 def init(
     transactions_path: str,
@@ -110,6 +116,8 @@ def init(
     arm_col: str | None,
     control: str | None,
     encoding: str | None,
+    decimal: str | None,
+    thousands: str | None,
     force: bool,
 ) -> None:
     """Detect the columns, encoding, separators and date format of your files and write a batch config."""
@@ -120,7 +128,8 @@ def init(
     if output.exists() and not force:
         raise LtvlabError(f"{output} exists; pass --force to overwrite it or --output ANOTHER.yml")
     base = output.resolve().parent
-    reading = {"encoding": encoding}
+    thousands = "" if thousands == "none" else thousands
+    reading = {"encoding": encoding, "decimal": decimal, "thousands": thousands}
     layout = detect_transactions(
         transactions_path,
         encoding=encoding,
@@ -188,7 +197,7 @@ def init(
             columns={col.UNIT_ID: exp.unit_col, col.ARM: exp.arm_col},
             outcomes=exp.metrics,
             binary_outcomes=exp.binary_metrics,
-            encoding=encoding,
+            **reading,
         )
         echo_load(checked)
         _echo(
