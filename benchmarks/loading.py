@@ -48,8 +48,17 @@ def run_once(path: Path, src: str | None) -> tuple[float, float]:
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src
-    args = [sys.executable, "-c", "from ltvlab.cli import main; main()", "summary", "--data", str(path),
-            "--calibration-end", "2023-12-31", "--json"]  # fmt: skip (no bad rows: no quarantine file)
+    args = [
+        sys.executable,
+        "-c",
+        "from ltvlab.cli import main; main()",
+        "summary",
+        "--data",
+        str(path),
+        "--calibration-end",
+        "2023-12-31",
+        "--json",
+    ]  # fmt: skip (no bad rows: no quarantine file)
     start = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
