@@ -79,6 +79,7 @@ def test_currency_symbols_are_quarantined_with_their_reason_unless_stripped(tmp_
     stripped = load_transactions(path, strip_currency=True)
     assert stripped.frame["amount"].tolist() == [12.5, 7.25, 9.0]
     assert _parse(["12,50 €", "EUR 3,10", "7"], strip_currency=True) == [12.5, 3.1, 7.0]
+    assert _parse(["EUR 3,10", "USD 7,25"], strip_currency=True) == [3.1, 7.25]
 
 
 @pytest.mark.parametrize(

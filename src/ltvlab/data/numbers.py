@@ -222,7 +222,7 @@ def parse_number_column(
             return ParsedNumbers(pd.Series(numbers, index=values.index), present, note, None, boolean=True)
     currency = _currency_symbols(uniques)
     has_currency = currency != ""
-    cleaned = _strip_currency(uniques) if strip_currency and has_currency.any() else uniques
+    cleaned = _strip_currency(uniques) if strip_currency else uniques
     candidates = cleaned[(cleaned != "") & (strip_currency | ~has_currency)]
     fmt = number_format(candidates, decimal=decimal, thousands=thousands, file_name=file_name, column=column)
     converted = _convert(cleaned, fmt).copy()
