@@ -21,7 +21,7 @@ def hillstrom_json() -> dict:
         cli, [*BASE, "--metric", "visit", "--metric", "conversion", "--metric", "spend", "--json"]
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_json_has_every_arm_and_metric_with_the_published_figures(hillstrom_json) -> None:
@@ -60,7 +60,7 @@ def test_covariates_segment_and_bh(tmp_path) -> None:
          "--segment-col", "womens", "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert {r["method"] for r in payload["results"]} == {"cuped"}
     womens = [h for h in payload["heterogeneity"] if h["arm"] == "Womens E-Mail"]
     assert {h["segment"]: round(h["raw_estimate"], 3) for h in womens} == {"0": 0.011, "1": 0.073}
@@ -96,7 +96,7 @@ def test_user_file(tmp_path) -> None:
             "--metric", "bought", "--binary-metric", "bought", "--metric", "revenue", "--covariate", "tenure", "--json"]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert {r["metric"] for r in payload["results"]} == {"bought", "revenue"}
     assert payload["srm"]["observed"] == {"ctrl": 300, "sms": 300}
 

@@ -167,3 +167,23 @@ def test_channels_used_and_interaction_counts() -> None:
     counts = interaction_counts(tx, start="2024-01-02", by="channel").set_index("customer_id")
     assert counts["interactions"].to_dict() == {"a": 1, "b": 2, "c": 1}
     assert counts.loc["b", "interactions_online"] == 2 and counts.loc["c", "interactions_offline"] == 1
+
+
+def test_zero_denominators_are_undefined_with_a_note() -> None:
+    from ltvlab.features import kpi_table
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a"],
+            "date": pd.to_datetime(["2024-01-05", "2024-03-05"]),
+            "amount": [1.0, 2.0],
+        }
+    )
+    table = kpi_table(tx, freq="M").set_index(["kpi", "period"])
+    feb = table.xs("2024-02", level="period")
+    # February: nobody ordered, so orders per active customer and order value have no denominator
+    assert np.isnan(feb.loc["purchase_frequency", "value"])
+    assert feb.loc["purchase_frequency", "note"] == "undefined: zero denominator"
+    mar = table.xs("2024-03", level="period")
+    assert np.isnan(mar.loc["retention_rate", "value"]) and mar.loc["retention_rate", "note"] != ""
+    assert table.loc[("retention_rate", "2024-02"), "note"] == ""  # defined: a was active in January

@@ -36,7 +36,7 @@ def test_fit_map_flat_reproduces_the_published_bgnbd_mle():
         "--json",
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     params = {row["param"]: row["mean"] for row in report["parameters"]}
     for name, published in cdnow.BGNBD.items():  # FHL (2005): r, alpha, a, b to 3 decimals
         assert params[name] == pytest.approx(published, rel=0.01), name
@@ -64,7 +64,7 @@ def test_score_from_a_users_file_with_column_flags(tmp_path, monkeypatch, cdnow_
         "--method", "map", "--priors", "flat", "--output", str(output), "--hash-ids", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["customers"] == cdnow.CUSTOMERS
     scores = pd.read_parquet(output)
     assert len(scores) == cdnow.CUSTOMERS and scores.columns[0] == "customer_hash"
@@ -84,7 +84,7 @@ def test_fit_with_a_customer_covariate_from_the_users_file(tmp_path, cdnow_sampl
         "--method", "map", "--priors", "flat", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     rows = {(r["segment"], r["param"]) for r in report["parameters"]}
     assert {
         ("covariate:log_first", g) for g in ("gamma_purchase", "gamma_dropout_a", "gamma_dropout_b")
@@ -131,7 +131,7 @@ def test_partial_pooling_by_cohort_nuts():
         "--method", "nuts", "--draws", "500", "--chains", "2", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     segments = {row["segment"] for row in report["parameters"]}
     assert {"1997-01", "1997-02", "1997-03"} <= segments
     assert report["holdout"]["mae"] < report["holdout"]["naive_mae"]

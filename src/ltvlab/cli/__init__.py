@@ -45,6 +45,10 @@ def _register() -> None:
     cli.add_command(data_cmd.validate)
     cli.add_command(data_cmd.ingest)
 
+    from ltvlab.cli import init as init_cmd
+
+    cli.add_command(init_cmd.init)
+
     from ltvlab.cli import run as run_cmd
 
     cli.add_command(run_cmd.run)

@@ -12,6 +12,77 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 
+READING_KEYS = ("encoding", "decimal", "thousands", "strip_currency", "quarantine_dir")
+
+
+def reading_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """How to read a user's file: ``--encoding``, ``--decimal``, ``--thousands``, ``--strip-currency``,
+    ``--quarantine-dir`` (the keyword arguments of the loaders, same names)."""
+    options = [
+        click.option(
+            "--encoding",
+            default=None,
+            help="Text encoding of the file, e.g. gb18030, big5, shift_jis, cp1252 (default: detected; "
+            "an uncertain detection stops and asks for this).",
+        ),
+        click.option(
+            "--decimal",
+            type=click.Choice([".", ","]),
+            default=None,
+            help="Decimal mark of the numbers (default: decided from each whole column).",
+        ),
+        click.option(
+            "--thousands",
+            type=click.Choice([",", ".", " ", "'", "none"]),
+            default=None,
+            help="Thousands separator of the numbers ('none' for none; default: decided from each column).",
+        ),
+        click.option(
+            "--strip-currency",
+            is_flag=True,
+            help="Remove currency signs and codes ($, €, EUR) from numbers instead of quarantining the rows.",
+        ),
+        click.option(
+            "--quarantine-dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Folder of the quarantine CSV (default data/processed/quarantine).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def reading_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """The loaders' keyword arguments from :func:`reading_options` (``--thousands none`` -> ``""``)."""
+    kwargs = {key: options.get(key) for key in READING_KEYS}
+    kwargs["strip_currency"] = bool(kwargs["strip_currency"])
+    if kwargs["thousands"] == "none":
+        kwargs["thousands"] = ""
+    return kwargs
+
+
+def echo_load(result: Any) -> None:
+    """Print how a file was read, its quarantine and its warnings (stderr, so ``--json`` output stays clean)."""
+    for line in getattr(result, "interpretation", ()):
+        click.echo(f"read: {line}", err=True)
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    if result.n_quarantined:
+        click.secho(
+            f"warning: {result.n_quarantined:,} of {result.n_rows:,} rows quarantined to "
+            f"{result.quarantine_path}",
+            fg="yellow",
+            err=True,
+        )
+
+
+def echo_notes(notes: Any) -> None:
+    """Print the notes of a customer summary (:func:`ltvlab.features.summary_notes`) on stderr."""
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
 
 def transaction_source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--dataset`` or ``--data FILE`` plus the column-mapping flags for a transactions table."""
@@ -47,7 +118,20 @@ def transaction_source_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return reading_options(func)
+
+
+TRANSACTION_SOURCE_KEYS = (
+    "dataset",
+    "data_path",
+    "customer_col",
+    "date_col",
+    "amount_col",
+    "date_format",
+    "allow_returns",
+    "max_bad_share",
+    *READING_KEYS,
+)
 
 
 def load_transactions_from_options(
@@ -61,6 +145,7 @@ def load_transactions_from_options(
     allow_returns: bool,
     max_bad_share: float,
     extra_columns: tuple[str, ...] = (),
+    **reading: Any,
 ) -> pd.DataFrame:
     """Resolve ``--dataset`` / ``--data`` into a validated transactions frame with canonical column names."""
     if (dataset is None) == (data_path is None):
@@ -68,6 +153,11 @@ def load_transactions_from_options(
     if dataset is not None:
         from ltvlab.data import load_dataset
 
+        given = [f"--{k.replace('_', '-')}" for k, v in reading.items() if v not in (None, False)]
+        if given:
+            raise LtvlabError(
+                f"{', '.join(given)} describe(s) your own file; use with --data FILE, not --dataset"
+            )
         return load_dataset(dataset)
     from ltvlab.data import load_transactions
 
@@ -78,13 +168,9 @@ def load_transactions_from_options(
         date_format=date_format,
         allow_returns=allow_returns,
         max_bad_share=max_bad_share,
+        **reading_kwargs(reading),
     )
-    if result.n_quarantined:
-        click.secho(
-            f"warning: {result.n_quarantined} of {result.n_rows} rows quarantined to {result.quarantine_path}",
-            fg="yellow",
-            err=True,
-        )
+    echo_load(result)
     return result.frame
 
 

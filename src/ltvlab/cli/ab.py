@@ -7,7 +7,7 @@ import math
 import click
 import pandas as pd
 
-from ltvlab.cli._options import echo_json
+from ltvlab.cli._options import echo_json, echo_load, reading_kwargs, reading_options
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 
@@ -23,6 +23,7 @@ def _load(
     covariates: tuple[str, ...],
     max_bad_share: float,
     arms: tuple[str, ...],
+    reading: dict[str, object],
 ) -> tuple[pd.DataFrame, str]:
     """The experiment frame and the name of its arm column."""
     if (dataset is None) == (data_path is None):
@@ -30,6 +31,10 @@ def _load(
     if dataset is not None:
         from ltvlab.data import dataset_info, load_dataset
 
+        if any(v not in (None, False) for v in reading.values()):
+            raise LtvlabError(
+                "--encoding/--decimal/--thousands/... describe your own file; use them with --data"
+            )
         if dataset_info(dataset).kind != "experiment":
             raise LtvlabError(f"dataset {dataset!r} is not an experiment; try --dataset hillstrom")
         return load_dataset(dataset), arm_col
@@ -43,13 +48,9 @@ def _load(
         binary_outcomes=binary_metrics,
         arms=list(arms) or None,
         max_bad_share=max_bad_share,
+        **reading_kwargs(reading),
     )
-    if result.n_quarantined:
-        click.secho(
-            f"warning: {result.n_quarantined} of {result.n_rows} rows quarantined to {result.quarantine_path}",
-            fg="yellow",
-            err=True,
-        )
+    echo_load(result)
     return result.frame, col.ARM
 
 
@@ -88,6 +89,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
 @click.option(
     "--max-bad-share", type=float, default=0.01, show_default=True, help="With --data: stop above it."
 )
+@reading_options
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def ab(
     dataset: str | None,
@@ -107,6 +109,7 @@ def ab(
     seed: int,
     max_bad_share: float,
     as_json: bool,
+    **reading: object,
 ) -> None:
     """Effects of each arm against the control: lift, CI, p-value, adjusted p-value, P(better), SRM."""
     from ltvlab.experiments import analyse_experiment
@@ -122,6 +125,7 @@ def ab(
         covariates=extra,
         max_bad_share=max_bad_share,
         arms=arms,
+        reading=reading,
     )
     report = analyse_experiment(
         frame,

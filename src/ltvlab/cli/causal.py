@@ -5,22 +5,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
-from pathlib import Path
 
 import click
 import pandas as pd
 
-from ltvlab.cli._options import echo_json, load_transactions_from_options, transaction_source_options
+from ltvlab.cli._options import (
+    echo_json,
+    load_transactions_from_options,
+    reading_kwargs,
+    reading_options,
+    transaction_source_options,
+)
 from ltvlab.errors import LtvlabError
 
 
-def _read_frame(path: str) -> pd.DataFrame:
-    suffix = Path(path).suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt", ".gz"):
-        return pd.read_csv(path)
-    raise LtvlabError(f"{path}: unsupported file type '{suffix}'; give a .csv or .parquet file")
+def _read_frame(path: str, reading: dict[str, object], *, quiet: bool = False) -> pd.DataFrame:
+    """A user's table read like every other file (encoding, separators, booleans), the reading printed
+    (unless ``quiet``: with ``--json`` the sentences are in the payload's ``read``)."""
+    from ltvlab.data import read_analysis_table
+
+    kwargs = reading_kwargs(reading)
+    kwargs.pop("quarantine_dir")
+    frame, notes = read_analysis_table(path, **kwargs)
+    frame.attrs["read"] = list(notes)
+    if not quiet:
+        for note in notes:
+            click.echo(f"read: {note}", err=True)
+    return frame
 
 
 def _pairs(values: tuple[str, ...], option: str, cast=float) -> dict[str, object]:
@@ -69,10 +80,11 @@ def _weighting_command(method: str):
     @click.option("--no-trim", is_flag=True, help="Keep every unit, however extreme its propensity.")
     @click.option("--alpha", type=float, default=0.05, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-    def command(data_path, treatment, outcome, covariates, trim, no_trim, alpha, as_json) -> None:
+    @reading_options
+    def command(data_path, treatment, outcome, covariates, trim, no_trim, alpha, as_json, **reading) -> None:
         from ltvlab.causal import WeightingDesign, e_value_of_estimate
 
-        frame = _read_frame(data_path)
+        frame = _read_frame(data_path, reading, quiet=as_json)
         design = WeightingDesign(
             frame,
             treatment=treatment,
@@ -84,12 +96,16 @@ def _weighting_command(method: str):
         result = getattr(design, method)()
         balance = design.balance()
         overlap = design.overlap()
-        evalue = e_value_of_estimate(result)
+        try:
+            evalue = e_value_of_estimate(result)
+        except LtvlabError as exc:  # a zero control rate or zero outcome sd: the E-value is undefined
+            evalue = None
+            click.secho(f"warning: no E-value: {exc}", fg="yellow", err=True)
         payload = {k: _clean(v) for k, v in asdict(result).items()}
         payload["warnings"] = list(result.warnings)
         payload["naive_bias"] = _clean(result.naive_bias)
-        payload["e_value"] = evalue.e_value
-        payload["e_value_ci"] = evalue.e_value_ci
+        payload["e_value"] = evalue.e_value if evalue else None
+        payload["e_value_ci"] = evalue.e_value_ci if evalue else None
         payload["overlap"] = _records(overlap.table)
         payload["balance"] = _records(balance)
         if as_json:
@@ -98,7 +114,8 @@ def _weighting_command(method: str):
         click.echo(
             f"{method.upper()} effect of {treatment} on {outcome}: {result.estimate:.4g} "
             f"[{result.ci_low:.4g}, {result.ci_high:.4g}] (naive difference {result.naive_estimate:.4g}); "
-            f"n={result.n}, {result.trimming}; E-value {evalue.e_value:.2f}"
+            f"n={result.n}, {result.trimming}; E-value "
+            + (f"{evalue.e_value:.2f}" if evalue else "undefined")
         )
         for warning in result.warnings:
             click.secho(f"warning: {warning}", fg="yellow", err=True)
@@ -117,12 +134,18 @@ def _weighting_command(method: str):
 @click.option("--treated", required=True, help="0/1: unit treated in this period (switches on once).")
 @click.option("--alpha", type=float, default=0.05, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def did(data_path, unit, time_col, outcome, treated, alpha, as_json) -> None:
+@reading_options
+def did(data_path, unit, time_col, outcome, treated, alpha, as_json, **reading) -> None:
     """Two-way fixed-effects difference-in-differences with an event study and pre-trend test."""
     from ltvlab.causal import difference_in_differences
 
     result = difference_in_differences(
-        _read_frame(data_path), unit=unit, time=time_col, outcome=outcome, treated=treated, alpha=alpha
+        _read_frame(data_path, reading, quiet=as_json),
+        unit=unit,
+        time=time_col,
+        outcome=outcome,
+        treated=treated,
+        alpha=alpha,
     )
     payload = _records(result.to_frame())[0]
     payload["warnings"] = list(result.warnings)
@@ -167,6 +190,15 @@ def kpi(freq, by, lapse_periods, targets, as_json, **source) -> None:
         echo_json({"kpis": _records(shown), "trends": _records(trends)})
         return
     click.echo(shown.to_string(index=False))
+    undefined = table[table["note"] != ""]
+    if len(undefined):
+        click.secho(
+            f"warning: {len(undefined):,} KPI value(s) undefined (zero denominator), shown as NaN: "
+            + ", ".join(f"{r.kpi} {r.period}" for r in undefined.head(5).itertuples())
+            + (" ..." if len(undefined) > 5 else ""),
+            fg="yellow",
+            err=True,
+        )
 
 
 @click.command()
@@ -179,12 +211,13 @@ def kpi(freq, by, lapse_periods, targets, as_json, **source) -> None:
 @click.option("--capacity", "capacities", multiple=True, help="CHANNEL=MAX_CONTACTS (repeatable).")
 @click.option("--ltv", "ltvs", multiple=True, help="SEGMENT=BASELINE_LTV, for the highest-LTV comparison.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and comparison as JSON.")
-def allocate(values_path, budget, costs, sizes, channels, capacities, ltvs, as_json) -> None:
+@reading_options
+def allocate(values_path, budget, costs, sizes, channels, capacities, ltvs, as_json, **reading) -> None:
     """Allocate a contact budget over segments x strategies by expected incremental CLV."""
     from ltvlab.strategy import allocate_budget
 
     result = allocate_budget(
-        _read_frame(values_path),
+        _read_frame(values_path, reading, quiet=as_json),
         budget=budget,
         costs=_pairs(costs, "--cost"),
         segment_sizes=_pairs(sizes, "--size"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ltvlab.cli._options import echo_json
+from ltvlab.cli._options import echo_json, reading_kwargs, reading_options
 from ltvlab.data import LoadResult, Store, load_experiment, load_transactions, reasons_by_count
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
@@ -61,27 +61,16 @@ def _file_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Stop when more than this share of rows fails validation.",
         ),
-        click.option("--encoding", default=None, help="Force the text encoding (default: detected)."),
-        click.option(
-            "--quarantine-dir",
-            type=click.Path(file_okay=False),
-            default=None,
-            help="Folder of the quarantine CSV (default data/processed/quarantine).",
-        ),
         click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON."),
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return reading_options(func)
 
 
 def _load_options(options: dict[str, Any]) -> dict[str, Any]:
     """Keyword arguments of ``load_transactions`` / ``load_experiment`` from the command-line options."""
-    common = {
-        "max_bad_share": options["max_bad_share"],
-        "quarantine_dir": options["quarantine_dir"],
-        "encoding": options["encoding"],
-    }
+    common = {"max_bad_share": options["max_bad_share"], **reading_kwargs(options)}
     if options["kind"] == "transactions":
         return common | {
             "columns": {
@@ -121,6 +110,7 @@ def _report(load: LoadResult) -> dict[str, Any]:
         "delimiter": load.delimiter,
         "date_format": load.date_format,
         "sha256": load.sha256,
+        "interpretation": list(load.interpretation),
         "warnings": list(load.warnings),
     }
 
@@ -134,6 +124,8 @@ def _echo_report(report: dict[str, Any]) -> None:
         click.echo(f"    {reason['rows']:>8,}  column '{reason['column']}': {reason['reason']}")
     if report["quarantine_path"]:
         click.echo(f"  quarantine  : {report['quarantine_path']}")
+    for line in report["interpretation"]:
+        click.echo(f"  read        : {line}")
     for warning in report["warnings"]:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
 
@@ -172,14 +164,24 @@ def validate(**options: Any) -> None:
 )
 @click.option("--table", default="experiment", show_default=True, help="Experiment: table to write.")
 @click.option("--source-name", default=None, help="Name the source is stored under (default: file name).")
-def ingest(store_path: str | None, table: str, source_name: str | None, **options: Any) -> None:
+@click.option(
+    "--key",
+    default=None,
+    help="Transactions: transaction-id column (order/invoice number); rows whose id is already stored "
+    "(overlapping exports) are not stored again.",
+)
+def ingest(
+    store_path: str | None, table: str, source_name: str | None, key: str | None, **options: Any
+) -> None:
     """Validate a file and store it in the DuckDB store (idempotent, atomic)."""
     _check_kind_flags(options)
     store = Store(store_path)
     kwargs = _load_options(options)
     if options["kind"] == "transactions":
-        result = store.ingest_transactions(options["data_path"], source_name=source_name, **kwargs)
+        result = store.ingest_transactions(options["data_path"], source_name=source_name, key=key, **kwargs)
     else:
+        if key is not None:
+            raise LtvlabError("--key names a transaction id; it applies to --kind transactions")
         result = store.ingest_experiment(options["data_path"], table=table, source_name=source_name, **kwargs)
     report = _report(result.load) | {
         "store": str(result.store_path),

@@ -14,10 +14,16 @@ import click
 import numpy as np
 import pandas as pd
 
-from ltvlab.cli._options import echo_json, load_transactions_from_options, transaction_source_options
+from ltvlab.cli._options import (
+    TRANSACTION_SOURCE_KEYS,
+    echo_json,
+    echo_notes,
+    load_transactions_from_options,
+    transaction_source_options,
+)
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.features import customer_summary
+from ltvlab.features import customer_summary, summary_notes
 
 CDNOW_CALIBRATION_END = "1997-09-30"
 CDNOW_HOLDOUT_END = "1998-06-30"
@@ -138,21 +144,13 @@ def _prepare(options: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, str |
         unit=options["unit"],
         segment_cols=tuple(dict.fromkeys([*([segment_col] if segment_col else []), *covariates])),
     )
+    echo_notes(summary_notes(summary))
     if segment_col is None and options["pooling"] != "complete":
         raise LtvlabError(f"--pooling {options['pooling']} needs --segment-col or --derive-segment")
     return transactions, summary, segment_col
 
 
-_SOURCE_KEYS = (
-    "dataset",
-    "data_path",
-    "customer_col",
-    "date_col",
-    "amount_col",
-    "date_format",
-    "allow_returns",
-    "max_bad_share",
-)
+_SOURCE_KEYS = TRANSACTION_SOURCE_KEYS
 
 
 def _fit(kind: str, summary: pd.DataFrame, segment: str | None, options: dict[str, Any]) -> Any:

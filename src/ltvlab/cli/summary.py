@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ltvlab.cli._options import echo_json, load_transactions_from_options, transaction_source_options
+from ltvlab.cli._options import (
+    echo_json,
+    echo_notes,
+    load_transactions_from_options,
+    transaction_source_options,
+)
 from ltvlab.features import columns as col
-from ltvlab.features import customer_summary
+from ltvlab.features import customer_summary, summary_notes
 
 
 @click.command()
@@ -46,6 +51,9 @@ def summary(
         "mean_T": float(table[col.T].mean()) if len(table) else None,
         "unit": unit,
         "calibration_end": str(calibration_end),
+        "first_on_calibration_end": table.attrs["n_first_on_calibration_end"],
+        "new_after_calibration_end": table.attrs["n_first_after_calibration_end"],
+        "notes": list(summary_notes(table)),
     }
     if holdout_end is not None:
         figures["holdout_end"] = str(holdout_end)
@@ -60,4 +68,6 @@ def summary(
         echo_json(figures)
     else:
         for key, value in figures.items():
-            click.echo(f"{key:>22}: {value}")
+            if key != "notes":
+                click.echo(f"{key:>26}: {value}")
+        echo_notes(figures["notes"])

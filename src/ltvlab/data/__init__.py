@@ -2,7 +2,7 @@
 
 from ltvlab.data.bundled import DATASETS, dataset_info, file_sha256, load_dataset, verified_path
 from ltvlab.data.io import RawTable, read_table
-from ltvlab.data.load import LoadResult, load_experiment, load_transactions
+from ltvlab.data.load import LoadResult, load_experiment, load_transactions, read_analysis_table
 from ltvlab.data.quarantine import reasons_by_count
 from ltvlab.data.store import IngestResult, Store
 
@@ -17,6 +17,7 @@ __all__ = [
     "load_dataset",
     "load_experiment",
     "load_transactions",
+    "read_analysis_table",
     "read_table",
     "reasons_by_count",
     "verified_path",

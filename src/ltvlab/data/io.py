@@ -5,9 +5,14 @@ Conventions
 - **Format.** Parquet is recognised by its magic bytes (``PAR1``), gzip by ``1f 8b``; anything else is read
   as delimited text.
 - **Encoding.** A byte-order mark decides (UTF-8, UTF-16, UTF-32). Without one, NUL bytes in alternate
-  positions mean UTF-16 LE/BE. Otherwise UTF-8 is tried; when the bytes are not valid UTF-8 the file is
-  decoded as **cp1252** (Windows Western European, a superset of latin-1's printable characters; latin-1 when
-  cp1252 cannot decode it) and a warning says so. Pass ``encoding=`` to force one.
+  positions mean UTF-16 LE/BE. Otherwise UTF-8 is tried; when the bytes are not valid UTF-8, charset-normalizer
+  ranks the usual export encodings (:data:`CANDIDATE_ENCODINGS`: GB18030/GBK, Big5, Shift-JIS (cp932),
+  EUC-JP, EUC-KR (cp949), the Windows code pages). A multi-byte East Asian encoding is used when it is the only
+  plausible reading; when two plausible readings give different text (too few non-ASCII characters to tell
+  GB18030 from EUC-KR, say) the file is refused with both readings shown and the fix ``encoding=``
+  (``--encoding``). Single-byte Western text cannot be told apart reliably (cp1250 and cp1252 decode the same
+  bytes to different letters): it is decoded as **cp1252** (the Windows/Excel export encoding) whenever that is
+  a plausible reading, and a warning always says so. Pass ``encoding=`` to force one.
 - **Delimiter.** The candidates ``,`` ``;`` tab ``|`` are tried on the first lines; the one that splits the
   header into most fields with the same field count on the following lines wins; else runs of whitespace;
   else the file has a single column (and the caller reports the unrecognised delimiter).
@@ -28,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import charset_normalizer
 import pandas as pd
 
 from ltvlab.errors import DataValidationError
@@ -37,6 +43,25 @@ WHITESPACE = "whitespace"
 _SAMPLE_BYTES = 1 << 16
 _SAMPLE_LINES = 25
 _FALLBACK_ENCODING = "cp1252"
+CANDIDATE_ENCODINGS: tuple[str, ...] = (
+    "gb18030",
+    "big5",
+    "cp932",
+    "euc_jp",
+    "cp949",
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "cp1253",
+    "cp1254",
+    "cp1257",
+    "koi8_r",
+)
+_MULTIBYTE = {"gb18030", "big5", "cp932", "euc_jp", "cp949"}
+# Readings within these margins of charset-normalizer's best are taken as equally plausible (its own
+# chaos/coherence scores lie in [0, 1]; 0.05 is one notch of its mess detector's ratios).
+_CHAOS_MARGIN = 0.05
+_COHERENCE_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +91,25 @@ def read_table(path: str | Path, *, encoding: str | None = None) -> RawTable:
         The file is missing, empty, binary, not decodable, header only, or has duplicate column names.
     """
     path = Path(path)
+    if encoding is not None:
+        encoding = check_encoding(encoding, path.name)
     try:
         return _read_table(path, encoding)
     except OSError as exc:
         raise DataValidationError(
             f"{path.name}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
+        ) from None
+
+
+def check_encoding(encoding: str, file_name: str = "") -> str:
+    """The codec name of ``encoding``; raise a :class:`DataValidationError` for an unknown one."""
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError, ValueError):
+        where = f"{file_name}: " if file_name else ""
+        raise DataValidationError(
+            f"{where}unknown encoding {encoding!r}; pass a Python codec name such as utf-8, gb18030, big5, "
+            "shift_jis, cp1252 or utf-16 (--encoding NAME)"
         ) from None
 
 
@@ -105,15 +144,21 @@ def _read_table(path: Path, encoding: str | None) -> RawTable:
         encoding = _detect_encoding(head, name, notes)
     try:
         return _read_text(path, opener, encoding, name, notes)
+    except csv.Error as exc:
+        raise DataValidationError(
+            f"{name}: cannot be split into fields ({exc}); a quote opened and never closed makes one huge "
+            "field: fix the quoting (or remove the over-long field)"
+        ) from None
     except UnicodeDecodeError as exc:
         if encoding not in ("utf-8", "utf-8-sig"):
             raise DataValidationError(
                 f"{name}: cannot be decoded as {encoding} ({exc.reason} at byte {exc.start}); "
                 "save the file as UTF-8 or pass the right encoding"
             ) from None
-        # The sample was valid UTF-8 but a later part is not: use the stated fallback for the whole file.
-        fallback = _fallback_for(_read_all(path, opener))
-        notes.append(_fallback_note(name, fallback))
+        # The sample was valid UTF-8 but a later part is not: detect on the whole file.
+        data = _read_all(path, opener)
+        data = data[max(exc.start - _SAMPLE_BYTES // 2, 0) : exc.start + _SAMPLE_BYTES // 2]
+        fallback = _detect_legacy(data, name, notes)
         return _read_text(path, opener, fallback, name, notes)
 
 
@@ -130,19 +175,76 @@ def _read_all(path: Path, opener) -> bytes:
         return handle.read()
 
 
-def _fallback_for(data: bytes) -> str:
-    try:
-        data.decode(_FALLBACK_ENCODING)
-    except UnicodeDecodeError:
-        return "latin-1"
-    return _FALLBACK_ENCODING
-
-
 def _fallback_note(name: str, fallback: str) -> str:
     return (
         f"{name}: not valid UTF-8; decoded as {fallback} (the usual Windows/Excel export encoding). "
-        "If accented text looks wrong, save the file as UTF-8 or pass encoding="
+        "If accented text looks wrong, save the file as UTF-8 or pass encoding= (--encoding)"
     )
+
+
+def _non_ascii_words(text: str, limit: int = 3) -> str:
+    words = []
+    for word in text.replace(",", " ").replace(";", " ").replace("\t", " ").split():
+        if any(ord(c) > 127 for c in word) and word not in words:
+            words.append(word[:20])
+        if len(words) == limit:
+            break
+    return " ".join(words)
+
+
+def _detect_legacy(data: bytes, name: str, notes: list[str]) -> str:
+    """The encoding of bytes that are not UTF-8 (see the module docstring), or a clear refusal."""
+    matches = charset_normalizer.from_bytes(data, cp_isolation=list(CANDIDATE_ENCODINGS))
+    best = matches.best()
+    if best is None:
+        if _decodes(data, _FALLBACK_ENCODING):
+            notes.append(_fallback_note(name, _FALLBACK_ENCODING))
+            return _FALLBACK_ENCODING
+        raise DataValidationError(
+            f"{name}: the text encoding could not be recognised (not UTF-8, and no usual export encoding "
+            "reads it cleanly); save the file as UTF-8 or pass the encoding (--encoding NAME, encoding=)"
+        )
+    plausible = [
+        m
+        for m in matches
+        if m.chaos <= best.chaos + _CHAOS_MARGIN and m.coherence >= best.coherence - _COHERENCE_MARGIN
+    ]
+    best_name = codecs.lookup(best.encoding).name
+    if best_name in _MULTIBYTE or any(codecs.lookup(m.encoding).name in _MULTIBYTE for m in plausible):
+        text = str(best)
+        rivals = [m for m in plausible if str(m) != text]
+        if rivals:
+            readings = "; ".join(
+                f"as {codecs.lookup(m.encoding).name}: {_non_ascii_words(str(m))}"
+                for m in [best, *rivals[:2]]
+            )
+            options = ", ".join(codecs.lookup(m.encoding).name for m in [best, *rivals[:2]])
+            raise DataValidationError(
+                f"{name}: the text encoding is uncertain (not UTF-8; readings differ: {readings}); pass the "
+                f"right one with --encoding NAME (encoding= in Python), e.g. one of {options}, or save the file "
+                "as UTF-8"
+            )
+        notes.append(f"{name}: not valid UTF-8; detected and decoded as {best_name}")
+        return best_name
+    names = {codecs.lookup(m.encoding).name for m in plausible}
+    chosen = _FALLBACK_ENCODING if (_FALLBACK_ENCODING in names or str(best) == _decoded(data)) else best_name
+    notes.append(_fallback_note(name, chosen))
+    return chosen
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decoded(data: bytes) -> str | None:
+    try:
+        return data.decode(_FALLBACK_ENCODING)
+    except UnicodeDecodeError:
+        return None
 
 
 def _detect_encoding(head: bytes, name: str, notes: list[str]) -> str:
@@ -168,10 +270,14 @@ def _detect_encoding(head: bytes, name: str, notes: list[str]) -> str:
     try:
         decoder.decode(head, final=False)
     except UnicodeDecodeError:
-        fallback = _fallback_for(head)
-        notes.append(_fallback_note(name, fallback))
-        return fallback
+        return _detect_legacy(_whole_characters(head), name, notes)
     return "utf-8"
+
+
+def _whole_characters(head: bytes) -> bytes:
+    """The sample cut at its last line break, so no multi-byte character is split at the end."""
+    cut = head.rfind(b"\n")
+    return head[: cut + 1] if cut > 0 and len(head) >= _SAMPLE_BYTES else head
 
 
 def _read_text(path: Path, opener, encoding: str, name: str, notes: list[str]) -> RawTable:
@@ -252,7 +358,9 @@ def _parse(
 ) -> tuple[pd.DataFrame, pd.Series, dict[int, str]]:
     """Parse with pandas' C engine; fall back to the csv module when a row may have too many or too few
     fields (the C engine raises on the first, and pads the second like an empty last field)."""
-    sep = r"\s+" if delimiter == WHITESPACE else (delimiter or "\x1f")
+    if delimiter is None:  # one column: every line is one field, whatever characters it holds
+        return _parse_python(path, opener, encoding, delimiter, header, name)
+    sep = r"\s+" if delimiter == WHITESPACE else delimiter
     with opener(path) as raw:
         try:
             frame = pd.read_csv(
@@ -284,9 +392,9 @@ def _parse(
 
 def _numbered_records(text: io.TextIOBase, delimiter: str | None) -> Iterator[tuple[int, int, list[str]]]:
     """``(first line, last line, fields)`` of each record; a quoted field may span several lines."""
-    if delimiter == WHITESPACE:
+    if delimiter in (WHITESPACE, None):
         for number, line in enumerate(text, start=1):
-            yield number, number, line.split()
+            yield number, number, line.split() if delimiter else [line.rstrip("\r\n")]
         return
     reader = csv.reader(text, delimiter=delimiter or "\x1f")
     last = 0

@@ -22,13 +22,13 @@ import pandas as pd
 from ltvlab.data.bundled import file_sha256
 from ltvlab.data.dates import parse_dates
 from ltvlab.data.io import RawTable, read_table
+from ltvlab.data.numbers import check_separators, parse_number_column
 from ltvlab.data.quarantine import check_bad_share, write_quarantine
 from ltvlab.data.validation import (
     Issue,
     RowIssues,
     check_numbers,
     check_required_text,
-    parse_numbers,
     resolve_columns,
 )
 from ltvlab.errors import DataValidationError, LtvlabError
@@ -60,6 +60,7 @@ class LoadResult:
     delimiter: str | None
     date_format: str | None
     warnings: tuple[str, ...] = ()
+    interpretation: tuple[str, ...] = ()  # how the file was read, one sentence each (print it)
 
 
 def _check_share_argument(max_bad_share: float) -> None:
@@ -135,6 +136,7 @@ def _finish(
     max_bad_share: float,
     quarantine_dir: str | Path | None,
     warnings: list[str],
+    notes: Sequence[str] = (),
     int_columns: Sequence[str] = (),
 ) -> LoadResult:
     bad = issues.bad
@@ -168,7 +170,21 @@ def _finish(
         delimiter=raw.delimiter,
         date_format=date_format,
         warnings=tuple(warnings),
+        interpretation=(_how_read(raw, source.name, date_format), *notes),
     )
+
+
+def _how_read(raw: RawTable, name: str, date_format: str | None) -> str:
+    if raw.file_format == "parquet":
+        text = f"{name}: Parquet"
+    else:
+        delimiter = {None: "one column", "\t": "tab", "whitespace": "whitespace"}.get(
+            raw.delimiter, f"'{raw.delimiter}'"
+        )
+        text = f"{name}: text, encoding {raw.encoding}, delimiter {delimiter}"
+    if date_format:
+        text += f", dates {date_format}"
+    return text
 
 
 def load_transactions(
@@ -182,6 +198,9 @@ def load_transactions(
     quarantine_dir: str | Path | None = None,
     now: str | pd.Timestamp | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    strip_currency: bool = False,
 ) -> LoadResult:
     """Load and validate a transactions table (one row per purchase) from CSV or Parquet.
 
@@ -207,6 +226,13 @@ def load_transactions(
         Dates after this are quarantined as future dates (default: the end of today, local time).
     encoding
         Force a text encoding instead of detecting it.
+    decimal, thousands
+        The decimal mark (``"."`` or ``","``) and thousands separator (``","``, ``"."``, ``" "``, ``"'"``,
+        ``""``) of the amounts; ``None`` decides from the whole column and stops when it cannot tell (see
+        :mod:`ltvlab.data.numbers`).
+    strip_currency
+        Remove currency signs and codes (``$``, ``€``, ``EUR``) from amounts; by default such rows are
+        quarantined.
 
     Returns
     -------
@@ -214,6 +240,7 @@ def load_transactions(
     the extra columns.
     """
     _check_share_argument(max_bad_share)
+    check_separators(decimal, thousands)
     mapping = _mapping(columns, (col.CUSTOMER_ID, col.DATE, col.AMOUNT), "transactions")
     clash = sorted(set(extra_columns) & set(mapping))
     if clash:
@@ -259,14 +286,19 @@ def load_transactions(
         data[date_col],
         Issue(date_col, "is in the future", f"fix the row (today is taken as {today:%Y-%m-%d %H:%M})"),
     )
-    amount, decimal_comma = check_numbers(
+    parsed = check_numbers(
         issues,
         data[names[col.AMOUNT]],
         column=names[col.AMOUNT],
         what="amount",
         allow_negative=allow_returns,
         negative_fix="fix the row, or pass allow_returns=True (--allow-returns) to keep returns",
+        file_name=name,
+        decimal=decimal,
+        thousands=thousands,
+        strip_currency=strip_currency,
     )
+    amount = parsed.numbers
     frame = pd.DataFrame(
         {
             col.CUSTOMER_ID: customer.astype("str"),
@@ -277,8 +309,6 @@ def load_transactions(
     for extra in extra_columns:
         frame[extra] = data[extra].to_numpy()
     warnings = list(raw.warnings)
-    if decimal_comma:
-        warnings.append(f"{name}: amounts use a decimal comma (e.g. 12,50); read as 12.50")
     kept = frame.loc[~issues.bad]
     n_duplicates = int(kept.duplicated().sum())
     if n_duplicates:
@@ -297,6 +327,7 @@ def load_transactions(
         max_bad_share=max_bad_share,
         quarantine_dir=quarantine_dir,
         warnings=warnings,
+        notes=[parsed.interpretation] if parsed.interpretation else [],
     )
 
 
@@ -311,6 +342,9 @@ def load_experiment(
     max_bad_share: float = 0.01,
     quarantine_dir: str | Path | None = None,
     encoding: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    strip_currency: bool = False,
 ) -> LoadResult:
     """Load and validate an experiment table (one row per randomised unit) from CSV or Parquet.
 
@@ -319,10 +353,15 @@ def load_experiment(
     columns
         Canonical name -> your column name, for ``unit_id`` and ``arm``.
     outcomes
-        Outcome columns (numeric, finite); those also in ``binary_outcomes`` must be 0 or 1.
+        Outcome columns (numeric, finite); those also in ``binary_outcomes`` must be 0 or 1. A column of
+        boolean words (``True``/``False``, ``yes``/``no``, ``Y``/``N``, ``t``/``f``, any case) reads as 1/0 and
+        the mapping is stated in ``interpretation``.
     covariates
-        Pre-treatment covariates. A covariate whose non-empty values are mostly numbers is numeric (other
-        values quarantined); otherwise it is kept as text (a category). Empty values are quarantined.
+        Pre-treatment covariates. A covariate whose non-empty values are mostly numbers (or all boolean
+        words, read as 1/0) is numeric (other values quarantined); otherwise it is kept as text (a category).
+        Empty values are quarantined.
+    decimal, thousands, strip_currency, encoding
+        As for :func:`load_transactions`, for every numeric column.
     arms
         Allowed arm labels; a row with another label is quarantined. ``None`` accepts any non-empty label.
 
@@ -331,6 +370,7 @@ def load_experiment(
     (float64; binary outcomes int64).
     """
     _check_share_argument(max_bad_share)
+    check_separators(decimal, thousands)
     mapping = _mapping(columns, (col.UNIT_ID, col.ARM), "experiment")
     unknown_binary = sorted(set(binary_outcomes) - set(outcomes))
     if unknown_binary:
@@ -367,17 +407,25 @@ def load_experiment(
         if unseen:
             warnings.append(f"{name}: allowed arm(s) {unseen} have no rows")
     frame = pd.DataFrame({col.UNIT_ID: unit.astype("str"), col.ARM: arm.astype("str")})
+    separators = {"decimal": decimal, "thousands": thousands, "strip_currency": strip_currency}
+    notes: list[str] = []
     for covariate in covariates:
-        frame[covariate] = _covariate(issues, data[covariate], covariate)
+        frame[covariate] = _covariate(issues, data[covariate], covariate, name, separators, notes)
     for outcome in outcomes:
-        numbers, _ = check_numbers(
+        parsed = check_numbers(
             issues,
             data[outcome],
             column=outcome,
             what="outcome",
             allow_negative=True,
             negative_fix="",
+            file_name=name,
+            allow_boolean=True,
+            **separators,
         )
+        numbers = parsed.numbers
+        if parsed.interpretation:
+            notes.append(parsed.interpretation)
         if outcome in binary_outcomes:
             issues.flag(
                 ~numbers.isin([0.0, 1.0]),
@@ -396,22 +444,96 @@ def load_experiment(
         max_bad_share=max_bad_share,
         quarantine_dir=quarantine_dir,
         warnings=warnings,
+        notes=notes,
         int_columns=binary_outcomes,
     )
 
 
-def _covariate(issues: RowIssues, values: pd.Series, column: str) -> pd.Series:
-    numbers, present, _ = parse_numbers(values)
-    text = values.astype("str").str.strip() if not pd.api.types.is_numeric_dtype(values) else None
-    n_present = int(present.sum())
-    numeric = pd.api.types.is_numeric_dtype(values) or (
-        n_present > 0 and numbers[present].notna().sum() > 0.5 * n_present
-    )
+_NUMERIC_LOOKING = r"^[+-]?[\d.,' ]+$"
+
+
+def _covariate(
+    issues: RowIssues,
+    values: pd.Series,
+    column: str,
+    file_name: str,
+    separators: Mapping[str, object],
+    notes: list[str],
+) -> pd.Series:
     fix = "fill in the covariate or remove the row"
-    if numeric:
-        issues.flag(~present, values, Issue(column, "is empty (missing covariate)", fix))
-        issues.flag(numbers.isna(), values, Issue(column, "is not a number", fix))
-        issues.flag(np.isinf(numbers), values, Issue(column, "is infinite", fix))
-        return numbers
+    text = values.astype("str").str.strip() if not pd.api.types.is_numeric_dtype(values) else None
+    try:
+        parsed = parse_number_column(
+            values, file_name=file_name, column=column, allow_boolean=True, **separators
+        )
+    except DataValidationError:
+        looks_numeric = text is not None and text.str.match(_NUMERIC_LOOKING).mean() > 0.5
+        if looks_numeric:
+            raise
+        parsed = None
+    if parsed is not None:
+        numbers, present = parsed.numbers, parsed.present
+        n_present = int(present.sum())
+        numeric = (
+            parsed.boolean
+            or pd.api.types.is_numeric_dtype(values)
+            or (n_present > 0 and numbers[present].notna().sum() > 0.5 * n_present)
+        )
+        if numeric:
+            if parsed.interpretation:
+                notes.append(parsed.interpretation)
+            issues.flag(~present, values, Issue(column, "is empty (missing covariate)", fix))
+            issues.flag(numbers.isna(), values, Issue(column, "is not a number", fix))
+            issues.flag(np.isinf(numbers), values, Issue(column, "is infinite", fix))
+            return numbers
+    present = text.notna() & (text != "")
     issues.flag(~present, values, Issue(column, "is empty (missing covariate)", fix))
     return text
+
+
+def read_analysis_table(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    strip_currency: bool = False,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """A whole table for an analysis that takes any columns (causal designs, allocation inputs).
+
+    Read like the loaders (encoding, delimiter, separators, booleans decided per column from the whole
+    column); a column whose every non-empty value is a number or a boolean word becomes float64, the others
+    stay text. Returns the frame and the sentences saying how it was read.
+    """
+    check_separators(decimal, thousands)
+    source = Path(path)
+    raw = read_table(source, encoding=encoding)
+    if raw.malformed:
+        row = min(raw.malformed)
+        raise DataValidationError(
+            f"{source.name} row {row:,}: {raw.malformed[row]}; fix the row's delimiters or quoting"
+        )
+    notes = [_how_read(raw, source.name, None), *raw.warnings]
+    frame = raw.frame.copy()
+    for column in frame.columns:
+        values = frame[column]
+        try:
+            parsed = parse_number_column(
+                values,
+                file_name=source.name,
+                column=str(column),
+                decimal=decimal,
+                thousands=thousands,
+                strip_currency=strip_currency,
+                allow_boolean=True,
+            )
+        except DataValidationError:
+            text = values.astype("str").str.strip()
+            if text.str.match(_NUMERIC_LOOKING).mean() > 0.5:
+                raise
+            continue
+        if bool(parsed.numbers[parsed.present].notna().all()):
+            frame[column] = parsed.numbers
+            if parsed.interpretation:
+                notes.append(parsed.interpretation)
+    return frame, tuple(notes)

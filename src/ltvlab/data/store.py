@@ -6,13 +6,17 @@ insert the new ones; update ``sources``; ``COMMIT``. An exception rolls back, an
 ``COMMIT`` leaves nothing in the write-ahead log, so the store keeps its previous state either way.
 
 A source is identified by ``(table, source_name)``; ``source_name`` defaults to the file name. Ingesting a file
-whose content (sha256) and load options match the recorded ones does nothing (also when that content is
-stored under another name: a copy of a file is not ingested twice); a changed file under the same name
-replaces its earlier rows. Each stored row carries ``source_name`` and ``source_sha256``.
+whose content and load options match the recorded ones does nothing (also when that content is stored under
+another name: a copy of a file is not ingested twice); a changed file under the same name replaces its earlier
+rows. Each stored row carries ``source_name`` and ``source_sha256``. The content hash is
+:func:`content_sha256` of the *parsed, validated rows*, not of the file's bytes, so the same rows re-encoded
+(UTF-16, GB18030), with CRLF line ends, a byte-order mark or gzipped are recognised as the same content.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,7 +89,8 @@ def _sql_type(series: pd.Series) -> str:
 
 
 def _options_fingerprint(options: Mapping[str, Any]) -> str:
-    ignored = {"quarantine_dir", "max_bad_share", "now"}
+    # how the bytes were decoded does not change what is stored: the content hash covers the parsed rows
+    ignored = {"quarantine_dir", "max_bad_share", "now", "encoding", "decimal", "thousands", "strip_currency"}
     kept = {k: v for k, v in sorted(options.items()) if k not in ignored}
     return json.dumps(kept, default=lambda v: list(v) if isinstance(v, (tuple, set)) else str(v))
 
@@ -122,6 +127,54 @@ def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         con.unregister("_ltvlab_ingest")
 
 
+def _overlap(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, *, key: str | None, file_name: str
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Rows to store and the warnings about rows other sources already hold (see ``ingest_transactions``)."""
+    if table != TRANSACTIONS_TABLE:
+        return frame, ()
+    if key is not None:
+        stored = {
+            row[0]
+            for row in con.execute(
+                f"SELECT DISTINCT CAST({_quote(key)} AS VARCHAR) FROM {_quote(table)} "
+                f"WHERE {_quote(key)} IS NOT NULL"
+            ).fetchall()
+        }
+        keys = frame[key].astype("str")
+        repeated_in_file = keys.duplicated()
+        already = keys.isin(stored)
+        drop = (repeated_in_file | already).to_numpy()
+        notes = []
+        if already.any():
+            notes.append(
+                f"{file_name}: {int(already.sum()):,} of {len(frame):,} row(s) have a {key!r} already stored from "
+                "another source (an overlapping export); not stored again"
+            )
+        if (repeated_in_file & ~already).any():
+            notes.append(
+                f"{file_name}: {int((repeated_in_file & ~already).sum()):,} row(s) repeat a {key!r} of an earlier "
+                "row of the file; only the first is stored"
+            )
+        return frame.loc[~drop].reset_index(drop=True), tuple(notes)
+    cid, dt, amt = _quote(col.CUSTOMER_ID), _quote(col.DATE), _quote(col.AMOUNT)
+    con.register("_ltvlab_incoming", frame[[col.CUSTOMER_ID, col.DATE, col.AMOUNT]])
+    try:
+        repeated = con.execute(
+            f"SELECT count(*) FROM _ltvlab_incoming i WHERE EXISTS (SELECT 1 FROM {_quote(table)} t "
+            f"WHERE t.{cid} = i.{cid} AND t.{dt} = i.{dt} AND t.{amt} = i.{amt})"
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("_ltvlab_incoming")
+    if not repeated:
+        return frame, ()
+    return frame, (
+        f"{file_name}: {repeated:,} of {len(frame):,} row(s) exactly repeat (customer, date, amount) rows already "
+        "stored from other sources; all were stored. If the exports overlap, ingest again with key= "
+        "(--key COLUMN) naming a transaction id to store each transaction once",
+    )
+
+
 def _record_source(
     con: duckdb.DuckDBPyConnection, table: str, source_name: str, load: LoadResult, options: str
 ) -> None:
@@ -140,6 +193,16 @@ def _record_source(
             str(load.quarantine_path) if load.quarantine_path else None,
         ],
     )
+
+
+def content_sha256(frame: pd.DataFrame) -> str:
+    """sha256 of a validated table's rows in order (column names and values; not the file's bytes)."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, frame.columns)).encode())
+    if len(frame):
+        row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        digest.update(row_hashes.tobytes())
+    return digest.hexdigest()
 
 
 class Store:
@@ -176,11 +239,25 @@ class Store:
             con.close()
 
     def ingest_transactions(
-        self, path: str | Path, *, source_name: str | None = None, **load_kwargs: Any
+        self,
+        path: str | Path,
+        *,
+        source_name: str | None = None,
+        key: str | None = None,
+        **load_kwargs: Any,
     ) -> IngestResult:
-        """Validate a transactions file with :func:`load_transactions` and store it in ``transactions``."""
+        """Validate a transactions file with :func:`load_transactions` and store it in ``transactions``.
+
+        ``key`` names a transaction-id column of the file (an order or invoice number): rows whose key is
+        already stored from another source, or repeats an earlier row of the same file, are not stored again,
+        and a warning counts them, so overlapping exports (this month's file repeating last month's rows)
+        add each transaction once. Without ``key`` nothing is dropped, and a warning counts the rows that
+        exactly repeat (customer, date, amount) rows stored from other sources.
+        """
+        if key is not None and key not in (extra := tuple(load_kwargs.get("extra_columns", ()))):
+            load_kwargs = {**load_kwargs, "extra_columns": (*extra, key)}
         load = load_transactions(path, **load_kwargs)
-        return self._ingest(load, TRANSACTIONS_TABLE, source_name, load_kwargs)
+        return self._ingest(load, TRANSACTIONS_TABLE, source_name, load_kwargs, key=key)
 
     def ingest_experiment(
         self,
@@ -200,14 +277,22 @@ class Store:
         return self._ingest(load, table, source_name, load_kwargs)
 
     def _ingest(
-        self, load: LoadResult, table: str, source_name: str | None, options: Mapping[str, Any]
+        self,
+        load: LoadResult,
+        table: str,
+        source_name: str | None,
+        options: Mapping[str, Any],
+        *,
+        key: str | None = None,
     ) -> IngestResult:
         name = source_name or load.source.name
         fingerprint = _options_fingerprint(options)
         reserved = {SOURCE_NAME, SOURCE_SHA256} & set(load.frame.columns)
         if reserved:
             raise LtvlabError(f"{load.source.name}: column(s) {sorted(reserved)} are reserved by the store")
-        frame = load.frame.assign(**{SOURCE_NAME: name, SOURCE_SHA256: load.sha256})
+        content = content_sha256(load.frame)
+        load = dataclasses.replace(load, sha256=content)
+        frame = load.frame.assign(**{SOURCE_NAME: name, SOURCE_SHA256: content})
         with self._connect() as con:
             rows = con.execute(
                 f"SELECT {SOURCE_SHA256}, load_options FROM {SOURCES_TABLE} "
@@ -232,19 +317,29 @@ class Store:
             try:
                 _create_table(con, table, frame)
                 _delete_source(con, table, name)
+                frame, overlap = _overlap(con, table, frame, key=key, file_name=load.source.name)
                 _insert_rows(con, table, frame)
                 _record_source(con, table, name, load, fingerprint)
                 con.execute("COMMIT")
             except BaseException as exc:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # the failed COMMIT already ended the transaction: report its cause, not this
                 if isinstance(exc, duckdb.ConversionException | duckdb.BinderException):
                     raise DataValidationError(
                         f"{load.source.name}: its columns do not fit table '{table}' in {self.path.name} "
                         f"({str(exc).splitlines()[0]}); ingest it under another table or fix the column types"
                     ) from None
+                if isinstance(exc, duckdb.Error):
+                    raise LtvlabError(
+                        f"{load.source.name}: could not be written to the store {self.path} "
+                        f"({str(exc).splitlines()[0]}); nothing was stored. Check that the store's folder "
+                        "is writable and has free space, or pass another --store PATH"
+                    ) from None
                 raise
         status = "inserted" if previous is None else "replaced"
-        return IngestResult(table, name, status, len(frame), load, self.path)
+        return IngestResult(table, name, status, len(frame), load, self.path, overlap)
 
     def table(self, name: str) -> pd.DataFrame:
         """All rows of a stored table (empty frame when it does not exist yet)."""

@@ -9,16 +9,14 @@ already flagged is not flagged again, so the quarantine holds exactly one record
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from ltvlab.data.numbers import ParsedNumbers, parse_number_column
 from ltvlab.errors import DataValidationError
-
-_NUMBER_WITH_DECIMAL_COMMA = re.compile(r"^-?(\d{1,3}(\.\d{3})+|\d+),\d+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,46 +121,56 @@ def check_required_text(issues: RowIssues, values: pd.Series, *, column: str, wh
     return text
 
 
-def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series, bool]:
-    """Numbers from text or numeric values: ``(numbers, was_nonempty_text, decimal_comma)``.
-
-    A text column whose values look like ``12,50`` or ``1.234,50`` (and none like ``12.50``) is read with a
-    decimal comma, as written by European spreadsheet exports.
-    """
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("float64"), values.notna(), False
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64"), values.notna(), False
-    text = values.astype("str").str.strip()
-    present = text.notna() & (text != "")
-    comma = text[present].str.match(_NUMBER_WITH_DECIMAL_COMMA)
-    dotted = text[present].str.contains(r"^-?\d+\.\d+$", regex=True)
-    decimal_comma = bool(comma.any()) and not bool(dotted.any()) and comma.mean() > 0.5
-    if decimal_comma:
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(text.where(present), errors="coerce").astype("float64")
-    return numbers, present, decimal_comma
-
-
 def check_numbers(
-    issues: RowIssues, values: pd.Series, *, column: str, what: str, allow_negative: bool, negative_fix: str
-) -> tuple[pd.Series, bool]:
+    issues: RowIssues,
+    values: pd.Series,
+    *,
+    column: str,
+    what: str,
+    allow_negative: bool,
+    negative_fix: str,
+    file_name: str,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    strip_currency: bool = False,
+    allow_boolean: bool = False,
+) -> ParsedNumbers:
     """Flag missing, non-numeric, NaN, infinite (and, unless allowed, negative) values.
 
-    Returns the floats and whether the text used a decimal comma.
+    Returns the parsed column (:func:`ltvlab.data.numbers.parse_number_column`): its floats and the sentence
+    saying how they were read.
     """
-    numbers, present, decimal_comma = parse_numbers(values)
+    parsed = parse_number_column(
+        values,
+        file_name=file_name,
+        column=column,
+        decimal=decimal,
+        thousands=thousands,
+        strip_currency=strip_currency,
+        allow_boolean=allow_boolean,
+    )
+    numbers, present = parsed.numbers, parsed.present
     text = values.astype("str").str.strip().str.lower()
     is_nan_text = text.isin(["nan", "-nan", "+nan"])
     missing = ~present
-    if pd.api.types.is_numeric_dtype(values):
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         missing = pd.Series(False, index=values.index)
         is_nan_text = values.isna()
     fix_value = f"correct the {what} or remove the row"
     issues.flag(missing, values, Issue(column, f"is empty (missing {what})", fix_value))
     issues.flag(is_nan_text, values, Issue(column, "is NaN", fix_value))
+    if parsed.currency is not None and not strip_currency:
+        issues.flag(
+            parsed.currency != "",
+            values,
+            Issue(
+                column,
+                "has a currency symbol",
+                f"write the {what} without it, or pass strip_currency=True (--strip-currency) to remove it",
+            ),
+        )
     issues.flag(numbers.isna(), values, Issue(column, "is not a number", fix_value))
     issues.flag(np.isinf(numbers), values, Issue(column, "is infinite", fix_value))
     if not allow_negative:
         issues.flag(numbers < 0, values, Issue(column, "is negative (a return?)", negative_fix))
-    return numbers, decimal_comma
+    return parsed

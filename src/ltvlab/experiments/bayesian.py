@@ -27,12 +27,19 @@ def _summarise(
     credible_mass: float,
     seed: int,
     warnings: tuple[str, ...],
+    control_mean: float,
 ) -> BayesianEffect:
     lift = arm_draws - control_draws
     tail = (1 - credible_mass) / 2
     low, high = np.quantile(lift, [tail, 1 - tail])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.mean(lift / control_draws) if np.all(control_draws != 0) else float("nan")
+    relative = float("nan")
+    if control_mean == 0:
+        # a relative lift over a zero control mean is undefined (the posterior of 1/p has no mean)
+        warnings = (*warnings, "zero_control_mean")
+    elif np.all(control_draws > 0) or np.all(control_draws < 0):
+        relative = np.mean(lift / control_draws)
+    else:
+        warnings = (*warnings, "control_mean_crosses_zero")
     degenerate = bool(np.ptp(lift) == 0)
     if degenerate:
         warnings = (*warnings, "degenerate_posterior")
@@ -93,6 +100,7 @@ def beta_binomial_effect(
         credible_mass=credible_mass,
         seed=seed,
         warnings=warnings,
+        control_mean=control.mean if control.n else float("nan"),
     )
 
 
@@ -135,4 +143,5 @@ def student_t_effect(
         credible_mass=credible_mass,
         seed=seed,
         warnings=tuple(dict.fromkeys(warnings)),
+        control_mean=control.mean if control.n else float("nan"),
     )

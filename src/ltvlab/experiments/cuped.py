@@ -83,8 +83,15 @@ def regression_adjusted_effect(
     mean_c = float(yc.mean())
     # Adjusted arm mean: control mean at the pooled covariate mean plus the effect.
     adj_control = float(beta[0])
-    rel = estimate / adj_control if adj_control else float("nan")
-    rel_se = se / abs(adj_control) if adj_control else float("nan")
+    # The adjusted control mean is a regression intercept: with an all-zero control it is zero up to
+    # rounding (1e-16), which would give a relative lift of 1e14. Zero relative to the outcome's scale
+    # (64 ulps of its largest value) is zero: the relative lift is then undefined.
+    scale = float(np.max(np.abs(y))) if len(y) else 0.0
+    zero_control = mean_c == 0 or abs(adj_control) <= 64 * np.finfo(float).eps * max(scale, 1.0)
+    if zero_control:
+        warnings.append("zero_control_mean")
+    rel = float("nan") if zero_control else estimate / adj_control
+    rel_se = float("nan") if zero_control else se / abs(adj_control)
     names = tuple(n for n, k in zip(covariate_names, keep, strict=False) if k) if covariate_names else ()
     return EffectEstimate(
         metric=metric,

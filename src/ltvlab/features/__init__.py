@@ -5,7 +5,7 @@ from ltvlab.features.engagement import ENGAGEMENT_INDEX, channels_used, engageme
 from ltvlab.features.kpi import KPI_NAMES, NpsResult, kpi_status, kpi_table, kpi_trends, nps, nps_table
 from ltvlab.features.rfm import RFM_COLUMNS, RFM_LABELS, rfm_scores, rfm_sql
 from ltvlab.features.segments import first_purchase_segments
-from ltvlab.features.summary import customer_summary, summary_sql
+from ltvlab.features.summary import customer_summary, summary_notes, summary_sql
 
 __all__ = [
     "ENGAGEMENT_INDEX",
@@ -26,5 +26,6 @@ __all__ = [
     "nps_table",
     "rfm_scores",
     "rfm_sql",
+    "summary_notes",
     "summary_sql",
 ]

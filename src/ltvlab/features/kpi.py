@@ -13,7 +13,9 @@ Definitions (period ``p`` = calendar period of frequency ``freq``; "active" = at
 
 - NPS (:func:`nps`, :func:`nps_table`) from 0-10 survey answers, with a confidence interval.
 
-Every row carries ``numerator`` and ``denominator`` so rates can be re-aggregated and checked.
+Every row carries ``numerator`` and ``denominator`` so rates can be re-aggregated and checked. A rate whose
+denominator is zero (no active customers in ``p - 1``, no lapsed customers, no orders) is undefined: its
+``value`` is NaN and its ``note`` says "undefined: zero denominator" (never 0, never a ratio of zeros).
 """
 
 from __future__ import annotations
@@ -78,8 +80,19 @@ def _kpis_for(
             lapsed = earlier & ~recent
             values["win_back_rate"] = (float((lapsed & a).sum()), float(lapsed.sum()))
         for kpi, (num, den) in values.items():
-            value = num if kpi == "active_customers" else (num / den if den > 0 else np.nan)
-            rows.append({"period": period, "kpi": kpi, "value": value, "numerator": num, "denominator": den})
+            undefined = kpi != "active_customers" and not den > 0
+            value = num if kpi == "active_customers" else (np.nan if undefined else num / den)
+            note = "undefined: zero denominator" if undefined else ""
+            rows.append(
+                {
+                    "period": period,
+                    "kpi": kpi,
+                    "value": value,
+                    "numerator": num,
+                    "denominator": den,
+                    "note": note,
+                }
+            )
     return rows
 
 
@@ -103,7 +116,7 @@ def kpi_table(
     lapse_periods : periods without an order after which a customer counts as lapsed (win-back).
     start, end : restrict the reported periods (history before ``start`` still counts for "ordered before").
 
-    Returns columns ``period, group, kpi, value, numerator, denominator``.
+    Returns columns ``period, group, kpi, value, numerator, denominator, note``.
     """
     missing = [c for c in (CUSTOMER_ID, DATE, AMOUNT) if c not in transactions.columns]
     if missing:
@@ -131,7 +144,7 @@ def kpi_table(
         _, orders, revenue = _activity(tx[groups == group], periods)
         for row in _kpis_for(orders, revenue, periods, lapse_periods):
             rows.append({"group": group} | row)
-    out = pd.DataFrame(rows)[["period", "group", "kpi", "value", "numerator", "denominator"]]
+    out = pd.DataFrame(rows)[["period", "group", "kpi", "value", "numerator", "denominator", "note"]]
     if start is not None:
         out = out[out["period"] >= pd.Period(start, freq=periods.freq)]
     if end is not None:
@@ -148,8 +161,9 @@ def kpi_status(
 ) -> pd.DataFrame:
     """Add ``target`` and ``status`` (green / amber / red) to the rows of the KPIs that have a target.
 
-    Green: the target is met. Amber: missed by at most ``amber_tolerance`` relative to the target.
-    Red: missed by more. Churn (and any KPI in ``lower_is_better``) is met when at or below its target.
+    Green: the target is met. Amber: missed by at most ``amber_tolerance`` relative to the target (a target
+    of 0 has no relative scale: the tolerance is then absolute). Red: missed by more. An undefined value
+    (zero denominator) is "n/a". Churn (and any KPI in ``lower_is_better``) is met when at or below its target.
     """
     unknown = set(targets) - set(kpis["kpi"])
     if unknown:

@@ -1,4 +1,21 @@
-"""Per-customer calibration/holdout summary ``(x, t_x, T, monetary)`` computed in DuckDB."""
+"""Per-customer calibration/holdout summary ``(x, t_x, T, monetary)`` computed in DuckDB.
+
+The summary contract (one for every command, notebook and model)
+----------------------------------------------------------------
+- A customer whose **first purchase is on the calibration end day** is kept with ``x = t_x = T = 0``: they
+  were acquired at the very end of calibration, and the BTYD likelihood of such a customer is exactly 1, so
+  they add nothing to the fit but are scored like any other customer (as a brand-new one).
+- A customer whose **first purchase is after the calibration end** is not in the calibration summary at all
+  (nothing of them is observed in calibration); they are counted as *new after calibration*. With
+  ``merge_same_day=False``, further purchases on the calibration end day by a customer first seen that day
+  still count as repeat purchases (then ``T = t_x``, below).
+- ``T`` is never negative nor shorter than ``t_x``. With ``merge_same_day=False`` a purchase later on the
+  calibration end day than its midnight (where ``T`` is measured to) ends the customer's clock at that
+  purchase instead.
+- Both counts travel in ``summary.attrs`` (``n_first_on_calibration_end``, ``n_first_after_calibration_end``)
+  with ``unit``, ``calibration_end``, ``holdout_end`` and ``merge_same_day``; :func:`summary_notes` states them
+  as sentences, and every command prints them.
+"""
 
 from __future__ import annotations
 
@@ -37,9 +54,18 @@ def _check_dates(
 
 
 def _finish_summary(
-    result: pd.DataFrame, *, unit: str, cal: date, hold: date | None, merge_same_day: bool
+    result: pd.DataFrame,
+    *,
+    unit: str,
+    cal: date,
+    hold: date | None,
+    merge_same_day: bool,
+    n_after: int | None = None,
 ) -> pd.DataFrame:
-    """Give a collected summary frame its dtypes and ``attrs`` (in place; DuckDB and Spark paths alike)."""
+    """Give a collected summary frame its dtypes and ``attrs`` (in place; DuckDB and Spark paths alike).
+
+    ``n_after`` is the number of customers whose first purchase is after ``cal`` (``None``: not counted).
+    """
     result[col.CUSTOMER_ID] = result[col.CUSTOMER_ID].astype(str)
     result[col.FIRST_PURCHASE] = pd.to_datetime(result[col.FIRST_PURCHASE])
     result[col.X] = result[col.X].astype("int64")
@@ -51,9 +77,34 @@ def _finish_summary(
             "calibration_end": cal.isoformat(),
             "holdout_end": hold.isoformat() if hold is not None else None,
             "merge_same_day": merge_same_day,
+            "n_first_on_calibration_end": int((result[col.FIRST_PURCHASE].dt.date == cal).sum()),
+            "n_first_after_calibration_end": None if n_after is None else int(n_after),
         }
     )
     return result
+
+
+def summary_notes(summary: pd.DataFrame) -> tuple[str, ...]:
+    """The summary contract's counts as sentences (empty when no customer was affected).
+
+    Reads ``summary.attrs`` written by :func:`customer_summary`; a frame without them gives no notes.
+    """
+    attrs = summary.attrs
+    cal = attrs.get("calibration_end")
+    notes = []
+    on_end = attrs.get("n_first_on_calibration_end") or 0
+    after = attrs.get("n_first_after_calibration_end") or 0
+    if on_end:
+        notes.append(
+            f"{on_end:,} customer(s) made their first purchase on the calibration end day ({cal}); they are "
+            "kept with x = t_x = T = 0 (no time to repeat yet) and scored as new customers"
+        )
+    if after:
+        notes.append(
+            f"{after:,} customer(s) made their first purchase after the calibration end ({cal}); they are not "
+            "in the calibration summary (counted as new after calibration)"
+        )
+    return tuple(notes)
 
 
 def _quote(name: str) -> str:
@@ -113,7 +164,9 @@ SELECT
     sum(o.amount) FILTER (WHERE o.ord = 1) AS {col.FIRST_AMOUNT},
     count(*) FILTER (WHERE o.ord > 1 AND o.day <= {cal}) AS {col.X},
     coalesce(max(o.ts) FILTER (WHERE o.ord > 1 AND o.day <= {cal}) - f.first_ts, 0) / {unit_seconds} AS {col.T_X},
-    (epoch(CAST({cal} AS TIMESTAMP)) - f.first_ts) / {unit_seconds} AS "{col.T}",
+    greatest(epoch(CAST({cal} AS TIMESTAMP)) - f.first_ts,
+             coalesce(max(o.ts) FILTER (WHERE o.ord > 1 AND o.day <= {cal}) - f.first_ts, 0))
+        / {unit_seconds} AS "{col.T}",
     coalesce(avg(o.amount) FILTER (WHERE o.ord > 1 AND o.day <= {cal}), 0) AS {col.MONETARY}
     {holdout_cols}
     {seg_first}
@@ -157,7 +210,8 @@ def customer_summary(
     DataFrame with the columns of :data:`ltvlab.features.columns.SUMMARY_COLUMNS`, the holdout columns when
     ``holdout_end`` is given, and ``segment_cols``; one row per customer whose first purchase is on or before
     ``calibration_end``, sorted by ``customer_id``. ``result.attrs`` records ``unit``, ``calibration_end``,
-    ``holdout_end`` and ``merge_same_day``.
+    ``holdout_end``, ``merge_same_day``, ``n_first_on_calibration_end`` and ``n_first_after_calibration_end``
+    (the contract in the module docstring).
     """
     cal, hold = _check_dates(calibration_end, holdout_end, unit)
     connection = con if con is not None else duckdb.connect()
@@ -183,9 +237,15 @@ def customer_summary(
             segment_cols=segment_cols,
         )
         result = connection.sql(sql).df()
+        n_after = connection.sql(
+            f"SELECT count(*) FROM (SELECT min(CAST({_quote(col.DATE)} AS DATE)) AS first_day FROM {source} "
+            f"GROUP BY {_quote(col.CUSTOMER_ID)}) WHERE first_day > DATE '{cal.isoformat()}'"
+        ).fetchall()[0][0]
     finally:
         if isinstance(transactions, pd.DataFrame):
             connection.unregister("_ltvlab_tx")
         if con is None:
             connection.close()
-    return _finish_summary(result, unit=unit, cal=cal, hold=hold, merge_same_day=merge_same_day)
+    return _finish_summary(
+        result, unit=unit, cal=cal, hold=hold, merge_same_day=merge_same_day, n_after=n_after
+    )

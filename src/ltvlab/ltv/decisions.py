@@ -2,15 +2,12 @@
 
 Raw customer ids never leave this module: exports carry ``customer_hash`` = sha256(salt + NUL + id), with a
 salt that is a parameter or, by default, the per-project secret shared with the reports: ``LTVLAB_ID_SALT`` when
-set, otherwise ``data/processed/id_salt`` (created once, git-ignored). The short labels reports show
-(``ltvlab.reports.hash_id``: ``"id-"`` + the first 12 hex digits) are prefixes of the same digest.
+set, otherwise ``data/processed/id_salt`` (created once, git-ignored). The hashing is the one function of
+:mod:`ltvlab.data.ids` (re-exported here and by ``ltvlab.reports``), so reports and exports give the same hash.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -18,9 +15,23 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ltvlab.data.ids import SALT_ENV, SALT_FILE, hash_ids, project_salt
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.paths import processed_data_dir
+
+__all__ = [
+    "CUSTOMER_HASH",
+    "SALT_ENV",
+    "SALT_FILE",
+    "TIERS",
+    "assign_tiers",
+    "churn_risk",
+    "export_csv",
+    "hash_ids",
+    "project_salt",
+    "pseudonymise",
+    "tier_table",
+]
 
 TIERS: tuple[str, str, str] = ("low", "middle", "high")
 CUSTOMER_HASH = "customer_hash"
@@ -105,43 +116,6 @@ def churn_risk(
         {"value_threshold": threshold, "max_p_alive": max_p_alive, "value_quantile": value_quantile}
     )
     return out
-
-
-SALT_ENV = "LTVLAB_ID_SALT"
-SALT_FILE = "id_salt"
-
-
-def project_salt(path: Path | None = None) -> str:
-    """The project's hashing salt: ``LTVLAB_ID_SALT``, else ``path`` (default ``data/processed/id_salt``).
-
-    A random 16-byte hex salt is created in the file on first use (never overwritten once it exists).
-    """
-    env = os.environ.get(SALT_ENV)
-    if env and path is None:
-        return env
-    salt_path = path if path is not None else processed_data_dir() / SALT_FILE
-    if not salt_path.is_file():
-        salt_path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(salt_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # created meanwhile by a concurrent run: read theirs
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(secrets.token_hex(16))
-    salt = salt_path.read_text(encoding="utf-8").strip()
-    if not salt:
-        raise LtvlabError(f"the salt file {salt_path} is empty; delete it to create a new salt")
-    return salt
-
-
-def hash_ids(ids: pd.Series | Sequence[object], *, salt: str) -> pd.Series:
-    """``sha256(salt + NUL + str(id))`` as 64 hex digits, one per id."""
-    if not salt:
-        raise LtvlabError("an empty salt would make hashed ids reversible by lookup; pass a secret salt")
-    prefix = (salt + "\x00").encode()
-    hashed = [hashlib.sha256(prefix + str(i).encode()).hexdigest() for i in ids]
-    return pd.Series(hashed, index=ids.index if isinstance(ids, pd.Series) else None, name=CUSTOMER_HASH)
 
 
 def pseudonymise(frame: pd.DataFrame, *, salt: str | None = None) -> pd.DataFrame:

@@ -1,67 +1,32 @@
 """Safety of what reports show: HTML escaping of user text and salted hashing of customer identifiers.
 
-Reports never show raw customer ids. :func:`hash_ids` replaces them with a short salted digest, so the same
-customer gets the same label across the reports of one project while the id itself cannot be read back. The
-salt is per project: ``LTVLAB_ID_SALT`` when set, otherwise a random salt created once and kept in
-``data/processed/id_salt`` (git-ignored, so it never leaves the machine with the code).
+Reports never show raw customer ids. :func:`hash_ids` (the one hashing function, from
+:mod:`ltvlab.data.ids`, also used by score and CSV exports) replaces them with a salted digest, so the same
+customer gets the same hash in every report and export of one project (a churn list joins to a scored file)
+while the id itself cannot be read back.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import os
-import secrets
-from pathlib import Path
 
-import pandas as pd
+from ltvlab.data.ids import SALT_ENV, SALT_FILE, hash_id, hash_ids, project_salt
 
-from ltvlab.paths import processed_data_dir
-
-SALT_ENV = "LTVLAB_ID_SALT"
-SALT_FILE = "id_salt"
+__all__ = [
+    "SALT_ENV",
+    "SALT_FILE",
+    "escape_html",
+    "hash_id",
+    "hash_ids",
+    "project_salt",
+    "sanitize_html_fragment",
+    "sanitize_outputs",
+]
 
 
 def escape_html(value: object) -> str:
     """``value`` as text safe to place in HTML element content or a quoted attribute."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def project_salt() -> str:
-    """The project's salt for hashing identifiers (created on first use, then reused)."""
-    env = os.environ.get(SALT_ENV)
-    if env:
-        return env
-    path = processed_data_dir() / SALT_FILE
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    salt = secrets.token_hex(16)
-    _write_new(path, salt)
-    return path.read_text(encoding="utf-8").strip()
-
-
-def _write_new(path: Path, text: str) -> None:
-    # O_EXCL: when two report runs create the salt at once, the first one wins and both read it back.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def hash_id(value: object, *, salt: str | None = None, length: int = 12) -> str:
-    """A short salted sha256 label for one identifier (``id-`` + ``length`` hex digits)."""
-    key = project_salt() if salt is None else salt
-    digest = hashlib.sha256(f"{key}\x00{value}".encode()).hexdigest()
-    return f"id-{digest[:length]}"
-
-
-def hash_ids(values: pd.Series, *, salt: str | None = None, length: int = 12) -> pd.Series:
-    """:func:`hash_id` applied to a column of identifiers (index and name kept)."""
-    key = project_salt() if salt is None else salt
-    return values.map(lambda v: hash_id(v, salt=key, length=length))
 
 
 _ALLOWED_TAGS = frozenset(

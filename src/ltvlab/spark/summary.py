@@ -119,7 +119,14 @@ def summary_dataframe(
         F.col(col.FIRST_AMOUNT),
         F.col(col.X),
         (F.coalesce(F.col("_last_ts") - F.col("first_ts"), F.lit(0.0)) / unit_seconds).alias(col.T_X),
-        ((F.lit(cal_seconds) - F.col("first_ts")) / unit_seconds).alias(col.T),
+        # the summary contract of ltvlab.features.summary: T is never negative nor shorter than t_x
+        (
+            F.greatest(
+                F.lit(cal_seconds) - F.col("first_ts"),
+                F.coalesce(F.col("_last_ts") - F.col("first_ts"), F.lit(0.0)),
+            )
+            / unit_seconds
+        ).alias(col.T),
         F.coalesce(F.col("_mean_repeat"), F.lit(0.0)).alias(col.MONETARY),
         *holdout,
         *[F.col(c) for c in segment_cols],
@@ -133,12 +140,28 @@ def to_summary_frame(
     holdout_end: str | date | None,
     unit: TimeUnit,
     merge_same_day: bool,
+    transactions: DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Collect a Spark summary to pandas with the dtypes, order and ``attrs`` of the DuckDB path."""
+    """Collect a Spark summary to pandas with the dtypes, order and ``attrs`` of the DuckDB path.
+
+    Given the ``transactions`` it was made from, ``attrs["n_first_after_calibration_end"]`` counts the
+    customers whose first purchase is after the calibration end (else it is ``None``: not counted).
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
     cal, hold = _check_dates(calibration_end, holdout_end, unit)
     with pandas_conversion():
         result = summary.orderBy(col.CUSTOMER_ID).toPandas()
-    result = _finish_summary(result, unit=unit, cal=cal, hold=hold, merge_same_day=merge_same_day)
+    n_after = None
+    if transactions is not None:
+        firsts = transactions.groupBy(col.CUSTOMER_ID).agg(
+            F.min(F.to_date(F.col(col.DATE).cast(T.TimestampNTZType()))).alias("first_day")
+        )
+        n_after = firsts.where(F.col("first_day") > F.lit(cal)).count()
+    result = _finish_summary(
+        result, unit=unit, cal=cal, hold=hold, merge_same_day=merge_same_day, n_after=n_after
+    )
     result[col.FIRST_PURCHASE] = result[col.FIRST_PURCHASE].astype("datetime64[us]")  # as on the DuckDB path
     return result
 
@@ -177,4 +200,5 @@ def customer_summary(
         holdout_end=holdout_end,
         unit=unit,
         merge_same_day=merge_same_day,
+        transactions=frame,
     )
