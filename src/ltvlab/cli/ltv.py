@@ -18,6 +18,13 @@ from ltvlab.cli._options import echo_json, load_transactions_from_options, trans
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.features import customer_summary
+from ltvlab.ltv.registry import (
+    DEFAULT_PURCHASE_MODEL,
+    DEFAULT_SPEND_MODEL,
+    get_model,
+    model_spec,
+    registered_models,
+)
 
 CDNOW_CALIBRATION_END = "1997-09-30"
 CDNOW_HOLDOUT_END = "1998-06-30"
@@ -46,7 +53,11 @@ def add_derived_segment(transactions: pd.DataFrame, derive: str) -> tuple[pd.Dat
 def _model_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
-            "--model", type=click.Choice(["bgnbd", "paretonbd"]), default="bgnbd", show_default=True
+            "--model",
+            type=click.Choice(registered_models("purchase")),
+            default=DEFAULT_PURCHASE_MODEL,
+            show_default=True,
+            help="Purchase/dropout model (any registered model).",
         ),
         click.option(
             "--pooling",
@@ -156,21 +167,17 @@ _SOURCE_KEYS = (
 
 
 def _fit(kind: str, summary: pd.DataFrame, segment: str | None, options: dict[str, Any]) -> Any:
-    if kind == "bgnbd":
-        from ltvlab.ltv.bgnbd import BGNBD as Spec
-    elif kind == "paretonbd":
-        from ltvlab.ltv.pnbd import ParetoNBD as Spec
-    else:
-        from ltvlab.ltv.gamma_gamma import GammaGamma as Spec
+    """Fit the registered model ``kind`` (a purchase model, or the spend model on repeat buyers)."""
+    model = get_model(kind)
     pooling = options["pooling"] if segment else "complete"
     covariates = {}
-    if kind != "gamma_gamma":
+    if model.accepts_covariates:
         covariates = {
             "purchase_covariates": tuple(options["purchase_covariates"]),
             "dropout_covariates": tuple(options["dropout_covariates"]),
         }
-    spec = Spec(pooling=pooling, segment=segment, priors=options["priors"], **covariates)
-    data = summary[summary[col.X] > 0] if kind == "gamma_gamma" else summary
+    spec = model_spec(kind, pooling=pooling, segment=segment, priors=options["priors"], **covariates)
+    data = summary[summary[col.X] > 0] if model.role == "spend" else summary
     return spec.fit(
         data, method=options["method"], draws=options["draws"], chains=options["chains"], seed=options["seed"]
     )
@@ -232,7 +239,8 @@ def ltv() -> None:
 @_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def fit_command(as_json: bool, **options: Any) -> None:
-    """Fit BG/NBD or Pareto/NBD (and report parameters, log-likelihood, diagnostics, holdout metrics)."""
+    """Fit a purchase model (BG/NBD, MBG/NBD, Pareto/NBD; see --model) and report parameters,
+    log-likelihood, diagnostics and holdout metrics."""
     from ltvlab.ltv.holdout import holdout_validation
 
     _, summary, segment = _prepare(options)
@@ -305,7 +313,7 @@ def score_command(
 
     _, summary, segment = _prepare(options)
     purchase = _fit(options["model"], summary, segment, options)
-    spend = _fit("gamma_gamma", summary, segment, options)
+    spend = _fit(DEFAULT_SPEND_MODEL, summary, segment, options)
     run = write_scores(
         purchase,
         spend,

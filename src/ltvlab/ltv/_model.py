@@ -1,4 +1,5 @@
-"""Shared spec -> fit machinery of the BTYD models (BG/NBD, Pareto/NBD, Gamma-Gamma)."""
+"""Shared spec -> fit machinery of the registered models (each declared in its own module, see
+:mod:`ltvlab.ltv.registry`)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ from ltvlab.ltv._data import (
 )
 from ltvlab.ltv.covariates import Covariates, as_columns, coefficient_names, from_columns, row_params
 from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
+from ltvlab.ltv.discounting import UNIT_DAYS
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
-from ltvlab.ltv.priors import KINDS, ModelKind, Pooling, PriorChoice, resolve_priors
+from ltvlab.ltv.priors import Pooling, PriorChoice, resolve_priors
+from ltvlab.ltv.registry import ModelDef, get_model
 
 # Measured by benchmarks/sampler_choice.py on the CDNOW sample (see the module docstring there).
 DEFAULT_SAMPLER: Literal["nutpie", "pymc"] = "nutpie"
@@ -134,9 +137,10 @@ class BTYDSpec:
             if isinstance(value, str):
                 raise LtvlabError(f"{name} must be a list of column names, got the string {value!r}")
             object.__setattr__(self, name, tuple(value))
-        if self.kind_name == "gamma_gamma" and (self.purchase_covariates or self.dropout_covariates):
+        if not self.kind.accepts_covariates and (self.purchase_covariates or self.dropout_covariates):
             raise LtvlabError(
-                "covariates act on purchase and dropout rates: use them with BGNBD or ParetoNBD"
+                f"the {self.kind.label} model takes no covariates: they act on purchase and dropout rates, "
+                "use them with a purchase model (BGNBD, MBGNBD or ParetoNBD)"
             )
         if self.time_step is not None and not (np.isfinite(self.time_step) and self.time_step > 0):
             raise LtvlabError(
@@ -144,14 +148,14 @@ class BTYDSpec:
             )
 
     @property
-    def kind(self) -> ModelKind:
-        return KINDS[self.kind_name]
+    def kind(self) -> ModelDef:
+        return get_model(self.kind_name)
 
     # --- data ----------------------------------------------------------------------------------------
 
     def _customer_values(self, summary: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Columns the likelihood uses and the mask of customers that enter it."""
-        if self.kind_name == "gamma_gamma":
+        if self.kind.role == "spend":
             x, m = validate_spend_columns(summary)
             keep = x > 0
             if not keep.any():
@@ -165,7 +169,8 @@ class BTYDSpec:
             )
         if self.time_step is not None:
             step = float(self.time_step)
-            T = np.maximum(np.round(T / step), 1.0) * step
+            # customers acquired on the last calibration day keep T = 0 (their likelihood is exactly 1)
+            T = np.where(T > 0, np.maximum(np.round(T / step), 1.0) * step, 0.0)
             t_x = np.minimum(np.round(t_x / step) * step, T)
         return {col.X: x, col.T_X: t_x, col.T: T}, np.ones(len(x), dtype=bool)
 
@@ -259,6 +264,7 @@ class BTYDSpec:
         cores: int = 1,
         weights: str | None = None,
         max_treedepth: int | None = None,
+        unit: str | None = None,
     ) -> BTYDFit:
         """Fit on a customer summary (unchanged); returns a :class:`PurchaseFit` or :class:`SpendFit`.
 
@@ -268,9 +274,15 @@ class BTYDSpec:
         ``None`` chooses with :meth:`treedepth`: 3 for centred partial pooling over many segments, else 10; when
         depth 3 fails the diagnostics gate the fit is redone with depth 10 and ``fit.warnings`` says so. The
         depth used is recorded in ``fit.config``.
+
+        ``unit`` is the time unit of ``t_x`` and ``T`` (``"W"``/``"D"``), by default ``summary.attrs["unit"]``; the
+        fit records it and every prediction checks that the summaries it scores are in the same unit.
         """
         if method not in ("nuts", "map"):
             raise LtvlabError(f"method={method!r}: use 'nuts' or 'map'")
+        fit_unit = unit if unit is not None else summary.attrs.get("unit")
+        if fit_unit is not None and str(fit_unit) not in UNIT_DAYS:
+            raise LtvlabError(f"unit={fit_unit!r}: summaries are in 'W' (weeks) or 'D' (days)")
         sampler = sampler or DEFAULT_SAMPLER
         prepared = self.prepare(summary, weights)
         priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
@@ -360,7 +372,7 @@ class BTYDSpec:
             if name not in self.kind.param_names and name not in coefficients
         }
         ll = _total_loglik(self.kind, prepared.rows, param_draws, self.pooling, covariates)
-        fit_cls = SpendFit if self.kind_name == "gamma_gamma" else PurchaseFit
+        fit_cls = SpendFit if self.kind.role == "spend" else PurchaseFit
         cols = tuple(
             c
             for c in (
@@ -387,7 +399,7 @@ class BTYDSpec:
             seed=seed,
             data_hash=data_hash(summary, cols),
             ltvlab_version=_package_version(),
-            unit=summary.attrs.get("unit"),
+            unit=None if fit_unit is None else str(fit_unit),
             n_customers=prepared.n_customers,
             n_rows=prepared.rows.n_rows,
             warnings=prepared.warnings + notes,
@@ -398,7 +410,7 @@ class BTYDSpec:
 
 
 def _total_loglik(
-    kind: ModelKind,
+    kind: ModelDef,
     rows: Compressed,
     param_draws: Mapping[str, np.ndarray],
     pooling: str,
