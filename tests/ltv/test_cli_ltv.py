@@ -135,3 +135,27 @@ def test_partial_pooling_by_cohort_nuts():
     segments = {row["segment"] for row in report["parameters"]}
     assert {"1997-01", "1997-02", "1997-03"} <= segments
     assert report["holdout"]["mae"] < report["holdout"]["naive_mae"]
+
+
+def test_fit_keeps_customers_acquired_on_the_calibration_end_day(tmp_path, cdnow_sample_transactions):
+    """Issue 15: `ltv fit` stopped with "N row(s) with T <= 0" when first purchases fell on the last
+    calibration day. Such customers have T = 0 and likelihood exactly 1, so the MLE is the published one."""
+    tx = cdnow_sample_transactions.assign(date=cdnow_sample_transactions["date"].dt.strftime("%Y-%m-%d"))
+    new = pd.DataFrame(
+        {col.CUSTOMER_ID: ["new1", "new2", "new2"], "date": ["1997-09-30", "1997-09-30", "1998-01-05"],
+         "amount": [12.0, 30.0, 15.0]}
+    )  # fmt: skip
+    source = tmp_path / "orders.csv"
+    pd.concat([tx[[col.CUSTOMER_ID, "date", "amount"]], new]).to_csv(source, index=False)
+    result = _run("fit", "--data", str(source), "--method", "map", "--priors", "flat", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["customers"] == cdnow.CUSTOMERS + 2
+    assert report["log_likelihood"] == pytest.approx(cdnow.BGNBD_LL, abs=0.5)
+
+
+@pytest.mark.parametrize("model", ["mbgnbd", "paretonbd"])
+def test_model_choices_come_from_the_registry(model):
+    result = _run("fit", "--dataset", "cdnow-sample", "--model", model, "--method", "map", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["model"] == model
