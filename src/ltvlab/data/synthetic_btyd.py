@@ -14,6 +14,10 @@ MBG/NBD (Batislam, Denizel & Filiztekin 2007): as BG/NBD, but the customer may a
 first purchase, at time 0, with the same probability ``p``; so with probability ``p`` nothing more is seen
 (``x = 0``), otherwise the BG/NBD process runs.
 
+BG/BB (Fader, Hardie & Shang 2010), discrete time: ``p ~ Beta(alpha, beta)``, ``theta ~ Beta(gamma, delta)``; at
+the start of each transaction opportunity ``t = 1, 2, ...`` an alive customer dies with probability ``theta``,
+and an alive customer transacts at ``t`` with probability ``p``.
+
 Pareto/NBD (Schmittlein, Morrison & Colombo 1987): ``lambda ~ Gamma(r, rate=alpha)``, ``mu ~ Gamma(s,
 rate=beta)``, lifetime ``tau ~ Exponential(mu)``; purchases are Poisson(``lambda``) on ``[0, tau)``.
 
@@ -105,6 +109,58 @@ def mbgnbd_counts(
     if x_holdout is not None:
         x_holdout = np.where(gone_at_start, 0, x_holdout)
     return x, t_x, x_holdout
+
+
+def bgbb_counts(
+    p: np.ndarray, theta: np.ndarray, n: np.ndarray, holdout: int | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(x, t_x, x_holdout)`` of BG/BB customers with known ``p``, ``theta`` over ``n`` opportunities (exact)."""
+    p, theta = np.asarray(p, dtype=float), np.asarray(theta, dtype=float)
+    n = np.broadcast_to(np.asarray(n, dtype=np.int64), p.shape)
+    # opportunity at whose start the customer dies: Geometric(theta) on 1, 2, ...; alive at t for t < death
+    death = rng.geometric(np.clip(theta, 1e-12, 1.0))
+    extra = int(holdout or 0)
+    horizon = int(n.max()) + extra if n.size else 0
+    x = np.zeros(p.shape, dtype=np.int64)
+    t_x = np.zeros(p.shape, dtype=np.int64)
+    x_holdout = np.zeros(p.shape, dtype=np.int64)
+    for t in range(1, horizon + 1):
+        buys = (t < death) & (rng.random(p.shape) < p)
+        in_cal = t <= n
+        x += buys & in_cal
+        t_x = np.where(buys & in_cal, t, t_x)
+        x_holdout += buys & ~in_cal & (t <= n + extra)
+    return x, t_x, (x_holdout if holdout is not None else None)
+
+
+def simulate_bgbb(
+    n: int,
+    alpha: float,
+    beta: float,
+    gamma: float,
+    delta: float,
+    n_periods: npt.ArrayLike,
+    *,
+    holdout: int | None = None,
+    seed: int | np.random.Generator,
+) -> pd.DataFrame:
+    """Simulate ``n`` BG/BB customers observed for ``n_periods`` opportunities (scalar or per customer).
+
+    Returns ``x``, ``t_x``, ``T`` (= opportunities) and, with ``holdout`` opportunities, ``x_holdout`` and
+    ``duration_holdout``; plus the truth ``p``, ``theta``.
+    """
+    n = _count(n)
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta)):
+        _positive(name, value)
+    rng = np.random.default_rng(seed)
+    periods = np.broadcast_to(np.asarray(n_periods, dtype=np.int64), (n,)).copy()
+    if np.any(periods < 0):
+        raise LtvlabError("n_periods must be whole numbers >= 0")
+    p = rng.beta(alpha, beta, size=n)
+    theta = rng.beta(gamma, delta, size=n)
+    x, t_x, x_h = bgbb_counts(p, theta, periods, holdout, rng)
+    hold = None if holdout is None else np.full(n, float(holdout))
+    return _frame(x, t_x.astype(float), periods.astype(float), x_h, hold, {"p": p, "theta": theta})
 
 
 def pareto_nbd_counts(

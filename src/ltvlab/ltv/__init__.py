@@ -9,6 +9,7 @@ closed-form expectations are in :mod:`ltvlab.ltv.formulas` and the likelihoods i
 """
 
 from ltvlab.ltv import formulas
+from ltvlab.ltv.bgbb import BGBB
 from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.clv import (
     NaiveClvBaseline,
@@ -56,13 +57,16 @@ from ltvlab.ltv.pnbd import ParetoNBD
 from ltvlab.ltv.predictive import ALL_CUSTOMERS, PredictiveSample, sample_future_value
 from ltvlab.ltv.prior_predictive import PriorPredictive, prior_predictive_summary
 from ltvlab.ltv.registry import ModelDef, get_model, model_spec, registered_models
+from ltvlab.ltv.sbg import SBG
 from ltvlab.ltv.scoring import ScoringRun, score_customers, write_scores
 
 __all__ = [
     "ALL_CUSTOMERS",
+    "BGBB",
     "BGNBD",
     "MBGNBD",
     "QUANTILES",
+    "SBG",
     "BTYDFit",
     "ClvHorizon",
     "DiagnosticThresholds",

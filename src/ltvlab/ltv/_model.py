@@ -27,7 +27,7 @@ from ltvlab.ltv._data import (
 )
 from ltvlab.ltv.covariates import Covariates, as_columns, coefficient_names, from_columns, row_params
 from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
-from ltvlab.ltv.discounting import UNIT_DAYS
+from ltvlab.ltv.engine import KNOWN_UNITS
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
 from ltvlab.ltv.priors import Pooling, PriorChoice, resolve_priors
 from ltvlab.ltv.registry import ModelDef, get_model
@@ -161,18 +161,61 @@ class BTYDSpec:
             if not keep.any():
                 raise LtvlabError("no repeat buyers (x > 0): the Gamma-Gamma spend model has no data")
             return {col.X: x, col.MONETARY: m}, keep
+        if self.kind.role == "contractual":
+            return self._contractual_values(summary)
         x, t_x, T = validate_purchase_columns(summary)
+        if self.kind.role == "discrete":
+            stacked = np.stack([x, t_x, T])
+            fractional = stacked != np.round(stacked)
+            if fractional.any():
+                row = int(np.flatnonzero(fractional.any(axis=0))[0])
+                raise LtvlabError(
+                    f"customer summary row {row}: the {self.kind.label} model counts discrete transaction "
+                    "opportunities, so x, t_x and T (= opportunities n) must be whole numbers; build the summary "
+                    "with ltvlab.ltv.periods.discrete_summary"
+                )
+            if (x > t_x).any():
+                row = int(np.flatnonzero(x > t_x)[0])
+                raise LtvlabError(
+                    f"customer summary row {row}: x > t_x (more transactions than opportunities)"
+                )
         if not (x > 0).any():
             raise LtvlabError(
                 "no customer has a repeat purchase in calibration (all x == 0): purchase and dropout rates are "
                 "not identified; extend the calibration period"
             )
-        if self.time_step is not None:
+        if self.time_step is not None and self.kind.role == "purchase":
             step = float(self.time_step)
             # customers acquired on the last calibration day keep T = 0 (their likelihood is exactly 1)
             T = np.where(T > 0, np.maximum(np.round(T / step), 1.0) * step, 0.0)
             t_x = np.minimum(np.round(t_x / step) * step, T)
         return {col.X: x, col.T_X: t_x, col.T: T}, np.ones(len(x), dtype=bool)
+
+    def _contractual_values(self, summary: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Retention rows: ``x`` 1 (cancelled at the end of period ``T``) or 0 (active after ``T`` periods)."""
+        missing = [c for c in (col.X, col.T) if c not in summary.columns]
+        if missing:
+            raise LtvlabError(
+                f"retention rows lack column(s) {missing}; build them with ltvlab.ltv.sbg.retention_rows"
+            )
+        x = pd.to_numeric(summary[col.X], errors="coerce").to_numpy(dtype=float)
+        T = pd.to_numeric(summary[col.T], errors="coerce").to_numpy(dtype=float)
+        checks = (
+            (~np.isin(x, (0.0, 1.0)), "x must be 1 (cancelled) or 0 (still active)"),
+            (~np.isfinite(T) | (T < 0) | (T != np.round(T)), "T must be a whole number of periods >= 0"),
+            ((x == 1) & (T < 1), "a cancellation needs T >= 1 (the period at whose end it happened)"),
+        )
+        for bad, what in checks:
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise LtvlabError(
+                    f"retention rows: {int(bad.sum())} row(s) where {what} (first at row {row})"
+                )
+        if not (x > 0).any():
+            raise LtvlabError(
+                "no cancellation in the data: the retention model's churn rates are not identified"
+            )
+        return {col.X: x, col.T: T}, np.ones(len(x), dtype=bool)
 
     def prepare(self, summary: pd.DataFrame, weights: str | None = None) -> PreparedData:
         """Validate the summary and compress it to weighted distinct rows.
@@ -191,7 +234,7 @@ class BTYDSpec:
             )
         codes = encode_segments(labels, segments)
         notes = []
-        repeaters = np.bincount(codes[values[col.X] > 0], minlength=len(segments))
+        repeaters = np.bincount(codes[values[col.X] > 0], minlength=len(segments))  # (cancellations for sBG)
         empty = [s for s, n in zip(segments, repeaters, strict=True) if n == 0]
         if empty and self.pooling == "none":
             raise LtvlabError(
@@ -281,8 +324,21 @@ class BTYDSpec:
         if method not in ("nuts", "map"):
             raise LtvlabError(f"method={method!r}: use 'nuts' or 'map'")
         fit_unit = unit if unit is not None else summary.attrs.get("unit")
-        if fit_unit is not None and str(fit_unit) not in UNIT_DAYS:
-            raise LtvlabError(f"unit={fit_unit!r}: summaries are in 'W' (weeks) or 'D' (days)")
+        discrete = self.kind.role in ("discrete", "contractual")
+        if fit_unit is not None and (str(fit_unit) == "period") != discrete and self.kind.role != "spend":
+            raise LtvlabError(
+                f"the {self.kind.label} model is a {'discrete' if discrete else 'continuous'}-time model but the "
+                f"summary's unit is {fit_unit!r}: "
+                + (
+                    "build a discrete summary of transaction opportunities (ltvlab.ltv.periods.discrete_summary)"
+                    if discrete
+                    else "a summary of discrete transaction opportunities needs the BGBB model"
+                )
+            )
+        if fit_unit is not None and str(fit_unit) not in KNOWN_UNITS:
+            raise LtvlabError(
+                f"unit={fit_unit!r}: summaries are in 'W' (weeks) or 'D' (days), or 'period' (discrete opportunities)"
+            )
         sampler = sampler or DEFAULT_SAMPLER
         prepared = self.prepare(summary, weights)
         priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
@@ -372,7 +428,7 @@ class BTYDSpec:
             if name not in self.kind.param_names and name not in coefficients
         }
         ll = _total_loglik(self.kind, prepared.rows, param_draws, self.pooling, covariates)
-        fit_cls = SpendFit if self.kind.role == "spend" else PurchaseFit
+        fit_cls = {"spend": SpendFit, "contractual": BTYDFit}.get(self.kind.role, PurchaseFit)
         cols = tuple(
             c
             for c in (

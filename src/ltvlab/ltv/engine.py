@@ -56,6 +56,7 @@ __all__ = [
 
 QUANTILES: tuple[float, ...] = (0.05, 0.5, 0.95)
 QUANTITIES: tuple[str, ...] = ("p_alive", "expected_purchases", "clv")
+KNOWN_UNITS = (*UNIT_DAYS, "period")  # "period": one discrete transaction opportunity (BG/BB summaries)
 
 
 def summarise_draws(values: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
@@ -79,9 +80,10 @@ def resolve_unit(fit: Any, summary: pd.DataFrame | None = None, unit: str | None
     given = unit if unit is not None else (summary.attrs.get("unit") if summary is not None else None)
     fitted = getattr(fit, "unit", None)
     name = getattr(fit, "model_name", "the model")
-    if given is not None and str(given) not in UNIT_DAYS:
+    if given is not None and str(given) not in KNOWN_UNITS:
         raise LtvlabError(
-            f"unit={given!r} is not a time unit of ltvlab summaries; use 'W' (weeks) or 'D' (days)"
+            f"unit={given!r} is not a time unit of ltvlab summaries; use 'W' (weeks), 'D' (days) or 'period' "
+            "(discrete transaction opportunities)"
         )
     if given is None:
         if fitted is None:
@@ -101,7 +103,9 @@ def resolve_unit(fit: Any, summary: pd.DataFrame | None = None, unit: str | None
 
 
 def _unit_word(unit: str) -> str:
-    return {"W": "weeks ('W')", "D": "days ('D')"}.get(str(unit), repr(unit))
+    return {"W": "weeks ('W')", "D": "days ('D')", "period": "transaction opportunities ('period')"}.get(
+        str(unit), repr(unit)
+    )
 
 
 # ----------------------------------------------------------------------------------------------- summary
@@ -195,7 +199,7 @@ class PairedDraws:
 
     @property
     def model(self) -> ModelDef:
-        return get_model(self.purchase_model, "purchase")
+        return get_model(self.purchase_model)
 
     def purchase_params(self, seg: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
         """Purchase-model parameters ``(n_draws, n_rows)`` for rows of segments ``seg``, covariates ``z``."""
@@ -217,8 +221,13 @@ def pair_draws(
     purchase_fit: Any, spend_fit: Any | None, *, max_draws: int | None = None, seed: int = 0
 ) -> PairedDraws:
     """Take draws from both fits and pair them; a point fit (MAP, one draw) is repeated to match the other."""
-    name = getattr(purchase_fit, "model_name", None)
-    purchase_model = get_model(str(name), "purchase")
+    name = str(getattr(purchase_fit, "model_name", None))
+    purchase_model = get_model(name)
+    if purchase_model.role == "spend":
+        raise LtvlabError(
+            f"model {name!r} is not supported here: it is a spend model, this needs a purchase model "
+            f"({', '.join(registered_models('purchase') + registered_models('discrete'))})"
+        )
     spend_model = None
     purchase = _fit_draws(purchase_fit, max_draws, seed)
     spend = None

@@ -32,7 +32,10 @@ __all__ = [
     "registered_models",
 ]
 
-Role = Literal["purchase", "spend"]
+# "purchase": continuous-time purchase/dropout models on (x, t_x, T); "discrete": discrete transaction
+# opportunities (T = number of opportunities, whole numbers); "contractual": retention of subscriptions (x =
+# cancelled, T = periods); "spend": transaction value models.
+Role = Literal["purchase", "discrete", "contractual", "spend"]
 DEFAULT_PURCHASE_MODEL = "bgnbd"  # the command line's and notebooks' default
 DEFAULT_SPEND_MODEL = "gamma_gamma"
 
