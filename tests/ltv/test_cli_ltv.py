@@ -159,3 +159,27 @@ def test_model_choices_come_from_the_registry(model):
     result = _run("fit", "--dataset", "cdnow-sample", "--model", model, "--method", "map", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["model"] == model
+
+
+def test_fit_save_then_score_from_the_file_without_refitting(tmp_path):
+    """`ltv fit --save` then `ltv score --fit` scores exactly like `ltv score` refitting with the same options;
+    a saved fit of another model, or a summary in another unit, is refused."""
+    saved = tmp_path / "fit.nc"
+    fitted = _run("fit", "--dataset", "cdnow-sample", "--method", "map", "--save", str(saved), "--json")
+    assert fitted.exit_code == 0, fitted.output
+    assert json.loads(fitted.output)["saved"] == str(saved)
+    from_file, refitted = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    first = _run(
+        "score", "--dataset", "cdnow-sample", "--fit", str(saved), "--output", str(from_file), "--json"
+    )
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["fit"] == str(saved)
+    second = _run("score", "--dataset", "cdnow-sample", "--method", "map", "--output", str(refitted))
+    assert second.exit_code == 0, second.output
+    pd.testing.assert_frame_equal(pd.read_parquet(from_file), pd.read_parquet(refitted))
+    wrong_model = _run("score", "--dataset", "cdnow-sample", "--fit", str(saved), "--model", "paretonbd",
+                       "--output", str(tmp_path / "c.parquet"))  # fmt: skip
+    assert wrong_model.exit_code != 0 and "holds a bgnbd fit, not paretonbd" in wrong_model.output
+    wrong_unit = _run("score", "--dataset", "cdnow-sample", "--fit", str(saved), "--unit", "D",
+                      "--output", str(tmp_path / "d.parquet"))  # fmt: skip
+    assert wrong_unit.exit_code != 0 and "weeks" in wrong_unit.output

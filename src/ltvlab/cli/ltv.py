@@ -237,14 +237,26 @@ def ltv() -> None:
 @ltv.command("fit")
 @transaction_source_options
 @_model_options
+@click.option(
+    "--save",
+    "save_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also fit the Gamma-Gamma spend model and save both fits to this .nc file (score later with "
+    "`ltv score --fit FILE`).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def fit_command(as_json: bool, **options: Any) -> None:
+def fit_command(as_json: bool, save_path: str | None, **options: Any) -> None:
     """Fit a purchase model (BG/NBD, MBG/NBD, Pareto/NBD; see --model) and report parameters,
     log-likelihood, diagnostics and holdout metrics."""
     from ltvlab.ltv.holdout import holdout_validation
+    from ltvlab.ltv.saved import save_fits
 
     _, summary, segment = _prepare(options)
     fit = _fit(options["model"], summary, segment, options)
+    saved = None
+    if save_path is not None:
+        saved = str(save_fits(save_path, fit, _fit(DEFAULT_SPEND_MODEL, summary, segment, options)))
     report: dict[str, Any] = {
         "customers": len(summary),
         "unit": options["unit"],
@@ -257,6 +269,8 @@ def fit_command(as_json: bool, **options: Any) -> None:
         "seed": options["seed"],
         **_fit_report(fit),
     }
+    if saved is not None:
+        report["saved"] = saved
     if col.X_HOLDOUT in summary.columns:
         result = holdout_validation(fit, summary, seed=options["seed"])
         report["holdout"] = _clean(result.to_dict())
@@ -297,6 +311,14 @@ def fit_command(as_json: bool, **options: Any) -> None:
 )
 @click.option("--output", type=click.Path(dir_okay=False), required=True, help="scores.parquet or scores.csv")
 @click.option("--hash-ids", is_flag=True, help="Write salted sha256 hashes instead of raw customer ids.")
+@click.option(
+    "--fit",
+    "fit_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Score with the fits saved by `ltv fit --save FILE` instead of refitting (the summary must be in the "
+    "fit's --unit).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def score_command(
     horizon_weeks: float,
@@ -305,15 +327,26 @@ def score_command(
     max_draws: int,
     output: str,
     hash_ids: bool,
+    fit_path: str | None,
     as_json: bool,
     **options: Any,
 ) -> None:
     """Score every customer: P(alive), expected purchases and discounted CLV (mean, q05, q50, q95)."""
+    from ltvlab.ltv.saved import load_fits
     from ltvlab.ltv.scoring import write_scores
 
     _, summary, segment = _prepare(options)
-    purchase = _fit(options["model"], summary, segment, options)
-    spend = _fit(DEFAULT_SPEND_MODEL, summary, segment, options)
+    if fit_path is not None:
+        source = click.get_current_context().get_parameter_source("model")
+        chosen = options["model"] if source is not None and source.name != "DEFAULT" else None
+        purchase, spend = load_fits(fit_path, model=chosen)
+        if spend is None:
+            raise LtvlabError(
+                f"{fit_path} holds no spend fit; save it with `ltvlab ltv fit --save {fit_path}`"
+            )
+    else:
+        purchase = _fit(options["model"], summary, segment, options)
+        spend = _fit(DEFAULT_SPEND_MODEL, summary, segment, options)
     run = write_scores(
         purchase,
         spend,
@@ -332,6 +365,8 @@ def score_command(
         "unique_summaries": run.n_unique_summaries,
         "draws": run.n_draws,
         "columns": list(run.columns),
+        "model": purchase.model_name,
+        "fit": fit_path or "refitted",
         "purchase_log_likelihood": purchase.log_likelihood,
         "purchase_diagnostics": _diagnostics_status(purchase),
         "spend_diagnostics": _diagnostics_status(spend),
