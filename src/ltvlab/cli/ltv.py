@@ -51,14 +51,18 @@ def add_derived_segment(transactions: pd.DataFrame, derive: str) -> tuple[pd.Dat
 
 
 def _model_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--model",
+        type=click.Choice(registered_models("purchase")),
+        default=DEFAULT_PURCHASE_MODEL,
+        show_default=True,
+        help="Purchase/dropout model (any registered model).",
+    )(func)
+    return _fit_options(func)
+
+
+def _fit_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option(
-            "--model",
-            type=click.Choice(registered_models("purchase")),
-            default=DEFAULT_PURCHASE_MODEL,
-            show_default=True,
-            help="Purchase/dropout model (any registered model).",
-        ),
         click.option(
             "--pooling",
             type=click.Choice(["none", "complete", "partial"]),
@@ -381,3 +385,64 @@ def score_command(
     else:
         for key, value in report.items():
             click.echo(f"{key:>22}: {value}")
+
+
+@ltv.command("compare")
+@transaction_source_options
+@_fit_options
+@click.option(
+    "--models",
+    default=",".join(registered_models("purchase")),
+    show_default=True,
+    help="Comma-separated purchase models to compare (registered models).",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the tracking plot (PNG).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(models: str, plot_path: str | None, as_json: bool, **options: Any) -> None:
+    """Compare purchase models on one summary: holdout log predictive density, per-customer MAE, PSIS-LOO."""
+    from ltvlab.ltv.compare import compare_fits, model_tracking
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    for name in names:
+        get_model(name, "purchase")
+    if len(names) < 2:
+        raise LtvlabError(f"--models needs at least two models, got {names}")
+    transactions, summary, segment = _prepare(options)
+    if col.X_HOLDOUT not in summary.columns:
+        raise LtvlabError("model comparison needs a holdout period: give --holdout-end")
+    comparison = compare_fits({name: _fit(name, summary, segment, options) for name in names}, summary)
+    report = {
+        "unit": options["unit"],
+        "calibration_end": options["calibration_end"],
+        "holdout_end": options["holdout_end"],
+        "method": options["method"],
+        **comparison.to_dict(),
+    }
+    if plot_path is not None:
+        from ltvlab.ltv.model_plots import plot_model_tracking
+
+        labels = {name: get_model(name).label for name in names}
+        ax = plot_model_tracking(model_tracking(comparison, summary, transactions), labels=labels)
+        ax.figure.tight_layout()
+        ax.figure.savefig(plot_path, dpi=120)
+        report["plot"] = plot_path
+    if as_json:
+        echo_json(_clean(report))
+        return
+    click.echo(f"{len(names)} models on {len(summary):,} customers ({options['method']}); best holdout first")
+    for row in report["models"]:
+        loo = (
+            f", ELPD-LOO {row['elpd_loo']:.1f} (se {row['elpd_loo_se']:.1f})"
+            if row["elpd_loo"] is not None
+            else ""
+        )
+        click.echo(
+            f"  {row['label']:>10}: holdout log density {row['holdout_log_density']:.1f}, "
+            f"MAE {row['holdout_mae']:.3f}{loo}"
+        )

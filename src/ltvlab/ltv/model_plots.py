@@ -1,5 +1,5 @@
 """Figures of the models added through the registry: tracking by discrete period (BG/BB), retention
-projections (sBG)."""
+projections (sBG), and one tracking plot with every compared model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
-__all__ = ["plot_period_tracking", "plot_retention_projection"]
+__all__ = ["plot_model_tracking", "plot_period_tracking", "plot_retention_projection"]
 
 
 def plot_period_tracking(tracking: pd.DataFrame, *, cumulative: bool = False, ax: Axes | None = None) -> Axes:
@@ -64,4 +64,29 @@ def plot_retention_projection(
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_ylim(0, 1.02)
     ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def plot_model_tracking(
+    tracking: pd.DataFrame, *, labels: dict[str, str] | None = None, ax: Axes | None = None
+) -> Axes:
+    """Cumulative repeat purchases by week, actual and under every compared model
+    (:func:`ltvlab.ltv.compare.model_tracking`), with the end of calibration marked."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    ax.plot(tracking["week"], tracking["actual_cumulative"], color="black", linewidth=2, label="actual")
+    styles = ["--", "-.", ":", (0, (5, 1))]
+    for i, name in enumerate(
+        c.removeprefix("expected_") for c in tracking.columns if c.startswith("expected_")
+    ):
+        label = (labels or {}).get(name, name)
+        ax.plot(
+            tracking["week"], tracking[f"expected_{name}"], linestyle=styles[i % len(styles)], label=label
+        )
+    calibration = tracking.loc[tracking["period"] == "calibration", "week"]
+    if len(calibration) and len(calibration) < len(tracking):
+        ax.axvline(calibration.max() + 0.5, color="grey", linestyle=":", label="end of calibration")
+    ax.set_xlabel("week")
+    ax.set_ylabel("cumulative repeat purchases")
+    ax.legend(frameon=False)
     return ax
