@@ -17,6 +17,7 @@ from ltvlab.ltv.clv import (
     customer_lifetime_value,
     naive_clv_baseline,
 )
+from ltvlab.ltv.compare import ModelComparison, compare_fits, compare_models
 from ltvlab.ltv.decisions import assign_tiers, churn_risk, export_csv, hash_ids, pseudonymise, tier_table
 from ltvlab.ltv.diagnostics import Diagnostics, DiagnosticThresholds, compare_diagnostics
 from ltvlab.ltv.discounting import ClvHorizon, clv_horizon, discounted_purchases, period_discount_rate
@@ -57,6 +58,7 @@ from ltvlab.ltv.pnbd import ParetoNBD
 from ltvlab.ltv.predictive import ALL_CUSTOMERS, PredictiveSample, sample_future_value
 from ltvlab.ltv.prior_predictive import PriorPredictive, prior_predictive_summary
 from ltvlab.ltv.registry import ModelDef, get_model, model_spec, registered_models
+from ltvlab.ltv.saved import load_fits, save_fits
 from ltvlab.ltv.sbg import SBG
 from ltvlab.ltv.scoring import ScoringRun, score_customers, write_scores
 
@@ -73,6 +75,7 @@ __all__ = [
     "Diagnostics",
     "GammaGamma",
     "HoldoutResult",
+    "ModelComparison",
     "ModelDef",
     "NaiveClvBaseline",
     "PairedDraws",
@@ -90,6 +93,8 @@ __all__ = [
     "clv_attrs",
     "clv_horizon",
     "compare_diagnostics",
+    "compare_fits",
+    "compare_models",
     "conditional_expectations",
     "cumulative_tracking",
     "customer_lifetime_value",
@@ -99,6 +104,7 @@ __all__ = [
     "get_model",
     "hash_ids",
     "holdout_validation",
+    "load_fits",
     "model_spec",
     "naive_clv_baseline",
     "p_alive_grid",
@@ -115,6 +121,7 @@ __all__ = [
     "registered_models",
     "resolve_unit",
     "sample_future_value",
+    "save_fits",
     "score_customers",
     "scoring_plan",
     "segment_estimates",

@@ -28,7 +28,7 @@ from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv.covariates import covariate_matrix, row_params
 from ltvlab.ltv.holdout import cumulative_tracking, holdout_validation
-from ltvlab.ltv.registry import get_model, model_spec
+from ltvlab.ltv.registry import get_model, model_spec, registered_models
 
 __all__ = ["ModelComparison", "compare_fits", "compare_models", "model_tracking", "pointwise_loglik"]
 
@@ -126,7 +126,7 @@ def compare_fits(
 def compare_models(
     summary: pd.DataFrame,
     *,
-    models: Sequence[str] = ("bgnbd", "mbgnbd", "paretonbd"),
+    models: Sequence[str] | None = None,
     method: str = "nuts",
     draws: int = 1000,
     chains: int = 2,
@@ -134,7 +134,9 @@ def compare_models(
     priors: str = "default",
     **spec_options: Any,
 ) -> ModelComparison:
-    """Fit every model in ``models`` with the same options on ``summary`` and compare them (module docstring)."""
+    """Fit every model in ``models`` (default: every registered continuous-time purchase model) with the same
+    options on ``summary`` and compare them (module docstring)."""
+    models = registered_models("purchase") if models is None else tuple(models)
     fits = {
         name: model_spec(name, priors=priors, **spec_options).fit(
             summary, method=method, draws=draws, chains=chains, seed=seed

@@ -8,7 +8,7 @@ version and the file format version. Loading checks the format version and, when
 anything else with a message saying what the file holds.
 
 >>> save_fits("nightly.nc", fit, spend_fit)                        # doctest: +SKIP
->>> fit, spend_fit = load_fits("nightly.nc", model="bgnbd")         # doctest: +SKIP
+>>> fit, spend_fit = load_fits("nightly.nc", model=fit.model_name)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def _fit_from(ds: xr.Dataset, path: Path) -> BTYDFit:
 def load_fits(path: str | Path, *, model: str | None = None) -> tuple[BTYDFit, BTYDFit | None]:
     """Read the fits saved by :func:`save_fits`: ``(purchase_fit, spend_fit or None)``.
 
-    ``model`` (e.g. ``"bgnbd"``) must be the saved purchase model when given. Files of another fit format, or
+    ``model`` (a registered model name) must be the saved purchase model when given. Files of another fit format, or
     that are not ltvlab fit files, are refused with a message.
     """
     source = Path(path)
