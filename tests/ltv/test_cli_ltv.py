@@ -154,7 +154,7 @@ def test_fit_keeps_customers_acquired_on_the_calibration_end_day(tmp_path, cdnow
     assert report["log_likelihood"] == pytest.approx(cdnow.BGNBD_LL, abs=0.5)
 
 
-@pytest.mark.parametrize("model", ["mbgnbd", "paretonbd"])
+@pytest.mark.parametrize("model", ["mbgnbd"])
 def test_model_choices_come_from_the_registry(model):
     result = _run("fit", "--dataset", "cdnow-sample", "--model", model, "--method", "map", "--json")
     assert result.exit_code == 0, result.output

@@ -1,4 +1,8 @@
-"""Model comparison on the CDNOW sample: holdout log density, MAE and PSIS-LOO of BG/NBD vs MBG/NBD."""
+"""Model comparison on the CDNOW sample: holdout log density, MAE and PSIS-LOO of BG/NBD vs MBG/NBD.
+
+The two tests on NUTS fits (PSIS-LOO needs posterior draws) are slow (~50 s of sampling); the command-line test
+on MAP fits runs in the default suite.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ def comparison(cdnow_sample_summary):
     return compare_fits(fits, cdnow_sample_summary, max_draws=None)
 
 
+@pytest.mark.slow
 def test_table_agrees_with_its_parts(comparison, cdnow_sample_summary):
     table = comparison.table.set_index("model")
     for name, fit in comparison.fits.items():
@@ -47,6 +52,7 @@ def test_table_agrees_with_its_parts(comparison, cdnow_sample_summary):
     )
 
 
+@pytest.mark.slow
 def test_one_tracking_plot_with_every_model(
     comparison, cdnow_sample_summary, cdnow_sample_transactions, tmp_path
 ):
@@ -81,6 +87,6 @@ def test_cli_compare_json():
     assert bad.exit_code != 0 and "at least two models" in bad.output
 
 
-def test_compare_needs_two_fits(comparison, cdnow_sample_summary):
+def test_compare_needs_two_fits(bgnbd_mle, cdnow_sample_summary):
     with pytest.raises(LtvlabError, match="at least two"):
-        compare_fits({"bgnbd": comparison.fits["bgnbd"]}, cdnow_sample_summary)
+        compare_fits({"bgnbd": bgnbd_mle}, cdnow_sample_summary)
