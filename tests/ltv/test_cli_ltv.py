@@ -135,3 +135,51 @@ def test_partial_pooling_by_cohort_nuts():
     segments = {row["segment"] for row in report["parameters"]}
     assert {"1997-01", "1997-02", "1997-03"} <= segments
     assert report["holdout"]["mae"] < report["holdout"]["naive_mae"]
+
+
+def test_fit_keeps_customers_acquired_on_the_calibration_end_day(tmp_path, cdnow_sample_transactions):
+    """Issue 15: `ltv fit` stopped with "N row(s) with T <= 0" when first purchases fell on the last
+    calibration day. Such customers have T = 0 and likelihood exactly 1, so the MLE is the published one."""
+    tx = cdnow_sample_transactions.assign(date=cdnow_sample_transactions["date"].dt.strftime("%Y-%m-%d"))
+    new = pd.DataFrame(
+        {col.CUSTOMER_ID: ["new1", "new2", "new2"], "date": ["1997-09-30", "1997-09-30", "1998-01-05"],
+         "amount": [12.0, 30.0, 15.0]}
+    )  # fmt: skip
+    source = tmp_path / "orders.csv"
+    pd.concat([tx[[col.CUSTOMER_ID, "date", "amount"]], new]).to_csv(source, index=False)
+    result = _run("fit", "--data", str(source), "--method", "map", "--priors", "flat", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["customers"] == cdnow.CUSTOMERS + 2
+    assert report["log_likelihood"] == pytest.approx(cdnow.BGNBD_LL, abs=0.5)
+
+
+@pytest.mark.parametrize("model", ["mbgnbd"])
+def test_model_choices_come_from_the_registry(model):
+    result = _run("fit", "--dataset", "cdnow-sample", "--model", model, "--method", "map", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["model"] == model
+
+
+def test_fit_save_then_score_from_the_file_without_refitting(tmp_path):
+    """`ltv fit --save` then `ltv score --fit` scores exactly like `ltv score` refitting with the same options;
+    a saved fit of another model, or a summary in another unit, is refused."""
+    saved = tmp_path / "fit.nc"
+    fitted = _run("fit", "--dataset", "cdnow-sample", "--method", "map", "--save", str(saved), "--json")
+    assert fitted.exit_code == 0, fitted.output
+    assert json.loads(fitted.output)["saved"] == str(saved)
+    from_file, refitted = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    first = _run(
+        "score", "--dataset", "cdnow-sample", "--fit", str(saved), "--output", str(from_file), "--json"
+    )
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["fit"] == str(saved)
+    second = _run("score", "--dataset", "cdnow-sample", "--method", "map", "--output", str(refitted))
+    assert second.exit_code == 0, second.output
+    pd.testing.assert_frame_equal(pd.read_parquet(from_file), pd.read_parquet(refitted))
+    wrong_model = _run("score", "--dataset", "cdnow-sample", "--fit", str(saved), "--model", "paretonbd",
+                       "--output", str(tmp_path / "c.parquet"))  # fmt: skip
+    assert wrong_model.exit_code != 0 and "holds a bgnbd fit, not paretonbd" in wrong_model.output
+    wrong_unit = _run("score", "--dataset", "cdnow-sample", "--fit", str(saved), "--unit", "D",
+                      "--output", str(tmp_path / "d.parquet"))  # fmt: skip
+    assert wrong_unit.exit_code != 0 and "weeks" in wrong_unit.output

@@ -9,13 +9,8 @@ import pytest
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import formulas
-from ltvlab.ltv.clv import (
-    clv_horizon,
-    customer_lifetime_value,
-    discounted_purchases,
-    naive_clv_baseline,
-    period_discount_rate,
-)
+from ltvlab.ltv.clv import customer_lifetime_value, naive_clv_baseline
+from ltvlab.ltv.discounting import clv_horizon, discounted_purchases, period_discount_rate
 from tests.ltv.fixed_fit import FixedFit, cdnow_bgnbd, cdnow_gamma_gamma, cdnow_pnbd, jittered
 from tests.reference import cdnow
 

@@ -112,7 +112,7 @@ def _tiny(**overrides) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("frame", "spec", "match"),
     [
-        (_tiny(**{col.T: [10.0, 10.0, 8.0, 0.0]}), BGNBD(), "T <= 0"),
+        (_tiny(**{col.T: [10.0, 10.0, 8.0, -1.0]}), BGNBD(), "T < 0"),
         (_tiny(**{col.T_X: [0.0, 12.0, 3.0, 0.0]}), BGNBD(), "t_x > T"),
         (_tiny(**{col.X: [0, 2, np.nan, 0]}), BGNBD(), "missing"),
         (_tiny(**{col.X: [0, 0, 0, 0], col.T_X: [0.0, 0.0, 0.0, 0.0]}), BGNBD(), "all x == 0"),

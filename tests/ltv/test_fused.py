@@ -7,9 +7,9 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 
-from ltvlab.ltv import _build
 from ltvlab.ltv._data import compress
 from ltvlab.ltv._fused import row_data
+from ltvlab.ltv.bgnbd import _total_loglik_pt as _bgnbd_total_loglik
 from ltvlab.ltv.distributions import bgnbd_loglik, bgnbd_loglik_pt
 
 
@@ -29,7 +29,7 @@ def _summary(rng: np.random.Generator, n: int, n_seg: int, days: bool):
 def _graphs(rows):
     """(fused total, reference total, parameter inputs) for per-segment parameters."""
     params = [pt.dvector(name) for name in ("r", "alpha", "a", "b")]
-    fused = _build._bgnbd_total_loglik(rows, params, rows.segment_code)
+    fused = _bgnbd_total_loglik(rows, params, rows.segment_code)
     seg = rows.segment_code
     per_row = [p[seg] for p in params]
     v = rows.values
@@ -80,7 +80,7 @@ def test_gradient_matches_finite_differences_for_scalar_parameters():
     rows = _summary(rng, 2_000, 1, days=True)
     params = [pt.dscalar(name) for name in ("r", "alpha", "a", "b")]
     codes = np.zeros(rows.n_rows, dtype=np.int64)
-    fused = _build._bgnbd_total_loglik(rows, [pt.atleast_1d(p) for p in params], codes)
+    fused = _bgnbd_total_loglik(rows, [pt.atleast_1d(p) for p in params], codes)
     fn = pytensor.function(params, fused)
     grad = pytensor.function(params, pt.grad(fused, params))
     point = np.array([0.6, 5.0, 0.9, 2.5])

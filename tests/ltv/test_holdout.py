@@ -8,13 +8,9 @@ import pytest
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import formulas
-from ltvlab.ltv.holdout import (
-    bgnbd_holdout_pmf,
-    conditional_expectations,
-    cumulative_tracking,
-    holdout_validation,
-    pnbd_holdout_pmf,
-)
+from ltvlab.ltv.bgnbd import bgnbd_holdout_pmf
+from ltvlab.ltv.holdout import conditional_expectations, cumulative_tracking, holdout_validation
+from ltvlab.ltv.pnbd import pnbd_holdout_pmf
 from tests.ltv.fixed_fit import cdnow_bgnbd, cdnow_gamma_gamma, jittered
 from tests.reference import cdnow
 

@@ -14,11 +14,15 @@ import pytest
 from scipy import special
 
 from ltvlab.data.synthetic import simulate_bgnbd, simulate_gamma_gamma, simulate_pareto_nbd
+from ltvlab.data.synthetic_btyd import simulate_mbgnbd
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import ALL_CUSTOMERS, customer_lifetime_value, formulas, sample_future_value
-from ltvlab.ltv.holdout import bgnbd_holdout_pmf, pnbd_holdout_pmf
+from ltvlab.ltv.bgnbd import bgnbd_holdout_pmf
+from ltvlab.ltv.mbgnbd import mbgnbd_holdout_pmf
+from ltvlab.ltv.pnbd import pnbd_holdout_pmf
 from tests.ltv.fixed_fit import FixedFit, cdnow_bgnbd, cdnow_gamma_gamma, cdnow_pnbd, jittered, point_fit
+from tests.ltv.model_references import MBGNBD
 from tests.reference import cdnow
 
 K_SE = 4.0
@@ -35,10 +39,18 @@ CUSTOMERS = pd.DataFrame(
 )
 CUSTOMERS.attrs["unit"] = "W"
 
-PURCHASE_FITS = {"bgnbd": cdnow_bgnbd, "paretonbd": cdnow_pnbd}
-EXPECTED = {"bgnbd": formulas.bgnbd_expected_purchases, "paretonbd": formulas.pnbd_expected_purchases}
-P_ALIVE = {"bgnbd": formulas.bgnbd_p_alive, "paretonbd": formulas.pnbd_p_alive}
-HOLDOUT_PMF = {"bgnbd": bgnbd_holdout_pmf, "paretonbd": pnbd_holdout_pmf}
+PURCHASE_FITS = {"bgnbd": cdnow_bgnbd, "paretonbd": cdnow_pnbd, "mbgnbd": lambda: point_fit("mbgnbd", MBGNBD)}
+EXPECTED = {
+    "bgnbd": formulas.bgnbd_expected_purchases,
+    "paretonbd": formulas.pnbd_expected_purchases,
+    "mbgnbd": formulas.mbgnbd_expected_purchases,
+}
+P_ALIVE = {
+    "bgnbd": formulas.bgnbd_p_alive,
+    "paretonbd": formulas.pnbd_p_alive,
+    "mbgnbd": formulas.mbgnbd_p_alive,
+}
+HOLDOUT_PMF = {"bgnbd": bgnbd_holdout_pmf, "paretonbd": pnbd_holdout_pmf, "mbgnbd": mbgnbd_holdout_pmf}
 
 
 def _with_segment(frame: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +75,7 @@ def _within_k_se(draws: np.ndarray, expected: np.ndarray) -> None:
 # --------------------------------------------------------------------------- (a) moments at fixed parameters
 
 
-@pytest.mark.parametrize("model", ["bgnbd", "paretonbd"])
+@pytest.mark.parametrize("model", ["bgnbd", "paretonbd", "mbgnbd"])
 def test_mean_purchases_and_value_match_the_closed_forms(model):
     purchase = PURCHASE_FITS[model]()
     summary = _with_segment(CUSTOMERS)
@@ -115,7 +127,7 @@ def test_mean_value_over_paired_posterior_draws_matches_expected_clv():
     assert out.n_draws == 40 and out.attrs["n_samples"] == 40_000
 
 
-@pytest.mark.parametrize("model", ["bgnbd", "paretonbd"])
+@pytest.mark.parametrize("model", ["bgnbd", "paretonbd", "mbgnbd"])
 def test_purchase_distribution_matches_the_closed_form_pmf(model):
     # One 26-week period: the simulated counts must follow the model's conditional holdout pmf (holdout.py,
     # derived independently from the same posterior). Each frequency within 4 binomial SEs of its pmf.
@@ -203,6 +215,10 @@ def _holdout_dataset(model: str, rng: np.random.Generator, n: int, holdout: floa
         sim = simulate_bgnbd(
             n, *(cdnow.BGNBD[k] for k in ("r", "alpha", "a", "b")), T=T, holdout=holdout, seed=rng
         )
+    elif model == "mbgnbd":
+        sim = simulate_mbgnbd(
+            n, *(MBGNBD[k] for k in ("r", "alpha", "a", "b")), T=T, holdout=holdout, seed=rng
+        )
     else:
         params = (cdnow.PARETO_NBD[k] for k in ("r", "alpha", "s", "beta"))
         sim = simulate_pareto_nbd(n, *params, T=T, holdout=holdout, seed=rng)
@@ -225,7 +241,7 @@ def _holdout_dataset(model: str, rng: np.random.Generator, n: int, holdout: floa
     return data
 
 
-@pytest.mark.parametrize("model", ["bgnbd", "paretonbd"])
+@pytest.mark.parametrize("model", ["bgnbd", "paretonbd", "mbgnbd"])
 def test_predictive_intervals_of_holdout_totals_cover_at_the_nominal_rate(model):
     # Datasets simulated at the true parameters (the CDNOW estimates), predictive simulated at the same
     # parameters: the 90% interval of each dataset's total holdout value must cover the realised total with
@@ -234,8 +250,8 @@ def test_predictive_intervals_of_holdout_totals_cover_at_the_nominal_rate(model)
     # with the randomised PIT u = P(X < obs) + V P(X = obs), V ~ U(0, 1), which is exactly U(0, 1) for a
     # correct predictive: 0.05 <= u <= 0.95 with probability 0.90. (400 predictive samples: the sample
     # quantiles move the expected coverage by about 1/400, well inside the band.)
-    rng = np.random.default_rng(2024 if model == "bgnbd" else 2025)
-    fits = {"bgnbd": cdnow_bgnbd, "paretonbd": cdnow_pnbd}
+    rng = np.random.default_rng({"bgnbd": 2024, "paretonbd": 2025, "mbgnbd": 2026}[model])
+    fits = PURCHASE_FITS
     n_datasets, holdout = 200, 26.0
     value_hits, purchase_hits = [], []
     for i in range(n_datasets):

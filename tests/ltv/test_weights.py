@@ -62,13 +62,14 @@ def test_weighted_rows_fit_like_the_customers(segmented: pd.DataFrame, spec, key
 
 def test_default_priors_are_customer_averages(segmented: pd.DataFrame) -> None:
     """The data-scaled prior centres (mean T, mean spend) weight each row by its customers."""
-    from ltvlab.ltv.priors import KINDS, resolve_priors
+    from ltvlab.ltv.priors import resolve_priors
+    from ltvlab.ltv.registry import get_model
 
     weighted = _weighted(segmented, [col.X, col.MONETARY])
     spec = GammaGamma()
     direct, compact = spec.prepare(segmented), spec.prepare(weighted, weights=COUNT)
-    a = resolve_priors(KINDS["gamma_gamma"], "default", direct.values)
-    b = resolve_priors(KINDS["gamma_gamma"], "default", compact.values, compact.value_weights)
+    a = resolve_priors(get_model("gamma_gamma"), "default", direct.values)
+    b = resolve_priors(get_model("gamma_gamma"), "default", compact.values, compact.value_weights)
     for name, (centre, scale) in a.normal.items():
         assert b.normal[name][0] == pytest.approx(centre, rel=1e-12)
         assert b.normal[name][1] == scale

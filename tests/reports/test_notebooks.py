@@ -8,7 +8,6 @@ whose segment label is a script tag that must render as text.
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import re
 from pathlib import Path
@@ -51,19 +50,6 @@ def test_notebook_is_thin_clean_and_declares_its_parameters(path: Path) -> None:
     assert nb.metadata["kernelspec"]["name"] == "ltvlab"
 
 
-def _loaders_take_separators() -> bool:
-    from ltvlab.data import load_transactions
-
-    return {"decimal", "thousands"} <= set(inspect.signature(load_transactions).parameters)
-
-
-# The notebooks pass decimal= and thousands= to the loaders (issue 15 adds them); until the loaders take them,
-# a run on a user file stops at the loader call.
-needs_separators = pytest.mark.xfail(
-    not _loaders_take_separators(), reason="load_transactions has no decimal=/thousands= yet", strict=True
-)
-
-
 def test_every_notebook_runs_with_its_test_parameters(suite) -> None:
     ran = {Path(o.notebook).name for o in suite.outcomes}
     assert {p.name for p in NOTEBOOKS} <= ran
@@ -79,13 +65,11 @@ def test_the_short_nuts_run_fails_its_gate(suite) -> None:
     assert outcome.recorded["status"] == "failed" and outcome.recorded["diagnostics_ok"] is False
 
 
-@needs_separators
 def test_data_quality_runs_on_a_user_file(suite) -> None:
     outcome = next(o for o in suite.outcomes if o.name == USER_FILE)
     assert outcome.status == "ok", outcome.error
 
 
-@needs_separators
 def test_data_quality_report_on_a_user_file_hides_ids_and_escapes_labels(suite) -> None:
     outcome = next(o for o in suite.outcomes if o.name == USER_FILE)
     assert outcome.status == "ok", outcome.error

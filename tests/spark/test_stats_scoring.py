@@ -198,3 +198,22 @@ def test_scoring_refuses_what_the_one_machine_path_refuses(spark, cdnow_frames) 
     scored, _ = score_dataframe(cdnow_bgnbd(), None, bad, unit="W")
     with pytest.raises(Exception, match="t_x > T"):  # raised on an executor, carried back by Spark
         scored.collect()
+
+
+def test_a_saved_fit_scores_on_spark_like_in_memory(crm_frames, tmp_path: Path) -> None:
+    """Fit once, score later on the executors: the loaded fit gives the in-memory fit's scores, and a Spark
+    summary in another unit than the fit's is refused."""
+    from ltvlab.ltv.saved import load_fits, save_fits
+    from ltvlab.spark import score_dataframe
+
+    duck, frame = crm_frames
+    fit = BGNBD(pooling="none", segment=SEGMENT).fit(duck, method="map", seed=1)
+    spend = GammaGamma().fit(duck[duck[col.X] > 0], method="map", seed=1)
+    loaded, loaded_spend = load_fits(save_fits(tmp_path / "fit.nc", fit, spend), model="bgnbd")
+    expected = score_customers(fit, spend, duck, horizon_weeks=26.0, period_weeks=2.0)
+    scored, _ = score_dataframe(loaded, loaded_spend, frame, unit="D", horizon_weeks=26.0, period_weeks=2.0)
+    pd.testing.assert_frame_equal(
+        _sorted(scored.toPandas()), expected, check_exact=False, rtol=1e-12, atol=1e-12, check_dtype=False
+    )
+    with pytest.raises(LtvlabError, match="fit was made on a summary in days"):
+        score_dataframe(loaded, loaded_spend, frame, unit="W")

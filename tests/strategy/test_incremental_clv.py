@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ltvlab.errors import LtvlabError
-from ltvlab.ltv.clv import period_discount_rate
+from ltvlab.ltv.discounting import period_discount_rate
 from ltvlab.ltv.formulas import bgnbd_expected_purchases, pnbd_expected_purchases
 from ltvlab.strategy import discounted_expected_purchases, incremental_clv, strategy_value_draws
 

@@ -24,6 +24,13 @@ from ltvlab.cli._options import (
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.features import customer_summary, summary_notes
+from ltvlab.ltv.registry import (
+    DEFAULT_PURCHASE_MODEL,
+    DEFAULT_SPEND_MODEL,
+    get_model,
+    model_spec,
+    registered_models,
+)
 
 CDNOW_CALIBRATION_END = "1997-09-30"
 CDNOW_HOLDOUT_END = "1998-06-30"
@@ -50,10 +57,18 @@ def add_derived_segment(transactions: pd.DataFrame, derive: str) -> tuple[pd.Dat
 
 
 def _model_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--model",
+        type=click.Choice(registered_models("purchase")),
+        default=DEFAULT_PURCHASE_MODEL,
+        show_default=True,
+        help="Purchase/dropout model (any registered model).",
+    )(func)
+    return _fit_options(func)
+
+
+def _fit_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option(
-            "--model", type=click.Choice(["bgnbd", "paretonbd"]), default="bgnbd", show_default=True
-        ),
         click.option(
             "--pooling",
             type=click.Choice(["none", "complete", "partial"]),
@@ -154,21 +169,17 @@ _SOURCE_KEYS = TRANSACTION_SOURCE_KEYS
 
 
 def _fit(kind: str, summary: pd.DataFrame, segment: str | None, options: dict[str, Any]) -> Any:
-    if kind == "bgnbd":
-        from ltvlab.ltv.bgnbd import BGNBD as Spec
-    elif kind == "paretonbd":
-        from ltvlab.ltv.pnbd import ParetoNBD as Spec
-    else:
-        from ltvlab.ltv.gamma_gamma import GammaGamma as Spec
+    """Fit the registered model ``kind`` (a purchase model, or the spend model on repeat buyers)."""
+    model = get_model(kind)
     pooling = options["pooling"] if segment else "complete"
     covariates = {}
-    if kind != "gamma_gamma":
+    if model.accepts_covariates:
         covariates = {
             "purchase_covariates": tuple(options["purchase_covariates"]),
             "dropout_covariates": tuple(options["dropout_covariates"]),
         }
-    spec = Spec(pooling=pooling, segment=segment, priors=options["priors"], **covariates)
-    data = summary[summary[col.X] > 0] if kind == "gamma_gamma" else summary
+    spec = model_spec(kind, pooling=pooling, segment=segment, priors=options["priors"], **covariates)
+    data = summary[summary[col.X] > 0] if model.role == "spend" else summary
     return spec.fit(
         data, method=options["method"], draws=options["draws"], chains=options["chains"], seed=options["seed"]
     )
@@ -228,13 +239,26 @@ def ltv() -> None:
 @ltv.command("fit")
 @transaction_source_options
 @_model_options
+@click.option(
+    "--save",
+    "save_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also fit the Gamma-Gamma spend model and save both fits to this .nc file (score later with "
+    "`ltv score --fit FILE`).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def fit_command(as_json: bool, **options: Any) -> None:
-    """Fit BG/NBD or Pareto/NBD (and report parameters, log-likelihood, diagnostics, holdout metrics)."""
+def fit_command(as_json: bool, save_path: str | None, **options: Any) -> None:
+    """Fit a purchase model (BG/NBD, MBG/NBD, Pareto/NBD; see --model) and report parameters,
+    log-likelihood, diagnostics and holdout metrics."""
     from ltvlab.ltv.holdout import holdout_validation
+    from ltvlab.ltv.saved import save_fits
 
     _, summary, segment = _prepare(options)
     fit = _fit(options["model"], summary, segment, options)
+    saved = None
+    if save_path is not None:
+        saved = str(save_fits(save_path, fit, _fit(DEFAULT_SPEND_MODEL, summary, segment, options)))
     report: dict[str, Any] = {
         "customers": len(summary),
         "unit": options["unit"],
@@ -247,6 +271,8 @@ def fit_command(as_json: bool, **options: Any) -> None:
         "seed": options["seed"],
         **_fit_report(fit),
     }
+    if saved is not None:
+        report["saved"] = saved
     if col.X_HOLDOUT in summary.columns:
         result = holdout_validation(fit, summary, seed=options["seed"])
         report["holdout"] = _clean(result.to_dict())
@@ -287,6 +313,14 @@ def fit_command(as_json: bool, **options: Any) -> None:
 )
 @click.option("--output", type=click.Path(dir_okay=False), required=True, help="scores.parquet or scores.csv")
 @click.option("--hash-ids", is_flag=True, help="Write salted sha256 hashes instead of raw customer ids.")
+@click.option(
+    "--fit",
+    "fit_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Score with the fits saved by `ltv fit --save FILE` instead of refitting (the summary must be in the "
+    "fit's --unit).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 def score_command(
     horizon_weeks: float,
@@ -295,15 +329,26 @@ def score_command(
     max_draws: int,
     output: str,
     hash_ids: bool,
+    fit_path: str | None,
     as_json: bool,
     **options: Any,
 ) -> None:
     """Score every customer: P(alive), expected purchases and discounted CLV (mean, q05, q50, q95)."""
+    from ltvlab.ltv.saved import load_fits
     from ltvlab.ltv.scoring import write_scores
 
     _, summary, segment = _prepare(options)
-    purchase = _fit(options["model"], summary, segment, options)
-    spend = _fit("gamma_gamma", summary, segment, options)
+    if fit_path is not None:
+        source = click.get_current_context().get_parameter_source("model")
+        chosen = options["model"] if source is not None and source.name != "DEFAULT" else None
+        purchase, spend = load_fits(fit_path, model=chosen)
+        if spend is None:
+            raise LtvlabError(
+                f"{fit_path} holds no spend fit; save it with `ltvlab ltv fit --save {fit_path}`"
+            )
+    else:
+        purchase = _fit(options["model"], summary, segment, options)
+        spend = _fit(DEFAULT_SPEND_MODEL, summary, segment, options)
     run = write_scores(
         purchase,
         spend,
@@ -322,6 +367,8 @@ def score_command(
         "unique_summaries": run.n_unique_summaries,
         "draws": run.n_draws,
         "columns": list(run.columns),
+        "model": purchase.model_name,
+        "fit": fit_path or "refitted",
         "purchase_log_likelihood": purchase.log_likelihood,
         "purchase_diagnostics": _diagnostics_status(purchase),
         "spend_diagnostics": _diagnostics_status(spend),
@@ -336,3 +383,64 @@ def score_command(
     else:
         for key, value in report.items():
             click.echo(f"{key:>22}: {value}")
+
+
+@ltv.command("compare")
+@transaction_source_options
+@_fit_options
+@click.option(
+    "--models",
+    default=",".join(registered_models("purchase")),
+    show_default=True,
+    help="Comma-separated purchase models to compare (registered models).",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the tracking plot (PNG).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(models: str, plot_path: str | None, as_json: bool, **options: Any) -> None:
+    """Compare purchase models on one summary: holdout log predictive density, per-customer MAE, PSIS-LOO."""
+    from ltvlab.ltv.compare import compare_fits, model_tracking
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    for name in names:
+        get_model(name, "purchase")
+    if len(names) < 2:
+        raise LtvlabError(f"--models needs at least two models, got {names}")
+    transactions, summary, segment = _prepare(options)
+    if col.X_HOLDOUT not in summary.columns:
+        raise LtvlabError("model comparison needs a holdout period: give --holdout-end")
+    comparison = compare_fits({name: _fit(name, summary, segment, options) for name in names}, summary)
+    report = {
+        "unit": options["unit"],
+        "calibration_end": options["calibration_end"],
+        "holdout_end": options["holdout_end"],
+        "method": options["method"],
+        **comparison.to_dict(),
+    }
+    if plot_path is not None:
+        from ltvlab.ltv.model_plots import plot_model_tracking
+
+        labels = {name: get_model(name).label for name in names}
+        ax = plot_model_tracking(model_tracking(comparison, summary, transactions), labels=labels)
+        ax.figure.tight_layout()
+        ax.figure.savefig(plot_path, dpi=120)
+        report["plot"] = plot_path
+    if as_json:
+        echo_json(_clean(report))
+        return
+    click.echo(f"{len(names)} models on {len(summary):,} customers ({options['method']}); best holdout first")
+    for row in report["models"]:
+        loo = (
+            f", ELPD-LOO {row['elpd_loo']:.1f} (se {row['elpd_loo_se']:.1f})"
+            if row["elpd_loo"] is not None
+            else ""
+        )
+        click.echo(
+            f"  {row['label']:>10}: holdout log density {row['holdout_log_density']:.1f}, "
+            f"MAE {row['holdout_mae']:.3f}{loo}"
+        )

@@ -20,7 +20,7 @@ class BundledDataset:
     name: str
     relative_path: str
     sha256: str
-    kind: str  # "transactions" or "experiment"
+    kind: str  # "transactions", "experiment", "discrete-summary" or "retention"
     description: str
 
     @property
@@ -51,6 +51,22 @@ DATASETS: dict[str, BundledDataset] = {
             "ff9e59285e9dc3f5fa3e0975419e6631ea5bdccd65d818991473d2367e02979c",
             "experiment",
             "MineThatData e-mail experiment (2008): 64,000 customers randomised to Mens/Womens/No e-mail",
+        ),
+        BundledDataset(
+            "donations",
+            "donations/donations.csv",
+            "82c25f26a201ff047e1cd5fe3d7967a45db92a025ecedee72ff8940e50104544",
+            "discrete-summary",
+            "1995 cohort of 11,104 first-time supporters of a non-profit, repeat donations in each of the next 6 "
+            "years (Fader, Hardie & Shang 2010), as distinct (x, t_x, n) rows with customer counts",
+        ),
+        BundledDataset(
+            "retention",
+            "retention/fader_hardie_2007.csv",
+            "d064fe677fe348f852a72955d435e782416269feb3cbd32c8796e340e3f3870a",
+            "retention",
+            "Percent of a subscription cohort still active after years 0-7, regular and high end customers "
+            "(Fader & Hardie 2007)",
         ),
     )
 }
@@ -135,10 +151,20 @@ def _read_hillstrom(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _read_donations(path: Path) -> pd.DataFrame:
+    # frequency = repeat transactions x, recency = last transaction opportunity t_x, periods = opportunities n
+    frame = pd.read_csv(path, dtype="int64")
+    return frame.rename(
+        columns={"frequency": col.X, "recency": col.T_X, "periods": col.T, "weights": "count"}
+    )
+
+
 _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "cdnow-sample": _read_cdnow_sample,
     "cdnow-master": _read_cdnow_master,
     "hillstrom": _read_hillstrom,
+    "donations": _read_donations,
+    "retention": pd.read_csv,
 }
 
 
@@ -147,7 +173,9 @@ def load_dataset(name: str) -> pd.DataFrame:
 
     CDNOW datasets come as transactions (``customer_id``, ``date``, ``amount``, ``quantity``), one row per
     purchase line as in the source file. Hillstrom comes as its original columns with a ``unit_id`` added
-    (``h00001`` ... in file order); ``segment`` is the randomised arm.
+    (``h00001`` ... in file order); ``segment`` is the randomised arm. Donations comes as distinct discrete-time
+    summaries ``x, t_x, T`` (``T`` = number of transaction opportunities ``n``) with ``count`` customers each;
+    retention as ``segment, year, percent_alive``.
     """
     path = verified_path(name)
     return _READERS[name](path)

@@ -1,4 +1,4 @@
-"""Exact simulators of the BG/NBD, Pareto/NBD and Gamma-Gamma generative processes (summary level).
+"""Exact simulators of the BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma generative processes (summary level).
 
 Time is continuous and measured from each customer's first purchase, in whatever unit the rates use (weeks for
 the CDNOW parameters). Everything is vectorised NumPy; no per-customer Python loop.
@@ -9,6 +9,14 @@ drops out with probability ``p``. Hence, with ``N(t) ~ Poisson(lambda t)`` the p
 and ``J ~ Geometric(p)`` on ``{1, 2, ...}`` the repeat purchase after which the customer drops out,
 ``X(t) = min(N(t), J)``. Given ``N(T) = n`` the event times are ``n`` sorted uniforms on ``[0, T]``, so the
 time of the ``x``-th one is ``T * Beta(x, n - x + 1)``.
+
+MBG/NBD (Batislam, Denizel & Filiztekin 2007): as BG/NBD, but the customer may also drop out right after the
+first purchase, at time 0, with the same probability ``p``; so with probability ``p`` nothing more is seen
+(``x = 0``), otherwise the BG/NBD process runs.
+
+BG/BB (Fader, Hardie & Shang 2010), discrete time: ``p ~ Beta(alpha, beta)``, ``theta ~ Beta(gamma, delta)``; at
+the start of each transaction opportunity ``t = 1, 2, ...`` an alive customer dies with probability ``theta``,
+and an alive customer transacts at ``t`` with probability ``p``.
 
 Pareto/NBD (Schmittlein, Morrison & Colombo 1987): ``lambda ~ Gamma(r, rate=alpha)``, ``mu ~ Gamma(s,
 rate=beta)``, lifetime ``tau ~ Exponential(mu)``; purchases are Poisson(``lambda``) on ``[0, tau)``.
@@ -90,6 +98,71 @@ def bgnbd_counts(
     return x, t_x, x_holdout
 
 
+def mbgnbd_counts(
+    lam: np.ndarray, p: np.ndarray, T: np.ndarray, holdout: np.ndarray | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(x, t_x, x_holdout)`` for customers with known ``lambda`` and ``p`` (MBG/NBD, exact)."""
+    gone_at_start = rng.random(np.shape(p)) < p  # dropout right after the first purchase
+    x, t_x, x_holdout = bgnbd_counts(lam, p, T, holdout, rng)
+    x = np.where(gone_at_start, 0, x)
+    t_x = np.where(gone_at_start, 0.0, t_x)
+    if x_holdout is not None:
+        x_holdout = np.where(gone_at_start, 0, x_holdout)
+    return x, t_x, x_holdout
+
+
+def bgbb_counts(
+    p: np.ndarray, theta: np.ndarray, n: np.ndarray, holdout: int | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(x, t_x, x_holdout)`` of BG/BB customers with known ``p``, ``theta`` over ``n`` opportunities (exact)."""
+    p, theta = np.asarray(p, dtype=float), np.asarray(theta, dtype=float)
+    n = np.broadcast_to(np.asarray(n, dtype=np.int64), p.shape)
+    # opportunity at whose start the customer dies: Geometric(theta) on 1, 2, ...; alive at t for t < death
+    death = rng.geometric(np.clip(theta, 1e-12, 1.0))
+    extra = int(holdout or 0)
+    horizon = int(n.max()) + extra if n.size else 0
+    x = np.zeros(p.shape, dtype=np.int64)
+    t_x = np.zeros(p.shape, dtype=np.int64)
+    x_holdout = np.zeros(p.shape, dtype=np.int64)
+    for t in range(1, horizon + 1):
+        buys = (t < death) & (rng.random(p.shape) < p)
+        in_cal = t <= n
+        x += buys & in_cal
+        t_x = np.where(buys & in_cal, t, t_x)
+        x_holdout += buys & ~in_cal & (t <= n + extra)
+    return x, t_x, (x_holdout if holdout is not None else None)
+
+
+def simulate_bgbb(
+    n: int,
+    alpha: float,
+    beta: float,
+    gamma: float,
+    delta: float,
+    n_periods: npt.ArrayLike,
+    *,
+    holdout: int | None = None,
+    seed: int | np.random.Generator,
+) -> pd.DataFrame:
+    """Simulate ``n`` BG/BB customers observed for ``n_periods`` opportunities (scalar or per customer).
+
+    Returns ``x``, ``t_x``, ``T`` (= opportunities) and, with ``holdout`` opportunities, ``x_holdout`` and
+    ``duration_holdout``; plus the truth ``p``, ``theta``.
+    """
+    n = _count(n)
+    for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta)):
+        _positive(name, value)
+    rng = np.random.default_rng(seed)
+    periods = np.broadcast_to(np.asarray(n_periods, dtype=np.int64), (n,)).copy()
+    if np.any(periods < 0):
+        raise LtvlabError("n_periods must be whole numbers >= 0")
+    p = rng.beta(alpha, beta, size=n)
+    theta = rng.beta(gamma, delta, size=n)
+    x, t_x, x_h = bgbb_counts(p, theta, periods, holdout, rng)
+    hold = None if holdout is None else np.full(n, float(holdout))
+    return _frame(x, t_x.astype(float), periods.astype(float), x_h, hold, {"p": p, "theta": theta})
+
+
 def pareto_nbd_counts(
     lam: np.ndarray, mu: np.ndarray, T: np.ndarray, holdout: np.ndarray | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -153,6 +226,25 @@ def simulate_bgnbd(
     n, rng, T_arr, hold, lam = _customers(n, {"r": r, "alpha": alpha, "a": a, "b": b}, T, holdout, seed)
     p = rng.beta(a, b, size=n)
     x, t_x, x_h = bgnbd_counts(lam, p, T_arr, hold, rng)
+    return _frame(x, t_x, T_arr, x_h, hold, {"lam": lam, "p": p})
+
+
+def simulate_mbgnbd(
+    n: int,
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    T: ArrayLike,
+    *,
+    holdout: ArrayLike | None = None,
+    seed: int | np.random.Generator,
+) -> pd.DataFrame:
+    """Simulate ``n`` customers' summaries ``(x, t_x, T)`` from the MBG/NBD model (arguments of
+    :func:`simulate_bgnbd`); latent truth ``lam``, ``p``."""
+    n, rng, T_arr, hold, lam = _customers(n, {"r": r, "alpha": alpha, "a": a, "b": b}, T, holdout, seed)
+    p = rng.beta(a, b, size=n)
+    x, t_x, x_h = mbgnbd_counts(lam, p, T_arr, hold, rng)
     return _frame(x, t_x, T_arr, x_h, hold, {"lam": lam, "p": p})
 
 

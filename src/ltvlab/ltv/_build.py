@@ -1,4 +1,4 @@
-"""Build the PyMC model of a BTYD kind with a pooling mode, and run MAP or NUTS on it."""
+"""Build the PyMC model of a registered model with a pooling mode, and run MAP or NUTS on it."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv._data import Compressed
-from ltvlab.ltv._fused import bgnbd_row_terms, row_data
-from ltvlab.ltv.covariates import COEFFICIENTS, Covariates, coefficient_names, from_columns
-from ltvlab.ltv.priors import ModelKind, Pooling, Priors
+from ltvlab.ltv.covariates import Covariates, coefficient_names, from_columns
+from ltvlab.ltv.priors import Pooling, Priors
+from ltvlab.ltv.registry import ModelDef
 
 
 def _eta(
-    kind: ModelKind, name: str, pooling: Pooling, priors: Priors, dims: str, centered: bool = False
+    kind: ModelDef, name: str, pooling: Pooling, priors: Priors, dims: str, centered: bool = False
 ) -> pt.TensorVariable:
     """The unconstrained eta of one parameter: scalar (complete) or one per segment.
 
@@ -36,7 +36,7 @@ def _eta(
 
 
 def build_model(
-    kind: ModelKind,
+    kind: ModelDef,
     data: Compressed,
     pooling: Pooling,
     priors: Priors,
@@ -70,7 +70,7 @@ def build_model(
             codes, cell_segment, z = covariate_cells(data, seg, covariates)
             cell_params = {name: theta[cell_segment] for name, theta in cell_params.items()}
             for name in coefficient_names(kind.name, covariates):
-                target, sign, which = COEFFICIENTS[kind.name][name]
+                target, sign, which = kind.coefficients[name]
                 dims = f"{which}_covariate"
                 coef = (
                     pm.Flat(name, dims=dims)
@@ -81,8 +81,8 @@ def build_model(
                     sign * pt.dot(z[:, covariates.positions(which)], coef)
                 )
         thetas = [cell_params[name] for name in kind.param_names]
-        if kind.name == "bgnbd":
-            total = _bgnbd_total_loglik(data, thetas, codes)
+        if kind.total_loglik_pt is not None:  # the model's own (faster) builder, e.g. BG/NBD's fused kernel
+            total = kind.total_loglik_pt(data, thetas, codes)
         else:
             columns = [pt.as_tensor_variable(data.values[c]) for c in kind.data_columns]
             if pooling == "complete" and covariates is None:
@@ -104,43 +104,8 @@ def covariate_cells(
     return np.asarray(codes, dtype=np.int64).reshape(-1), uniq[:, 0].astype(np.int64), uniq[:, 1:]
 
 
-def _bgnbd_total_loglik(data: Compressed, thetas: list, codes: np.ndarray) -> pt.TensorVariable:
-    """Weighted BG/NBD log-likelihood with the gamma-function terms evaluated once per distinct (cell, x).
-
-    ``thetas`` are the vectors ``r, alpha, a, b`` per cell and ``codes`` the cell of each row. Same expression
-    as :func:`ltvlab.ltv.distributions.bgnbd_loglik_pt`, regrouped: the terms that depend on the data only
-    through ``x`` (all the ``gammaln``, ``r log alpha`` and ``log a - log(b + x - 1)``) are computed on the few
-    hundred distinct ``(cell, x)`` pairs with summed weights; only ``log(alpha + t_x)``, ``log(alpha + T)`` and a
-    log-sum-exp remain per row, evaluated with their gradient in one compiled pass (:mod:`ltvlab.ltv._fused`).
-    This cuts the cost of each gradient several-fold.
-    """
-    x = data.values["x"]
-    codes = np.asarray(codes, dtype=np.int64)
-    stride = int(x.max()) + 1
-    uniq, group = np.unique(codes * stride + x.astype(np.int64), return_inverse=True)
-    group = np.asarray(group).reshape(-1)
-    g_cell = uniq // stride
-    g_x = (uniq % stride).astype(float)
-    g_weight = np.bincount(group, weights=data.weight, minlength=uniq.size)
-    r, alpha, a, b = (theta[g_cell] for theta in thetas)
-    by_x = (
-        pt.gammaln(r + g_x)
-        - pt.gammaln(r)
-        + r * pt.log(alpha)
-        + pt.gammaln(a + b)
-        + pt.gammaln(b + g_x)
-        - pt.gammaln(b)
-        - pt.gammaln(a + b + g_x)
-    )
-    g_log_ratio = pt.log(a) - pt.log(b + pt.maximum(g_x, 1.0) - 1.0)  # used by rows with x > 0 only
-    rows = row_data(
-        codes, group, x, data.values["t_x"], data.values["T"], data.weight, n_cells=int(codes.max()) + 1
-    )
-    return pt.sum(g_weight * by_x) + bgnbd_row_terms(thetas[0], thetas[1], g_log_ratio, rows)
-
-
 def free_and_theta_names(
-    kind: ModelKind, pooling: Pooling, covariates: Covariates | None = None
+    kind: ModelDef, pooling: Pooling, covariates: Covariates | None = None
 ) -> tuple[str, ...]:
     """Variables checked by the diagnostics gate: the parameters, under partial pooling the hyperparameters,
     and any covariate coefficients."""

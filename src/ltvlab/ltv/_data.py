@@ -60,13 +60,20 @@ def _numeric(summary: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def validate_purchase_columns(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(x, t_x, T)`` as float arrays after checking ``T > 0``, ``0 <= t_x <= T``, integer ``x >= 0``."""
+    """``(x, t_x, T)`` as float arrays after checking ``T >= 0``, ``0 <= t_x <= T``, integer ``x >= 0``.
+
+    ``T == 0`` is a customer whose first purchase fell on the last calibration day (then ``x == t_x == 0``):
+    every purchase model's likelihood of such a row is exactly 1, so they fit and are scored as new customers.
+    """
     _require_columns(summary, (col.X, col.T_X, col.T))
     x, t_x, T = (_numeric(summary, name) for name in (col.X, col.T_X, col.T))
     checks = (
         (x < 0, "x < 0"),
         (x != np.round(x), "x is not a whole number"),
-        (T <= 0, "T <= 0 (the calibration period must end after the first purchase)"),
+        (
+            T < 0,
+            "T < 0 (first purchase after the end of calibration; build the summary with a later calibration_end)",
+        ),
         (t_x < 0, "t_x < 0"),
         (t_x > T + 1e-9, "t_x > T (last purchase after the end of calibration)"),
         ((x == 0) & (t_x != 0), "t_x != 0 although x == 0"),

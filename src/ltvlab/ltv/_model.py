@@ -1,4 +1,5 @@
-"""Shared spec -> fit machinery of the BTYD models (BG/NBD, Pareto/NBD, Gamma-Gamma)."""
+"""Shared spec -> fit machinery of the registered models (each declared in its own module, see
+:mod:`ltvlab.ltv.registry`)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ from ltvlab.ltv._data import (
 )
 from ltvlab.ltv.covariates import Covariates, as_columns, coefficient_names, from_columns, row_params
 from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
+from ltvlab.ltv.engine import KNOWN_UNITS
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
-from ltvlab.ltv.priors import KINDS, ModelKind, Pooling, PriorChoice, resolve_priors
+from ltvlab.ltv.priors import Pooling, PriorChoice, resolve_priors
+from ltvlab.ltv.registry import ModelDef, get_model
 
 # Measured by benchmarks/sampler_choice.py on the CDNOW sample (see the module docstring there).
 DEFAULT_SAMPLER: Literal["nutpie", "pymc"] = "nutpie"
@@ -134,9 +137,10 @@ class BTYDSpec:
             if isinstance(value, str):
                 raise LtvlabError(f"{name} must be a list of column names, got the string {value!r}")
             object.__setattr__(self, name, tuple(value))
-        if self.kind_name == "gamma_gamma" and (self.purchase_covariates or self.dropout_covariates):
+        if not self.kind.accepts_covariates and (self.purchase_covariates or self.dropout_covariates):
             raise LtvlabError(
-                "covariates act on purchase and dropout rates: use them with BGNBD or ParetoNBD"
+                f"the {self.kind.label} model takes no covariates: they act on purchase and dropout rates, "
+                "use them with a purchase model (BGNBD, MBGNBD or ParetoNBD)"
             )
         if self.time_step is not None and not (np.isfinite(self.time_step) and self.time_step > 0):
             raise LtvlabError(
@@ -144,30 +148,74 @@ class BTYDSpec:
             )
 
     @property
-    def kind(self) -> ModelKind:
-        return KINDS[self.kind_name]
+    def kind(self) -> ModelDef:
+        return get_model(self.kind_name)
 
     # --- data ----------------------------------------------------------------------------------------
 
     def _customer_values(self, summary: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Columns the likelihood uses and the mask of customers that enter it."""
-        if self.kind_name == "gamma_gamma":
+        if self.kind.role == "spend":
             x, m = validate_spend_columns(summary)
             keep = x > 0
             if not keep.any():
                 raise LtvlabError("no repeat buyers (x > 0): the Gamma-Gamma spend model has no data")
             return {col.X: x, col.MONETARY: m}, keep
+        if self.kind.role == "contractual":
+            return self._contractual_values(summary)
         x, t_x, T = validate_purchase_columns(summary)
+        if self.kind.role == "discrete":
+            stacked = np.stack([x, t_x, T])
+            fractional = stacked != np.round(stacked)
+            if fractional.any():
+                row = int(np.flatnonzero(fractional.any(axis=0))[0])
+                raise LtvlabError(
+                    f"customer summary row {row}: the {self.kind.label} model counts discrete transaction "
+                    "opportunities, so x, t_x and T (= opportunities n) must be whole numbers; build the summary "
+                    "with ltvlab.ltv.periods.discrete_summary"
+                )
+            if (x > t_x).any():
+                row = int(np.flatnonzero(x > t_x)[0])
+                raise LtvlabError(
+                    f"customer summary row {row}: x > t_x (more transactions than opportunities)"
+                )
         if not (x > 0).any():
             raise LtvlabError(
                 "no customer has a repeat purchase in calibration (all x == 0): purchase and dropout rates are "
                 "not identified; extend the calibration period"
             )
-        if self.time_step is not None:
+        if self.time_step is not None and self.kind.role == "purchase":
             step = float(self.time_step)
-            T = np.maximum(np.round(T / step), 1.0) * step
+            # customers acquired on the last calibration day keep T = 0 (their likelihood is exactly 1)
+            T = np.where(T > 0, np.maximum(np.round(T / step), 1.0) * step, 0.0)
             t_x = np.minimum(np.round(t_x / step) * step, T)
         return {col.X: x, col.T_X: t_x, col.T: T}, np.ones(len(x), dtype=bool)
+
+    def _contractual_values(self, summary: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Retention rows: ``x`` 1 (cancelled at the end of period ``T``) or 0 (active after ``T`` periods)."""
+        missing = [c for c in (col.X, col.T) if c not in summary.columns]
+        if missing:
+            raise LtvlabError(
+                f"retention rows lack column(s) {missing}; build them with ltvlab.ltv.sbg.retention_rows"
+            )
+        x = pd.to_numeric(summary[col.X], errors="coerce").to_numpy(dtype=float)
+        T = pd.to_numeric(summary[col.T], errors="coerce").to_numpy(dtype=float)
+        checks = (
+            (~np.isin(x, (0.0, 1.0)), "x must be 1 (cancelled) or 0 (still active)"),
+            (~np.isfinite(T) | (T < 0) | (T != np.round(T)), "T must be a whole number of periods >= 0"),
+            ((x == 1) & (T < 1), "a cancellation needs T >= 1 (the period at whose end it happened)"),
+        )
+        for bad, what in checks:
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise LtvlabError(
+                    f"retention rows: {int(bad.sum())} row(s) where {what} (first at row {row})"
+                )
+        if not (x > 0).any():
+            raise LtvlabError(
+                "no cancellation in the data: the retention model's churn rates are not identified"
+            )
+        return {col.X: x, col.T: T}, np.ones(len(x), dtype=bool)
 
     def prepare(self, summary: pd.DataFrame, weights: str | None = None) -> PreparedData:
         """Validate the summary and compress it to weighted distinct rows.
@@ -186,7 +234,7 @@ class BTYDSpec:
             )
         codes = encode_segments(labels, segments)
         notes = []
-        repeaters = np.bincount(codes[values[col.X] > 0], minlength=len(segments))
+        repeaters = np.bincount(codes[values[col.X] > 0], minlength=len(segments))  # (cancellations for sBG)
         empty = [s for s, n in zip(segments, repeaters, strict=True) if n == 0]
         if empty and self.pooling == "none":
             raise LtvlabError(
@@ -259,6 +307,7 @@ class BTYDSpec:
         cores: int = 1,
         weights: str | None = None,
         max_treedepth: int | None = None,
+        unit: str | None = None,
     ) -> BTYDFit:
         """Fit on a customer summary (unchanged); returns a :class:`PurchaseFit` or :class:`SpendFit`.
 
@@ -268,9 +317,28 @@ class BTYDSpec:
         ``None`` chooses with :meth:`treedepth`: 3 for centred partial pooling over many segments, else 10; when
         depth 3 fails the diagnostics gate the fit is redone with depth 10 and ``fit.warnings`` says so. The
         depth used is recorded in ``fit.config``.
+
+        ``unit`` is the time unit of ``t_x`` and ``T`` (``"W"``/``"D"``), by default ``summary.attrs["unit"]``; the
+        fit records it and every prediction checks that the summaries it scores are in the same unit.
         """
         if method not in ("nuts", "map"):
             raise LtvlabError(f"method={method!r}: use 'nuts' or 'map'")
+        fit_unit = unit if unit is not None else summary.attrs.get("unit")
+        discrete = self.kind.role in ("discrete", "contractual")
+        if fit_unit is not None and (str(fit_unit) == "period") != discrete and self.kind.role != "spend":
+            raise LtvlabError(
+                f"the {self.kind.label} model is a {'discrete' if discrete else 'continuous'}-time model but the "
+                f"summary's unit is {fit_unit!r}: "
+                + (
+                    "build a discrete summary of transaction opportunities (ltvlab.ltv.periods.discrete_summary)"
+                    if discrete
+                    else "a summary of discrete transaction opportunities needs the BGBB model"
+                )
+            )
+        if fit_unit is not None and str(fit_unit) not in KNOWN_UNITS:
+            raise LtvlabError(
+                f"unit={fit_unit!r}: summaries are in 'W' (weeks) or 'D' (days), or 'period' (discrete opportunities)"
+            )
         sampler = sampler or DEFAULT_SAMPLER
         prepared = self.prepare(summary, weights)
         priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
@@ -360,7 +428,7 @@ class BTYDSpec:
             if name not in self.kind.param_names and name not in coefficients
         }
         ll = _total_loglik(self.kind, prepared.rows, param_draws, self.pooling, covariates)
-        fit_cls = SpendFit if self.kind_name == "gamma_gamma" else PurchaseFit
+        fit_cls = {"spend": SpendFit, "contractual": BTYDFit}.get(self.kind.role, PurchaseFit)
         cols = tuple(
             c
             for c in (
@@ -387,7 +455,7 @@ class BTYDSpec:
             seed=seed,
             data_hash=data_hash(summary, cols),
             ltvlab_version=_package_version(),
-            unit=summary.attrs.get("unit"),
+            unit=None if fit_unit is None else str(fit_unit),
             n_customers=prepared.n_customers,
             n_rows=prepared.rows.n_rows,
             warnings=prepared.warnings + notes,
@@ -398,7 +466,7 @@ class BTYDSpec:
 
 
 def _total_loglik(
-    kind: ModelKind,
+    kind: ModelDef,
     rows: Compressed,
     param_draws: Mapping[str, np.ndarray],
     pooling: str,

@@ -1,11 +1,12 @@
-"""Time-invariant customer covariates on the purchase and dropout rates of BG/NBD and Pareto/NBD.
+"""Time-invariant customer covariates on the purchase and dropout rates of the purchase models.
 
 Following Fader & Hardie, "Incorporating Time-Invariant Covariates into the Pareto/NBD and BG/NBD Models"
-(2007), a covariate vector ``z_i`` scales the gamma and beta mixing distributions of customer ``i``:
+(2007), a covariate vector ``z_i`` scales the gamma and beta mixing distributions of customer ``i``; each model
+declares which parameter each coefficient scales (``ModelDef.coefficients``):
 
 - purchase rate, both models: ``lambda_i ~ Gamma(r, alpha_i)`` with ``alpha_i = alpha exp(-gamma_purchase . z_i)``,
   so a positive coefficient raises the expected purchase rate ``r / alpha_i``;
-- BG/NBD dropout: ``p_i ~ Beta(a_i, b_i)`` with ``a_i = a exp(gamma_dropout_a . z_i)`` and
+- BG/NBD and MBG/NBD dropout: ``p_i ~ Beta(a_i, b_i)`` with ``a_i = a exp(gamma_dropout_a . z_i)`` and
   ``b_i = b exp(gamma_dropout_b . z_i)``;
 - Pareto/NBD dropout: ``mu_i ~ Gamma(s, beta_i)`` with ``beta_i = beta exp(-gamma_dropout . z_i)``, so a positive
   coefficient raises the dropout rate.
@@ -33,7 +34,6 @@ import pandas as pd
 from ltvlab.errors import LtvlabError
 
 __all__ = [
-    "COEFFICIENTS",
     "EXTREME_Z",
     "Covariates",
     "apply_covariates",
@@ -45,19 +45,6 @@ __all__ = [
 ]
 
 EXTREME_Z = 6.0  # a covariate value this many standard deviations from the mean draws a warning
-
-# coefficient name -> (parameter it scales, sign of the exponent, "purchase" or "dropout" covariate set)
-COEFFICIENTS: dict[str, dict[str, tuple[str, float, str]]] = {
-    "bgnbd": {
-        "gamma_purchase": ("alpha", -1.0, "purchase"),
-        "gamma_dropout_a": ("a", 1.0, "dropout"),
-        "gamma_dropout_b": ("b", 1.0, "dropout"),
-    },
-    "paretonbd": {
-        "gamma_purchase": ("alpha", -1.0, "purchase"),
-        "gamma_dropout": ("beta", -1.0, "dropout"),
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -179,13 +166,20 @@ def from_columns(values: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
     return np.column_stack([values[name] for name in names]) if names else np.empty((n_rows, 0))
 
 
+def _coefficients(model: str) -> Mapping[str, tuple[str, float, str]]:
+    """Coefficient name -> (parameter it scales, sign of the exponent, covariate set), declared by the model."""
+    from ltvlab.ltv.registry import get_model
+
+    return get_model(model).coefficients
+
+
 def coefficient_names(model: str, covariates: Covariates | None) -> tuple[str, ...]:
     """The coefficient vectors a model with these covariates has (empty sets have none)."""
     if covariates is None:
         return ()
     return tuple(
         name
-        for name, (_, _, which) in COEFFICIENTS[model].items()
+        for name, (_, _, which) in _coefficients(model).items()
         if (covariates.purchase if which == "purchase" else covariates.dropout)
     )
 
@@ -206,7 +200,7 @@ def apply_covariates(
         return params
     out = dict(params)
     for name in coefficient_names(model, covariates):
-        target, sign, which = COEFFICIENTS[model][name]
+        target, sign, which = _coefficients(model)[name]
         linear = np.asarray(coefficients[name]) @ z[:, covariates.positions(which)].T
         out[target] = out[target] * np.exp(sign * linear)
     return out

@@ -29,6 +29,8 @@ __all__ = [
     "bgnbd_loglik_pt",
     "gamma_gamma_loglik",
     "gamma_gamma_loglik_pt",
+    "mbgnbd_loglik",
+    "mbgnbd_loglik_pt",
     "pnbd_loglik",
     "pnbd_loglik_pt",
 ]
@@ -74,6 +76,36 @@ def bgnbd_loglik_pt(x, t_x, T, r, alpha, a, b):
     a3 = -(r + x) * pt.log(alpha + T)
     a4 = pt.log(a) - pt.log(b + pt.maximum(x, 1.0) - 1.0) - (r + x) * pt.log(alpha + t_x)
     return a1 + a2 + pt.switch(pt.gt(x, 0), pt.logaddexp(a3, a4), a3)
+
+
+# --- MBG/NBD -------------------------------------------------------------------------------------------
+
+
+def mbgnbd_loglik(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, r, alpha, a, b) -> np.ndarray:
+    """Per-customer MBG/NBD log-likelihood (Batislam, Denizel & Filiztekin 2007, eq. 5).
+
+    As BG/NBD, but the coin ``p`` is also tossed right after the first purchase, so a customer with ``x``
+    repeat purchases survived ``x + 1`` tosses if alive at ``T``, and can be dead even with ``x == 0``::
+
+        L = Gamma(r+x) alpha^r / Gamma(r) * B(a, b+x+1) / B(a, b)
+            * [(alpha+T)^-(r+x) + a / (b+x) * (alpha+t_x)^-(r+x)]
+    """
+    x, t_x, T = _f(x), _f(t_x), _f(T)
+    r, alpha, a, b = _f(r), _f(alpha), _f(a), _f(b)
+    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    a2 = gammaln(a + b) + gammaln(b + x + 1.0) - gammaln(b) - gammaln(a + b + x + 1.0)
+    a3 = -(r + x) * np.log(alpha + T)
+    a4 = np.log(a) - np.log(b + x) - (r + x) * np.log(alpha + t_x)
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def mbgnbd_loglik_pt(x, t_x, T, r, alpha, a, b):
+    """PyTensor version of :func:`mbgnbd_loglik`."""
+    a1 = pt.gammaln(r + x) - pt.gammaln(r) + r * pt.log(alpha)
+    a2 = pt.gammaln(a + b) + pt.gammaln(b + x + 1.0) - pt.gammaln(b) - pt.gammaln(a + b + x + 1.0)
+    a3 = -(r + x) * pt.log(alpha + T)
+    a4 = pt.log(a) - pt.log(b + x) - (r + x) * pt.log(alpha + t_x)
+    return a1 + a2 + pt.logaddexp(a3, a4)
 
 
 # --- Pareto/NBD ----------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv import formulas
 from ltvlab.ltv._data import (
     compress,
     encode_segments,
@@ -26,7 +25,6 @@ from ltvlab.ltv._data import (
     validate_spend_columns,
 )
 from ltvlab.ltv.covariates import (
-    COEFFICIENTS,
     Covariates,
     as_columns,
     coefficient_names,
@@ -35,7 +33,8 @@ from ltvlab.ltv.covariates import (
     row_params,
 )
 from ltvlab.ltv.diagnostics import Diagnostics
-from ltvlab.ltv.priors import EXPECTED_PURCHASES, P_ALIVE
+from ltvlab.ltv.engine import resolve_unit
+from ltvlab.ltv.registry import ModelDef, get_model
 
 __all__ = ["BTYDFit", "PurchaseFit", "SpendFit"]
 
@@ -45,7 +44,7 @@ DEFAULT_CHUNK_ELEMENTS = 2_000_000
 
 @dataclass(frozen=True, eq=False)
 class BTYDFit:
-    """A fitted BG/NBD, Pareto/NBD or Gamma-Gamma model (see the spec classes for how to make one).
+    """A fitted registered model (see the spec classes, e.g. :class:`ltvlab.ltv.BGNBD`, for how to make one).
 
     ``param_draws[name]`` has shape ``(n_draws, n_segments)`` (one row for MAP); ``population_draws`` holds the
     partial-pooling hyperparameters ``mu_log_*``/``sigma_log_*`` (empty otherwise). With ``covariates``,
@@ -73,6 +72,11 @@ class BTYDFit:
     n_rows: int
     warnings: tuple[str, ...] = ()
     covariates: Covariates | None = None  # purchase models fitted with customer covariates
+
+    @property
+    def model(self) -> ModelDef:
+        """The registry entry of this fit's model."""
+        return get_model(self.model_name)
 
     @property
     def n_draws(self) -> int:
@@ -112,7 +116,7 @@ class BTYDFit:
         entries += [("population", name, v) for name, v in self.population_draws.items()]
         if self.covariates is not None:
             for name in coefficient_names(self.model_name, self.covariates):
-                which = COEFFICIENTS[self.model_name][name][2]
+                which = self.model.coefficients[name][2]
                 names = self.covariates.purchase if which == "purchase" else self.covariates.dropout
                 entries += [
                     (f"covariate:{column}", name, self.param_draws[name][:, j])
@@ -203,7 +207,11 @@ class BTYDFit:
 
 @dataclass(frozen=True, eq=False)
 class PurchaseFit(BTYDFit):
-    """Fitted BG/NBD or Pareto/NBD model."""
+    """Fitted purchase model (BG/NBD, MBG/NBD, Pareto/NBD, ...).
+
+    Predictions check that the summary's time unit (``summary.attrs["unit"]`` or ``unit=``) is the fit's
+    (:func:`ltvlab.ltv.engine.resolve_unit`).
+    """
 
     def p_alive(
         self,
@@ -212,13 +220,15 @@ class PurchaseFit(BTYDFit):
         max_draws: int | None = None,
         seed: int = 0,
         chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+        unit: str | None = None,
     ) -> pd.DataFrame:
         """P(alive at the end of calibration) per customer: customer_id, mean, q05, q50, q95 over draws."""
+        resolve_unit(self, summary, unit)
         x, t_x, T = validate_purchase_columns(summary)
         return self._predict(
             summary,
             {col.X: x, col.T_X: t_x, col.T: T},
-            P_ALIVE[self.model_name],
+            self.model.p_alive,
             max_draws=max_draws,
             seed=seed,
             chunk_elements=chunk_elements,
@@ -232,12 +242,14 @@ class PurchaseFit(BTYDFit):
         max_draws: int | None = None,
         seed: int = 0,
         chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+        unit: str | None = None,
     ) -> pd.DataFrame:
         """Expected purchases in ``(T, T + horizon]`` (horizon in the summary's unit), per customer."""
         if not np.isfinite(horizon) or horizon < 0:
             raise LtvlabError(f"horizon must be a finite number >= 0, got {horizon}")
+        resolve_unit(self, summary, unit)
         x, t_x, T = validate_purchase_columns(summary)
-        base = EXPECTED_PURCHASES[self.model_name]
+        base = self.model.expected_purchases
 
         def fn(x_, t_x_, T_, *params):
             return base(float(horizon), x_, t_x_, T_, *params)
@@ -254,7 +266,7 @@ class PurchaseFit(BTYDFit):
 
 @dataclass(frozen=True, eq=False)
 class SpendFit(BTYDFit):
-    """Fitted Gamma-Gamma spend model."""
+    """Fitted spend model (Gamma-Gamma)."""
 
     def expected_spend(
         self,
@@ -269,7 +281,7 @@ class SpendFit(BTYDFit):
         return self._predict(
             summary,
             {col.X: x, col.MONETARY: np.where(x > 0, m, 0.0)},
-            formulas.gg_expected_spend,
+            self.model.expected_spend,
             max_draws=max_draws,
             seed=seed,
             chunk_elements=chunk_elements,

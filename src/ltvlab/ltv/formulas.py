@@ -1,4 +1,4 @@
-"""Closed-form BTYD expectations: BG/NBD, Pareto/NBD and Gamma-Gamma.
+"""Closed-form BTYD expectations: BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma.
 
 Pure NumPy/SciPy functions that broadcast: customer arrays of shape ``(n,)`` and parameter arrays of shape
 ``(d, 1)`` (one row per posterior draw) give results of shape ``(d, n)``. Scalars work too. Time arguments
@@ -27,6 +27,9 @@ __all__ = [
     "bgnbd_expected_purchases_new",
     "bgnbd_p_alive",
     "gg_expected_spend",
+    "mbgnbd_expected_purchases",
+    "mbgnbd_expected_purchases_new",
+    "mbgnbd_p_alive",
     "pnbd_expected_purchases",
     "pnbd_expected_purchases_new",
     "pnbd_p_alive",
@@ -87,6 +90,40 @@ def bgnbd_expected_purchases_new(t: ArrayLike, r, alpha, a, b) -> np.ndarray:
     tail = np.exp((a - 1.0) * log_one_minus_z) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
     a_minus_1 = np.where(np.abs(a - 1.0) < 1e-10, 1e-10, a - 1.0)
     return (a + b - 1.0) / a_minus_1 * (1.0 - tail)
+
+
+def mbgnbd_p_alive(x: ArrayLike, t_x: ArrayLike, T: ArrayLike, r, alpha, a, b) -> np.ndarray:
+    """P(alive at T | x, t_x, T) under MBG/NBD (Batislam et al. 2007, eq. 8).
+
+    ``1 / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x))^(r + x))``; unlike BG/NBD it is below 1 for
+    ``x == 0`` (the customer may have left right after the first purchase).
+    """
+    x, t_x, T = _f(x), _f(t_x), _f(T)
+    r, alpha, a, b = _f(r), _f(alpha), _f(a), _f(b)
+    log_odds = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return expit(-log_odds)
+
+
+def mbgnbd_expected_purchases(
+    t: ArrayLike, x: ArrayLike, t_x: ArrayLike, T: ArrayLike, r, alpha, a, b
+) -> np.ndarray:
+    """E[X(T, T + t) | x, t_x, T] under MBG/NBD (Batislam et al. 2007, eq. 9).
+
+    Alive at ``T`` the customer is a new BG/NBD customer with ``lambda ~ Gamma(r + x, alpha + T)`` and
+    ``p ~ Beta(a, b + x + 1)`` (survived ``x + 1`` tosses), so this is P(alive) times
+    :func:`bgnbd_expected_purchases_new` at those parameters.
+    """
+    x, T = _f(x), _f(T)
+    r, alpha, a, b = _f(r), _f(alpha), _f(a), _f(b)
+    alive = mbgnbd_p_alive(x, t_x, T, r, alpha, a, b)
+    return alive * bgnbd_expected_purchases_new(t, r + x, alpha + T, a, b + x + 1.0)
+
+
+def mbgnbd_expected_purchases_new(t: ArrayLike, r, alpha, a, b) -> np.ndarray:
+    """E[X(t)] for a customer just acquired under MBG/NBD: ``b / (a + b)`` (still there after the first toss)
+    times the BG/NBD expectation with ``p ~ Beta(a, b + 1)`` (the posterior after surviving one toss)."""
+    a, b = _f(a), _f(b)
+    return b / (a + b) * bgnbd_expected_purchases_new(t, r, alpha, a, b + 1.0)
 
 
 def _pnbd_log_term(tau, x, r, alpha, s, beta) -> np.ndarray:

@@ -3,7 +3,8 @@
 * per customer: expected holdout purchases (posterior mean over draws) vs the actual ``x_holdout``, and spend
   when a Gamma-Gamma fit is given; MAE and RMSE;
 * log predictive density of the holdout counts, from the model's conditional distribution of the number of
-  holdout purchases (closed form for BG/NBD, one-dimensional quadrature for Pareto/NBD), averaged over draws;
+  holdout purchases (each model's ``holdout_pmf``: closed form for BG/NBD and MBG/NBD, one-dimensional
+  quadrature for Pareto/NBD), averaged over draws;
 * conditional expectations: mean actual vs predicted holdout purchases by calibration frequency ``x = 0..7+``;
 * weekly cumulative tracking of the cohort's repeat purchases over calibration and holdout.
 
@@ -17,59 +18,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv.clv import SPEND_PARAMS, UNIT_DAYS, PairedDraws, pair_draws, validate_summary
 from ltvlab.ltv.covariates import as_columns, covariate_matrix
-
-_QUADRATURE_NODES = 48
-
-
-# ------------------------------------------------------------------------------------ conditional pmf
-
-
-def _nb_pmf(k: np.ndarray, shape: np.ndarray, rate: np.ndarray, t: np.ndarray | float) -> np.ndarray:
-    """P(N = k) for N ~ Poisson(lambda t), lambda ~ Gamma(shape, rate): a negative binomial."""
-    return stats.nbinom.pmf(k, shape, rate / (rate + t))
-
-
-def bgnbd_holdout_pmf(k, t, x, t_x, T, r, alpha, a, b, p_alive) -> np.ndarray:
-    """P(X(T, T+t] = k | x, t_x, T) under BG/NBD, given the parameters and P(alive at T).
-
-    Alive at T, the posterior is lambda ~ Gamma(r + x, alpha + T), p ~ Beta(a, b + x), independent. Given
-    (lambda, p): P(k) = (1-p)^k Pois(k; lambda t) + [k > 0] p (1-p)^(k-1) P(Pois(lambda t) >= k); both terms
-    integrate in closed form (Beta-function ratios and negative binomial probabilities).
-    """
-    shape, rate, b_post = r + x, alpha + T, b + x
-    log_norm = special.betaln(a, b_post)
-    stay = np.exp(special.betaln(a, b_post + k) - log_norm) * _nb_pmf(k, shape, rate, t)
-    km1 = np.maximum(k - 1, 0)
-    drop_weight = np.exp(special.betaln(a + 1.0, b_post + km1) - log_norm)
-    tail = stats.nbinom.sf(km1, shape, rate / (rate + t))  # P(N >= k) = P(N > k - 1)
-    drop = np.where(k > 0, drop_weight * tail, 0.0)
-    return (1.0 - p_alive) * (k == 0) + p_alive * (stay + drop)
-
-
-def pnbd_holdout_pmf(k, t, x, t_x, T, r, alpha, s, beta, p_alive) -> np.ndarray:
-    """P(X(T, T+t] = k | x, t_x, T) under Pareto/NBD, given the parameters and P(alive at T).
-
-    Alive at T, lambda ~ Gamma(r + x, alpha + T) and mu ~ Gamma(s, beta + T), independent; the remaining
-    lifetime is Exp(mu). P(k) = E[e^(-mu t)] NB(k; t) + int_0^t E[mu e^(-mu u)] NB(k; u) du, with the integral
-    by Gauss-Legendre quadrature on [0, t].
-    """
-    shape, rate, b_post = r + x, alpha + T, beta + T
-    t = np.asarray(t, dtype=float)
-    alive_through = (b_post / (b_post + t)) ** s * _nb_pmf(k, shape, rate, t)
-    nodes, weights = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
-    integral = 0.0
-    for node, weight in zip(nodes, weights, strict=True):
-        u = 0.5 * t * (node + 1.0)
-        density = s / b_post * (b_post / (b_post + u)) ** (s + 1.0)  # E[mu e^(-mu u)]
-        integral = integral + 0.5 * t * weight * density * _nb_pmf(k, shape, rate, u)
-    return (1.0 - p_alive) * (k == 0) + p_alive * (alive_through + integral)
-
+from ltvlab.ltv.discounting import UNIT_DAYS
+from ltvlab.ltv.engine import PairedDraws, UniqueRows, pair_draws, resolve_unit, unique_rows, validate_summary
+from ltvlab.ltv.registry import get_model
 
 # ------------------------------------------------------------------------------------------ results
 
@@ -137,31 +92,27 @@ def holdout_validation(
     max_draws: int | None = 500,
     seed: int = 0,
     chunk_rows: int = 2048,
+    unit: str | None = None,
 ) -> HoldoutResult:
-    """Compare the fit's holdout predictions with what customers actually did (see the module docstring)."""
+    """Compare the fit's holdout predictions with what customers actually did (see the module docstring).
+
+    ``unit`` is the summary's time unit (default ``summary.attrs["unit"]``); it must be the fit's.
+    """
     validate_summary(summary, need_monetary=spend_fit is not None)
     _holdout_columns(summary)
+    resolved = resolve_unit(purchase_fit, summary, unit)
     draws = pair_draws(purchase_fit, spend_fit, max_draws=max_draws, seed=seed)
     n = len(summary)
-    p_seg = np.asarray(purchase_fit.segment_index(summary), dtype=float).reshape(n)
-    s_seg = (
-        np.asarray(spend_fit.segment_index(summary), dtype=float).reshape(n)
-        if spend_fit is not None
-        else np.zeros(n)
-    )
-    names = [col.X, col.T_X, col.T, col.DURATION_HOLDOUT, col.X_HOLDOUT]
-    monetary = summary[col.MONETARY].to_numpy(float) if spend_fit is not None else np.zeros(n)
-    z = covariate_matrix(draws.covariates, summary)
-    keys = np.column_stack([p_seg, s_seg, summary[names].to_numpy(float), monetary, z])
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    predicted, log_density, spend = (np.empty(len(uniq)) for _ in range(3))
-    for start in range(0, len(uniq), chunk_rows):
-        sl = slice(start, min(start + chunk_rows, len(uniq)))
-        predicted[sl], log_density[sl], spend[sl] = _chunk(draws, uniq[sl])
-    inverse = np.asarray(inverse).reshape(n)
+    rows = unique_rows(summary, purchase_fit, spend_fit, extra=(col.DURATION_HOLDOUT, col.X_HOLDOUT))
+    predicted, log_density, spend = (np.empty(len(rows)) for _ in range(3))
+    for start in range(0, len(rows), chunk_rows):
+        sl = slice(start, min(start + chunk_rows, len(rows)))
+        predicted[sl], log_density[sl], spend[sl] = _chunk(draws, rows, sl)
+    inverse = rows.inverse
     x = summary[col.X].to_numpy(float)
     t_cal = summary[col.T].to_numpy(float)
     length = summary[col.DURATION_HOLDOUT].to_numpy(float)
+    monetary = summary[col.MONETARY].to_numpy(float) if spend_fit is not None else np.zeros(n)
     naive = np.where(t_cal > 0, x / np.where(t_cal > 0, t_cal, 1.0), 0.0) * length
     actual = summary[col.X_HOLDOUT].to_numpy(float)
     per = pd.DataFrame(
@@ -193,7 +144,7 @@ def holdout_validation(
         n_customers=n,
         n_draws=draws.n_draws,
         holdout_length=float(lengths[0]) if len(lengths) == 1 else float("nan"),
-        unit=str(summary.attrs.get("unit", "")),
+        unit=resolved or "",
         actual_total=float(actual.sum()),
         predicted_total=float(per["predicted"].sum()),
         naive_total=float(naive.sum()),
@@ -207,26 +158,20 @@ def holdout_validation(
     )
 
 
-def _chunk(draws: PairedDraws, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from ltvlab.ltv import formulas
-
-    seg = keys[:, 0].astype(np.int64)
-    x, t_x, t_cal, length, k, monetary = (keys[:, i] for i in range(2, 8))
-    params = draws.purchase_params(seg, keys[:, 8:])
-    if draws.purchase_model == "bgnbd":
-        p_alive = formulas.bgnbd_p_alive(x, t_x, t_cal, *params)
-        expected = formulas.bgnbd_expected_purchases(length, x, t_x, t_cal, *params)
-        pmf = bgnbd_holdout_pmf(k, length, x, t_x, t_cal, *params, p_alive)
+def _chunk(draws: PairedDraws, rows: UniqueRows, sl: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    model = draws.model
+    x, t_x, t_cal = rows.x[sl], rows.t_x[sl], rows.T[sl]
+    length, k = rows.extra[col.DURATION_HOLDOUT][sl], rows.extra[col.X_HOLDOUT][sl]
+    params = draws.purchase_params(rows.purchase_segment[sl], rows.z[sl])
+    p_alive = model.p_alive(x, t_x, t_cal, *params)
+    expected = model.expected_purchases(length, x, t_x, t_cal, *params)
+    pmf = model.holdout_pmf(k, length, x, t_x, t_cal, *params, p_alive)
+    if draws.spend is not None and draws.spend_model is not None:
+        spend_params = draws.spend_params(rows.spend_segment[sl])
+        value = get_model(draws.spend_model).expected_spend(x, rows.monetary[sl], *spend_params)
+        spend = (expected * value).mean(axis=0)
     else:
-        p_alive = formulas.pnbd_p_alive(x, t_x, t_cal, *params)
-        expected = formulas.pnbd_expected_purchases(length, x, t_x, t_cal, *params)
-        pmf = pnbd_holdout_pmf(k, length, x, t_x, t_cal, *params, p_alive)
-    if draws.spend is not None:
-        s_seg = keys[:, 1].astype(np.int64)
-        p, q, gamma = (draws.spend[name][:, s_seg] for name in SPEND_PARAMS)
-        spend = (expected * formulas.gg_expected_spend(x, monetary, p, q, gamma)).mean(axis=0)
-    else:
-        spend = np.full(len(keys), np.nan)
+        spend = np.full(len(x), np.nan)
     with np.errstate(divide="ignore"):
         log_density = np.log(np.mean(pmf, axis=0))
     return np.mean(expected, axis=0), log_density, spend
@@ -252,9 +197,7 @@ def conditional_expectations(result: HoldoutResult, *, max_x: int = 7) -> pd.Dat
 
 def _unconditional_expected(model: str, t: np.ndarray, params: list[np.ndarray]) -> np.ndarray:
     """E[X(t)] for a customer acquired ``t`` time units ago (0 for t <= 0)."""
-    from ltvlab.ltv import formulas
-
-    fn = formulas.bgnbd_expected_purchases_new if model == "bgnbd" else formulas.pnbd_expected_purchases_new
+    fn = get_model(model, "purchase").expected_purchases_new
     return np.where(t > 0, fn(np.maximum(t, 0.0), *params), 0.0)
 
 
@@ -279,7 +222,7 @@ def cumulative_tracking(
         raise LtvlabError(
             "tracking needs summary.attrs['calibration_end'] and ['unit']; build it with customer_summary"
         )
-    unit = str(summary.attrs["unit"])
+    unit = str(resolve_unit(purchase_fit, summary))
     cal_end = pd.Timestamp(summary.attrs["calibration_end"])
     end = pd.Timestamp(summary.attrs.get("holdout_end") or cal_end)
     for name in (col.CUSTOMER_ID, col.DATE):

@@ -55,25 +55,15 @@ from tqdm.auto import tqdm
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv import formulas
-from ltvlab.ltv.clv import (
-    SPEND_PARAMS,
-    ClvHorizon,
-    PairedDraws,
-    _summary_unit,
-    clv_attrs,
-    clv_horizon,
-    pair_draws,
-    summarise_draws,
-    validate_summary,
-)
-from ltvlab.ltv.covariates import covariate_matrix
+from ltvlab.ltv._sim import check_finite, repeat_draws
+from ltvlab.ltv.clv import clv_attrs
+from ltvlab.ltv.discounting import ClvHorizon
+from ltvlab.ltv.engine import PairedDraws, scoring_plan, summarise_draws, unique_rows, validate_summary
 
 __all__ = ["ALL_CUSTOMERS", "PredictiveSample", "sample_future_value"]
 
 ALL_CUSTOMERS = "all customers"
 DEFAULT_CHUNK_ELEMENTS = 2_000_000
-_MIN_PROBABILITY = 1e-12  # floor on a Beta draw of p: Beta(a, .) with small a can underflow to 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,55 +116,6 @@ class PredictiveSample:
 # ------------------------------------------------------------------------------------------ simulation
 
 
-def _repeat(values: np.ndarray, sims: int) -> np.ndarray:
-    """Each row (posterior draw) repeated for its ``sims`` consecutive samples."""
-    return values if sims == 1 else np.repeat(values, sims, axis=0)
-
-
-def _bgnbd_counts(
-    rng: np.random.Generator, draw_params: list[np.ndarray], sims: int, x, t_x, T, horizon: ClvHorizon
-) -> np.ndarray:
-    """Purchases per period, shape ``(n_periods, samples, customers)``, under BG/NBD (see module docstring).
-
-    ``draw_params`` are ``draws x customers``; each draw is used for ``sims`` consecutive samples.
-    """
-    p_alive = _repeat(formulas.bgnbd_p_alive(x, t_x, T, *draw_params), sims)
-    _check_finite(p_alive, "P(alive)", x, t_x, T)
-    r, alpha, a, b = (_repeat(v, sims) for v in draw_params)
-    alive = rng.random(p_alive.shape) < p_alive
-    lam = rng.gamma(r + x, 1.0 / (alpha + T))
-    p = np.clip(rng.beta(a, b + x), _MIN_PROBABILITY, 1.0)
-    dropout_after = rng.geometric(p)  # future purchase after which the customer drops out: 1, 2, ...
-    counts = np.empty((horizon.n_periods, *p_alive.shape), dtype=np.int64)
-    immortal = np.zeros(p_alive.shape, dtype=np.int64)
-    made_before = np.zeros(p_alive.shape, dtype=np.int64)
-    for k in range(horizon.n_periods):
-        immortal += rng.poisson(lam * horizon.period_length)
-        made = np.minimum(immortal, dropout_after)
-        counts[k] = np.where(alive, made - made_before, 0)
-        made_before = made
-    return counts
-
-
-def _pnbd_counts(
-    rng: np.random.Generator, draw_params: list[np.ndarray], sims: int, x, t_x, T, horizon: ClvHorizon
-) -> np.ndarray:
-    """Purchases per period, shape ``(n_periods, samples, customers)``, under Pareto/NBD."""
-    p_alive = _repeat(formulas.pnbd_p_alive(x, t_x, T, *draw_params), sims)
-    _check_finite(p_alive, "P(alive)", x, t_x, T)
-    r, alpha, s, beta = (_repeat(v, sims) for v in draw_params)
-    alive = rng.random(p_alive.shape) < p_alive
-    lam = rng.gamma(r + x, 1.0 / (alpha + T))
-    mu = np.maximum(rng.gamma(s, 1.0 / (beta + T)), 1e-300)  # an underflow to 0 would divide by zero
-    remaining = np.where(alive, rng.standard_exponential(p_alive.shape) / mu, 0.0)
-    counts = np.empty((horizon.n_periods, *p_alive.shape), dtype=np.int64)
-    length = horizon.period_length
-    for k in range(horizon.n_periods):
-        lived = np.clip(remaining - k * length, 0.0, length)
-        counts[k] = rng.poisson(lam * lived)
-    return counts
-
-
 def _discounted_value(
     rng: np.random.Generator, params: list[np.ndarray], counts: np.ndarray, x, monetary, horizon: ClvHorizon
 ) -> np.ndarray:
@@ -185,16 +126,8 @@ def _discounted_value(
     for k in range(horizon.n_periods):
         spend = rng.gamma(counts[k] * p, 1.0 / nu)  # shape 0 (no purchase) gives exactly 0
         value += spend / (1.0 + horizon.period_rate) ** (k + 1)
-    _check_finite(value, "the simulated value", x, None, None)
+    check_finite(value, "the simulated value", x, None, None)
     return value
-
-
-def _check_finite(values: np.ndarray, what: str, x, t_x, T) -> None:
-    if np.isfinite(values).all():
-        return
-    bad = int(np.flatnonzero(~np.isfinite(values).all(axis=0))[0])
-    where = f"x={x[bad]:g}" + ("" if t_x is None else f", t_x={t_x[bad]:g}, T={T[bad]:g}")
-    raise LtvlabError(f"{what} is not finite for the summary {where} (check the fitted parameters)")
 
 
 def _segment_sums(values: np.ndarray, codes: np.ndarray, n_segments: int) -> np.ndarray:
@@ -251,6 +184,7 @@ def sample_future_value(
     seed: int = 0,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     progress: bool = False,
+    unit: str | None = None,
 ) -> PredictiveSample:
     """Posterior predictive draws of each customer's future purchases and discounted value.
 
@@ -276,29 +210,29 @@ def sample_future_value(
         Samples x customers simulated at once; bounds memory.
     progress
         Show a progress bar over customers (tqdm).
+    unit
+        Time unit of the summary (default ``summary.attrs["unit"]``); must be the purchase fit's.
     """
     validate_summary(summary, need_monetary=spend_fit is not None)
     _validate_options(sims_per_draw, chunk_elements)
-    horizon = clv_horizon(
-        unit=_summary_unit(summary),
+    plan = scoring_plan(
+        purchase_fit,
+        spend_fit,
+        summary=summary,
+        unit=unit,
         horizon_weeks=horizon_weeks,
         period_weeks=period_weeks,
         annual_discount_rate=annual_discount_rate,
+        max_draws=max_draws,
+        seed=seed,
     )
+    horizon, draws = plan.horizon, plan.draws
     codes, segment_names = _segment_codes(summary, segment)
-    draws = pair_draws(purchase_fit, spend_fit, max_draws=max_draws, seed=seed)
     n = len(summary)
-    fit_seg = np.asarray(purchase_fit.segment_index(summary), dtype=np.int64).reshape(n)
-    spend_seg = (
-        np.asarray(spend_fit.segment_index(summary), dtype=np.int64).reshape(n)
-        if spend_fit is not None
-        else fit_seg
-    )
-    x, t_x, t_cal = (summary[c].to_numpy(float) for c in (col.X, col.T_X, col.T))
-    z = covariate_matrix(draws.covariates, summary)
-    monetary = (
-        np.where(x > 0, summary[col.MONETARY].to_numpy(float), 0.0) if spend_fit is not None else np.zeros(n)
-    )
+    rows = unique_rows(summary, purchase_fit, spend_fit, distinct=False)  # every customer its own future
+    fit_seg, spend_seg, z = rows.purchase_segment, rows.spend_segment, rows.z
+    x, t_x, t_cal = rows.x, rows.t_x, rows.T
+    monetary = np.where(x > 0, rows.monetary, 0.0)
 
     sims = int(sims_per_draw)
     n_samples = draws.n_draws * sims
@@ -308,7 +242,7 @@ def sample_future_value(
     totals = {q: np.zeros(n_samples) for q in quantities}
     by_segment = {q: np.zeros((n_samples, len(segment_names))) for q in quantities}
     rng = np.random.default_rng(seed)
-    simulate = _bgnbd_counts if draws.purchase_model == "bgnbd" else _pnbd_counts
+    simulate = draws.model.simulate_counts
     step = max(1, int(chunk_elements) // n_samples)
     with tqdm(total=n, disable=not progress, unit="customer", desc="posterior predictive") as bar:
         for start in range(0, n, step):
@@ -387,6 +321,6 @@ def _simulate_chunk(
     counts = simulate(rng, params, sims, x, t_x, t_cal, horizon)
     out = {"purchases": counts.sum(axis=0).astype(float)}
     if draws.spend is not None:
-        spend_params = [_repeat(draws.spend[name][:, spend_seg], sims) for name in SPEND_PARAMS]
+        spend_params = [repeat_draws(v, sims) for v in draws.spend_params(spend_seg)]
         out["value"] = _discounted_value(rng, spend_params, counts, x, monetary, horizon)
     return out

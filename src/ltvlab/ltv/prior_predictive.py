@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from ltvlab.data.synthetic_btyd import bgnbd_counts, pareto_nbd_counts
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv._data import encode_segments, segment_labels
@@ -77,7 +76,8 @@ def prior_predictive_summary(
         if spec.pooling != "complete"
         else np.zeros(len(summary), dtype=np.int64)
     )
-    spend = spec.kind_name == "gamma_gamma"
+    kind = spec.kind
+    spend = kind.role == "spend"
     keep = np.arange(len(summary))
     if spend:
         keep = keep[summary[col.X].to_numpy() > 0]
@@ -89,26 +89,17 @@ def prior_predictive_summary(
         arr = prior[name].values.reshape(draws, -1)
         params[name] = arr[:, seg] if arr.shape[1] > 1 else np.broadcast_to(arr, (draws, seg.size))
     rows = []
+    simulate = kind.simulate_calibration
     if spend:
         x = summary[col.X].to_numpy(dtype=float)[keep]
         observed = _spend_stats(summary[col.MONETARY].to_numpy(dtype=float)[keep])
         for d in range(draws):
-            p, q, gamma = (params[k][d] for k in ("p", "q", "gamma"))
-            nu = rng.gamma(q, 1.0 / gamma)
-            rows.append(_spend_stats(rng.gamma(p * x, 1.0 / (nu * x))))
+            rows.append(_spend_stats(simulate(rng, [params[k][d] for k in kind.param_names], x)))
     else:
         T = summary[col.T].to_numpy(dtype=float)[keep]
-        x_obs = summary[col.X].to_numpy(dtype=float)[keep]
-        observed = _purchase_stats(x_obs)
-        r_name, a_name = spec.kind.param_names[0], spec.kind.param_names[1]
+        observed = _purchase_stats(summary[col.X].to_numpy(dtype=float)[keep])
         for d in range(draws):
-            lam = rng.gamma(params[r_name][d], 1.0 / params[a_name][d])
-            if spec.kind_name == "bgnbd":
-                p = rng.beta(params["a"][d], params["b"][d])
-                x, _, _ = bgnbd_counts(lam, p, T, None, rng)
-            else:
-                mu = rng.gamma(params["s"][d], 1.0 / params["beta"][d])
-                x, _, _ = pareto_nbd_counts(lam, mu, T, None, rng)
+            x = simulate(rng, [params[k][d] for k in kind.param_names], T)
             rows.append(_purchase_stats(np.asarray(x, dtype=float)))
     sims = pd.DataFrame(rows)
     table = pd.DataFrame(

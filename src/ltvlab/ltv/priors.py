@@ -26,7 +26,7 @@ deviation of the covariate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,70 +34,14 @@ import numpy as np
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv import distributions as dist
-from ltvlab.ltv import formulas
+from ltvlab.ltv.registry import ModelDef
 
-__all__ = ["DEFAULT_COEFFICIENT_SD", "DEFAULT_POOLING_SD", "KINDS", "ModelKind", "Priors", "resolve_priors"]
+__all__ = ["DEFAULT_COEFFICIENT_SD", "DEFAULT_POOLING_SD", "Priors", "resolve_priors"]
 
 Pooling = Literal["none", "complete", "partial"]
 PriorChoice = Literal["default", "flat"] | Mapping[str, object]
 DEFAULT_POOLING_SD = 0.5
 DEFAULT_COEFFICIENT_SD = 1.0  # covariate coefficients, per standard deviation of the covariate
-
-
-@dataclass(frozen=True)
-class ModelKind:
-    """What distinguishes BG/NBD, Pareto/NBD and Gamma-Gamma for the shared machinery."""
-
-    name: str
-    param_names: tuple[str, ...]
-    data_columns: tuple[str, ...]
-    loglik: Callable[..., np.ndarray]
-    loglik_pt: Callable[..., object]
-    offsets: tuple[float, ...]  # theta = offset + exp(eta)
-    scale: tuple[str | None, ...]  # "time" | "money" | None: centre of the default prior
-
-    def eta_name(self, param: str) -> str:
-        offset = self.offsets[self.param_names.index(param)]
-        return f"log_{param}" if offset == 0 else f"log_{param}_minus_{offset:g}"
-
-
-KINDS: dict[str, ModelKind] = {
-    "bgnbd": ModelKind(
-        "bgnbd",
-        ("r", "alpha", "a", "b"),
-        (col.X, col.T_X, col.T),
-        dist.bgnbd_loglik,
-        dist.bgnbd_loglik_pt,
-        (0.0, 0.0, 0.0, 0.0),
-        (None, "time", None, None),
-    ),
-    "paretonbd": ModelKind(
-        "paretonbd",
-        ("r", "alpha", "s", "beta"),
-        (col.X, col.T_X, col.T),
-        dist.pnbd_loglik,
-        dist.pnbd_loglik_pt,
-        (0.0, 0.0, 0.0, 0.0),
-        (None, "time", None, "time"),
-    ),
-    "gamma_gamma": ModelKind(
-        "gamma_gamma",
-        ("p", "q", "gamma"),
-        (col.X, col.MONETARY),
-        dist.gamma_gamma_loglik,
-        dist.gamma_gamma_loglik_pt,
-        (0.0, 1.0, 0.0),
-        (None, None, "money"),
-    ),
-}
-
-# Closed-form expectations used for predictions, per model.
-P_ALIVE = {"bgnbd": formulas.bgnbd_p_alive, "paretonbd": formulas.pnbd_p_alive}
-EXPECTED_PURCHASES = {
-    "bgnbd": formulas.bgnbd_expected_purchases,
-    "paretonbd": formulas.pnbd_expected_purchases,
-}
 
 
 @dataclass(frozen=True)
@@ -119,7 +63,7 @@ class Priors:
 
 
 def _default_centres(
-    kind: ModelKind, values: Mapping[str, np.ndarray], weights: np.ndarray | None = None
+    kind: ModelDef, values: Mapping[str, np.ndarray], weights: np.ndarray | None = None
 ) -> dict[str, tuple[float, float]]:
     def mean(v: np.ndarray, w: np.ndarray | None) -> float:
         return float(np.mean(v)) if w is None else float(np.average(v, weights=w))
@@ -139,7 +83,7 @@ def _default_centres(
 
 
 def resolve_priors(
-    kind: ModelKind,
+    kind: ModelDef,
     choice: PriorChoice,
     values: Mapping[str, np.ndarray],
     weights: np.ndarray | None = None,

@@ -18,14 +18,9 @@ import pyarrow.parquet as pq
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv.clv import (
-    clv_attrs,
-    scoring_plan,
-    unique_row_table,
-    unique_rows,
-    validate_summary,
-)
+from ltvlab.ltv.clv import clv_attrs
 from ltvlab.ltv.decisions import CUSTOMER_HASH, hash_ids, project_salt
+from ltvlab.ltv.engine import scoring_plan, unique_row_table, unique_rows, validate_summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +46,14 @@ def _prepare(
     max_draws: int | None,
     seed: int,
     chunk_rows: int,
+    unit: str | None,
 ) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:
     validate_summary(summary, need_monetary=spend_fit is not None)
-    unit = summary.attrs.get("unit")
-    if unit is None:
-        raise LtvlabError(
-            "summary.attrs['unit'] is missing; build the summary with ltvlab.features.customer_summary"
-        )
-    horizon, draws, quantities = scoring_plan(
+    plan = scoring_plan(
         purchase_fit,
         spend_fit,
-        unit=str(unit),
+        summary=summary,
+        unit=unit,
         horizon_weeks=horizon_weeks,
         period_weeks=period_weeks,
         annual_discount_rate=annual_discount_rate,
@@ -69,9 +61,11 @@ def _prepare(
         seed=seed,
     )
     rows = unique_rows(summary, purchase_fit, spend_fit)
-    table = unique_row_table(draws, rows, horizon=horizon, quantities=quantities, chunk_rows=chunk_rows)
-    attrs = clv_attrs(horizon, draws, seed=seed, n_unique=len(rows))
-    attrs["expected_purchases_horizon"] = f"{horizon.horizon_weeks:g} weeks"
+    table = unique_row_table(
+        plan.draws, rows, horizon=plan.horizon, quantities=plan.quantities, chunk_rows=chunk_rows
+    )
+    attrs = clv_attrs(plan.horizon, plan.draws, seed=seed, n_unique=len(rows))
+    attrs["expected_purchases_horizon"] = f"{plan.horizon.horizon_weeks:g} weeks"
     return table, rows.inverse, attrs
 
 
@@ -103,11 +97,13 @@ def score_customers(
     chunk_rows: int = 2048,
     hash_customer_ids: bool = False,
     salt: str | None = None,
+    unit: str | None = None,
 ) -> pd.DataFrame:
     """Per-customer scores in memory: ``customer_id`` then ``{p_alive,expected_purchases,clv}_{mean,q05,q50,q95}``.
 
     ``expected_purchases`` is over ``horizon_weeks``; CLV columns need ``spend_fit`` (omitted when it is None).
     With ``hash_customer_ids`` the first column is ``customer_hash`` (salted sha256) instead of the raw id.
+    ``unit`` is the summary's time unit (default ``summary.attrs["unit"]``); it must be the purchase fit's.
     """
     table, inverse, attrs = _prepare(
         purchase_fit,
@@ -119,6 +115,7 @@ def score_customers(
         max_draws=max_draws,
         seed=seed,
         chunk_rows=chunk_rows,
+        unit=unit,
     )
     out = _block(summary, table, inverse, slice(0, len(summary)), _ids(summary, hash_customer_ids, salt))
     out.attrs.update(attrs)
@@ -140,6 +137,7 @@ def write_scores(
     write_rows: int = 100_000,
     hash_customer_ids: bool = False,
     salt: str | None = None,
+    unit: str | None = None,
 ) -> ScoringRun:
     """Score every customer and stream the table to ``path`` (``.parquet`` or ``.csv``) in blocks.
 
@@ -160,6 +158,7 @@ def write_scores(
         max_draws=max_draws,
         seed=seed,
         chunk_rows=chunk_rows,
+        unit=unit,
     )
     ids = _ids(summary, hash_customer_ids, salt)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """Distributed scoring: P(alive), expected purchases and discounted CLV per customer on the Spark executors.
 
-The driver takes the posterior draws once (:func:`ltvlab.ltv.clv.pair_draws`, the same draws as
+The driver checks the unit and takes the posterior draws once (:func:`ltvlab.ltv.scoring_plan`, the same draws as
 :func:`ltvlab.ltv.score_customers` with the same ``max_draws`` and ``seed``) and broadcasts them with the horizon.
-Each executor scores its partitions with ``mapInPandas``, batch by batch, through the functions of
-:mod:`ltvlab.ltv.clv` (``validate_summary``, ``unique_rows``, ``unique_row_table``): distinct summaries of a batch
+Each executor scores its partitions with ``mapInPandas``, batch by batch, through the public scoring engine
+(:mod:`ltvlab.ltv.engine`: ``validate_summary``, ``unique_rows``, ``unique_row_table``): distinct summaries of a batch
 are evaluated once, ``chunk_rows`` at a time, so an executor holds at most draws x ``chunk_rows`` numbers. The
 scores are those of the one-machine path to floating-point rounding, in no particular row order.
 """
@@ -15,21 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv._data import encode_segments, segment_labels
-from ltvlab.ltv.clv import (
+from ltvlab.ltv import (
     QUANTILES,
     clv_attrs,
     scoring_plan,
+    segment_index_of,
     unique_row_table,
     unique_rows,
     validate_summary,
 )
-from ltvlab.ltv.covariates import Covariates
 from ltvlab.ltv.decisions import CUSTOMER_HASH, hash_ids, project_salt
 from ltvlab.spark.session import pandas_conversion
 
@@ -39,22 +37,6 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 METADATA_FILE = "_ltvlab.json"  # Spark and pyarrow readers skip files starting with "_"
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentIndex:
-    """What executors need of a fit to place customers in its segments (a picklable stand-in for the fit)."""
-
-    segment: str | None
-    segments: tuple[str, ...]
-    covariates: Covariates | None = (
-        None  # customer covariates of a purchase fit (their columns are scored too)
-    )
-
-    def segment_index(self, summary: pd.DataFrame) -> np.ndarray:
-        if self.segment is None:
-            return np.zeros(len(summary), dtype=np.int64)
-        return encode_segments(segment_labels(summary, self.segment), self.segments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +54,6 @@ def score_columns(quantities: tuple[str, ...], id_column: str) -> list[str]:
     """Output columns: the id, then ``{quantity}_{mean,q05,q50,q95}`` per quantity."""
     stats = ["mean", *(f"q{round(q * 100):02d}" for q in QUANTILES)]
     return [id_column, *(f"{name}_{stat}" for name in quantities for stat in stats)]
-
-
-def _index_of(fit: Any) -> SegmentIndex:
-    return SegmentIndex(
-        getattr(fit, "segment", None),
-        tuple(getattr(fit, "segments", ("all",))),
-        getattr(fit, "covariates", None),
-    )
 
 
 def score_dataframe(
@@ -102,7 +76,7 @@ def score_dataframe(
     Columns are those of :func:`ltvlab.ltv.score_customers`: ``customer_id`` (``customer_hash`` with
     ``hash_customer_ids``) then ``{p_alive,expected_purchases,clv}_{mean,q05,q50,q95}`` (CLV only with a
     ``spend_fit``). ``unit`` is the summary's time unit (``"D"``/``"W"``), read from a pandas summary's ``attrs``
-    when not given. The returned dict holds the horizon, discounting and draws used (no per-row counts).
+    when not given; it must be the purchase fit's unit. The returned dict holds the horizon, discounting and draws used (no per-row counts).
     """
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
@@ -120,7 +94,7 @@ def score_dataframe(
         raise LtvlabError(f"summary must be a Spark or pandas DataFrame, not {type(summary).__name__}")
     if unit is None:
         raise LtvlabError("pass unit='W' or unit='D': the time unit of the summary's t_x and T")
-    horizon, draws, quantities = scoring_plan(
+    plan = scoring_plan(
         purchase_fit,
         spend_fit,
         unit=str(unit),
@@ -130,8 +104,9 @@ def score_dataframe(
         max_draws=max_draws,
         seed=seed,
     )
-    p_index = _index_of(purchase_fit)
-    s_index = _index_of(spend_fit) if spend_fit is not None else None
+    horizon, draws, quantities = plan.horizon, plan.draws, plan.quantities
+    p_index = segment_index_of(purchase_fit)
+    s_index = segment_index_of(spend_fit) if spend_fit is not None else None
     needed = [col.CUSTOMER_ID, col.X, col.T_X, col.T] + ([col.MONETARY] if spend_fit is not None else [])
     needed += sorted({i.segment for i in (p_index, s_index) if i is not None and i.segment} - set(needed))
     if p_index.covariates is not None:

@@ -10,8 +10,9 @@ a customer alive now has purchase rate ``lambda ~ Gamma(r + x, alpha + T)`` and 
 
 with ``E_new`` the model's expected purchases of a just-acquired customer (``Gamma(shape, scale)`` rates
 scaled by ``m`` are ``Gamma(shape, rate / m)``). With both multipliers 1 this is exactly the model's
-conditional expectation. BG/NBD dropout is a per-purchase probability, not a rate, so dropout effects
-need the Pareto/NBD model.
+conditional expectation. Each registered purchase model declares this expectation
+(``ModelDef.strategy_purchases``); BG/NBD and MBG/NBD dropout is a per-purchase probability, not a rate, so
+dropout effects need the Pareto/NBD model.
 
 Discounting reuses :func:`ltvlab.ltv.clv.discounted_purchases` and :func:`ltvlab.ltv.clv.clv_horizon`.
 Parameters, spend and multipliers may be arrays of posterior draws (shape ``(draws,)``), giving draws of
@@ -21,23 +22,15 @@ the incremental CLV per customer, so the effect's uncertainty reaches the budget
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from ltvlab.errors import DataValidationError, LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv.clv import clv_horizon, discounted_purchases
-from ltvlab.ltv.formulas import (
-    bgnbd_expected_purchases_new,
-    bgnbd_p_alive,
-    pnbd_expected_purchases_new,
-    pnbd_p_alive,
-)
+from ltvlab.ltv import clv_horizon, discounted_purchases, get_model
 
-PurchaseModel = Literal["paretonbd", "bgnbd"]
-_PARAMS = {"paretonbd": ("r", "alpha", "s", "beta"), "bgnbd": ("r", "alpha", "a", "b")}
+PurchaseModel = str  # a registered purchase model: ltvlab.ltv.registered_models()
 
 
 def _column(value: float | np.ndarray) -> np.ndarray:
@@ -74,9 +67,8 @@ def discounted_expected_purchases(
     annual_discount_rate: float = 0.10,
 ) -> np.ndarray:
     """Discounted expected purchases (draws x customers) over the horizon, under the given multipliers."""
-    if model not in _PARAMS:
-        raise LtvlabError(f"model must be 'paretonbd' or 'bgnbd'; got {model!r}")
-    missing = [name for name in _PARAMS[model] if name not in params]
+    spec = get_model(model, "purchase")
+    missing = [name for name in spec.param_names if name not in params]
     if missing:
         raise LtvlabError(f"params lack {missing} for the {model} model")
     absent = [c for c in (col.X, col.T_X, col.T) if c not in summary.columns]
@@ -86,33 +78,14 @@ def discounted_expected_purchases(
     if (m_rate <= 0).any() or (m_drop <= 0).any():
         raise LtvlabError("rate and dropout multipliers must be positive (1 = no effect)")
     x, t_x, big_t = (summary[c].to_numpy(float)[None, :] for c in (col.X, col.T_X, col.T))
-    p = {name: _column(params[name]) for name in _PARAMS[model]}
+    p = {name: _column(params[name]) for name in spec.param_names}
     horizon = clv_horizon(
         unit=unit,
         horizon_weeks=horizon_weeks,
         period_weeks=period_weeks,
         annual_discount_rate=annual_discount_rate,
     )
-    shape, scale = p["r"] + x, (p["alpha"] + big_t) / m_rate
-    if model == "paretonbd":
-        alive = pnbd_p_alive(x, t_x, big_t, p["r"], p["alpha"], p["s"], p["beta"])
-        drop_scale = (p["beta"] + big_t) / m_drop
-
-        def cumulative(t: float) -> np.ndarray:
-            return alive * pnbd_expected_purchases_new(t, shape, scale, p["s"], drop_scale)
-
-    else:
-        if not np.allclose(m_drop, 1.0):
-            raise LtvlabError(
-                "a dropout effect needs model='paretonbd': BG/NBD dropout is a per-purchase probability, "
-                "not a rate a multiplier can act on"
-            )
-        alive = bgnbd_p_alive(x, t_x, big_t, p["r"], p["alpha"], p["a"], p["b"])
-        b_post = p["b"] + x
-
-        def cumulative(t: float) -> np.ndarray:
-            return alive * bgnbd_expected_purchases_new(t, shape, scale, p["a"], b_post)
-
+    cumulative = spec.strategy_purchases(x, t_x, big_t, p, m_rate, m_drop)
     return discounted_purchases(
         cumulative,
         period_length=horizon.period_length,

@@ -1,0 +1,92 @@
+"""Model comparison on the CDNOW sample: holdout log density, MAE and PSIS-LOO of BG/NBD vs MBG/NBD.
+
+The two tests on NUTS fits (PSIS-LOO needs posterior draws) are slow (~50 s of sampling); the command-line test
+on MAP fits runs in the default suite.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ltvlab.cli import cli
+from ltvlab.errors import LtvlabError
+from ltvlab.ltv import BGNBD, MBGNBD, holdout_validation
+from ltvlab.ltv.compare import compare_fits, model_tracking, pointwise_loglik
+from ltvlab.ltv.model_plots import plot_model_tracking
+
+
+@pytest.fixture(scope="module")
+def comparison(cdnow_sample_summary):
+    fits = {
+        "bgnbd": BGNBD().fit(cdnow_sample_summary, draws=150, tune=300, chains=2, seed=3),
+        "mbgnbd": MBGNBD().fit(cdnow_sample_summary, draws=150, tune=300, chains=2, seed=3),
+    }
+    return compare_fits(fits, cdnow_sample_summary, max_draws=None)
+
+
+@pytest.mark.slow
+def test_table_agrees_with_its_parts(comparison, cdnow_sample_summary):
+    table = comparison.table.set_index("model")
+    for name, fit in comparison.fits.items():
+        holdout = holdout_validation(fit, cdnow_sample_summary, max_draws=None)
+        assert table.loc[name, "holdout_log_density"] == pytest.approx(holdout.log_predictive_density)
+        assert table.loc[name, "holdout_mae"] == pytest.approx(holdout.mae)
+        ll = pointwise_loglik(fit, cdnow_sample_summary)
+        # the pointwise log-likelihood adds up to the fit's own (weighted, compressed) total at every draw
+        assert ll.sum(axis=1).mean() == pytest.approx(fit.log_likelihood, rel=1e-9)
+        # PSIS-LOO: elpd_loo + p_loo is the log pointwise predictive density, which by Jensen's inequality is at
+        # least the posterior-mean log-likelihood; p_loo is near the 4 free parameters
+        lppd = table.loc[name, "elpd_loo"] + table.loc[name, "p_loo"]
+        assert lppd >= ll.sum(axis=1).mean()
+        assert 2 < table.loc[name, "p_loo"] < 8
+        bad = table.loc[name, "pareto_k_bad"]
+        assert pd.isna(table.loc[name, "loo_warning"]) == (bad == 0)
+    assert table["elpd_diff"].max() == 0.0 and (table["elpd_diff_se"] >= 0).all()
+    assert json.loads(json.dumps(comparison.to_dict(), default=float))["customers"] == len(
+        cdnow_sample_summary
+    )
+
+
+@pytest.mark.slow
+def test_one_tracking_plot_with_every_model(
+    comparison, cdnow_sample_summary, cdnow_sample_transactions, tmp_path
+):
+    tracking = model_tracking(comparison, cdnow_sample_summary, cdnow_sample_transactions)
+    assert {"expected_bgnbd", "expected_mbgnbd"} <= set(tracking.columns)
+    assert np.all(np.diff(tracking["expected_mbgnbd"]) >= 0)
+    ax = plot_model_tracking(tracking)
+    assert len(ax.get_lines()) == 4  # actual, two models, end of calibration
+    ax.figure.savefig(tmp_path / "tracking.png")
+
+
+def test_cli_compare_json():
+    result = CliRunner().invoke(
+        cli,
+        [
+            "ltv",
+            "compare",
+            "--dataset",
+            "cdnow-sample",
+            "--method",
+            "map",
+            "--models",
+            "bgnbd,mbgnbd",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert {m["model"] for m in report["models"]} == {"bgnbd", "mbgnbd"}
+    assert all(m["loo_warning"].startswith("not applicable") for m in report["models"])
+    bad = CliRunner().invoke(cli, ["ltv", "compare", "--dataset", "cdnow-sample", "--models", "bgnbd"])
+    assert bad.exit_code != 0 and "at least two models" in bad.output
+
+
+def test_compare_needs_two_fits(bgnbd_mle, cdnow_sample_summary):
+    with pytest.raises(LtvlabError, match="at least two"):
+        compare_fits({"bgnbd": bgnbd_mle}, cdnow_sample_summary)
