@@ -39,30 +39,36 @@ def test_log_rate_standard_error_is_the_delta_method() -> None:
     assert np.mean(old) < 0.90 - _band(300)  # the test has the power to see the old error
 
 
-def _gls_posterior(y: np.ndarray, se: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior mean and sd of theta by brute force: for each (tau, omega) on ``grid`` the full covariance
-    ``Sigma = diag(se^2) + tau^2 I + omega^2 (same strategy)`` of the stacked estimates, the flat-prior mean by
-    generalised least squares (``mu0_hat``, variance ``1 / info``), and theta's conditional mean
-    ``mu0_hat + G Sigma^-1 (y - mu0_hat)`` and variance ``G - G Sigma^-1 G + a a' / info`` with
-    ``a = 1 - G Sigma^-1 1``; then mixed over the grid with weights ``|Sigma|^-1/2 info^-1/2 exp(-q / 2)``."""
+def _gls_posterior(
+    y: np.ndarray, se: np.ndarray, grid: np.ndarray, across: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and sd of theta by brute force, never factorising the model. Stacked estimates
+    ``y = X beta + b + e`` with flat priors on ``beta`` (one mean per strategy, or one overall mean when strategies
+    are pooled too), ``b ~ N(0, G)``, ``G = tau^2 I (+ omega^2 [same strategy])``, ``e ~ N(0, diag(se^2))``.
+    For each grid point: ``Sigma = diag(se^2) + G``, ``beta`` by generalised least squares (variance
+    ``info^-1``, ``info = X' Sigma^-1 X``), theta's conditional mean ``X beta + G Sigma^-1 (y - X beta)`` and
+    variance ``G - G Sigma^-1 G + A info^-1 A'`` with ``A = X - G Sigma^-1 X``; then mixed over the grid
+    (uniform priors on tau and omega) with weights ``|Sigma|^-1/2 |info|^-1/2 exp(-q / 2)``."""
     n_k, n_g = y.shape
     yv, d = y.ravel(), np.diag(se.ravel() ** 2)
     same = np.kron(np.eye(n_k), np.ones((n_g, n_g)))
-    ones = np.ones(yv.size)
+    x = np.ones((yv.size, 1)) if across else np.kron(np.eye(n_k), np.ones((n_g, 1)))
     logw, means, variances = [], [], []
     for tau in grid:
-        for omega in grid:
+        for omega in grid if across else [0.0]:
             g = tau**2 * np.eye(yv.size) + omega**2 * same
             sigma_inv = np.linalg.inv(d + g)
-            info = ones @ sigma_inv @ ones
-            mu0 = (ones @ sigma_inv @ yv) / info
-            resid = yv - mu0
-            a = ones - g @ sigma_inv @ ones
+            info_inv = np.linalg.inv(x.T @ sigma_inv @ x)
+            beta = info_inv @ x.T @ sigma_inv @ yv
+            resid = yv - x @ beta
+            a = x - g @ sigma_inv @ x
             logw.append(
-                -0.5 * np.linalg.slogdet(d + g)[1] - 0.5 * np.log(info) - 0.5 * resid @ sigma_inv @ resid
+                -0.5 * np.linalg.slogdet(d + g)[1]
+                + 0.5 * np.linalg.slogdet(info_inv)[1]
+                - 0.5 * resid @ sigma_inv @ resid
             )
-            means.append(mu0 + g @ sigma_inv @ resid)
-            variances.append(np.diag(g - g @ sigma_inv @ g) + a**2 / info)
+            means.append(x @ beta + g @ sigma_inv @ resid)
+            variances.append(np.diag(g - g @ sigma_inv @ g + a @ info_inv @ a.T))
     w = np.exp(np.array(logw) - max(logw))
     w /= w.sum()
     means, variances = np.array(means), np.array(variances)
@@ -71,41 +77,50 @@ def _gls_posterior(y: np.ndarray, se: np.ndarray, grid: np.ndarray) -> tuple[np.
     return mean.reshape(y.shape), np.sqrt(var).reshape(y.shape)
 
 
-def test_pooled_draws_match_brute_force_posterior() -> None:
-    """6 strategies x 5 segments: the draws' means and sds agree with a brute-force posterior that never factorises
-    the model (full 30 x 30 covariance on a 121 x 121 grid of (tau, omega) in [0, 0.6]; the posterior mass beyond
-    0.6 is negligible here). Tolerance: 4 Monte Carlo SE of 40,000 independent draws for means
-    (sd / 200) and for sds (sd / sqrt(2 x 40,000)), plus the grid's discretisation (0.002 absolute)."""
+@pytest.mark.parametrize("across", [False, True], ids=["segments", "segments_and_strategies"])
+def test_pooled_draws_match_brute_force_posterior(across: bool) -> None:
+    """6 strategies x 5 segments: the draws' means and sds agree with a brute-force posterior (full 30 x 30
+    covariance on a grid of 121 points per axis in [0, 0.6]; the posterior mass beyond 0.6 is negligible here).
+    Tolerance: 4 Monte Carlo SE of 40,000 independent draws for means (sd / 200) and for sds
+    (sd / sqrt(2 x 40,000)), plus 0.002 for the two grids' discretisation (halving the test's grid step moved
+    the means by less than 0.0005 at the time of writing)."""
     rng = np.random.default_rng(11)
     se = rng.uniform(0.04, 0.12, (6, 5))
     y = np.array([0.10, 0.12, 0.20, 0.08, 0.15, 0.02])[:, None] + 0.05 * rng.standard_normal((6, 5))
     y += se * rng.standard_normal((6, 5))
-    draws = pooled_log_draws(y, se, 40_000, np.random.default_rng(5))
-    mean, sd = _gls_posterior(y, se, np.linspace(0.0, 0.6, 121))
+    draws = pooled_log_draws(y, se, 40_000, np.random.default_rng(5), across_strategies=across)
+    mean, sd = _gls_posterior(y, se, np.linspace(0.0, 0.6, 121), across)
     n = draws.shape[0]
-    assert np.abs(draws.mean(axis=0) - mean).max() <= (4 * sd / np.sqrt(n) + 0.002).max()
+    assert np.all(np.abs(draws.mean(axis=0) - mean) <= 4 * sd / np.sqrt(n) + 0.002)
     assert np.all(np.abs(draws.std(axis=0) - sd) <= 4 * sd / np.sqrt(2 * n) + 0.002)
     assert np.all(sd < se)  # pooling borrows strength: every cell is surer than on its own
 
 
-def test_pooling_removes_the_winners_curse() -> None:
-    """The budget plan's failure in miniature: 4 strategies with close mean log effects (0.09-0.12) x 5 segments
-    (segment spread 0.05, standard errors 0.04-0.12, like the CRM's), and the cell with the highest posterior mean
-    is chosen. With flat per-cell draws its 90% interval covers its true effect about 55% of the time; with the
-    pooled posterior at the nominal 90% within 2.6 binomial SE over 400 problems. A run at the time of writing
-    gave 90.3% pooled and 55.3% flat over 1,000 problems."""
-    mu = np.array([0.10, 0.12, 0.11, 0.09])
+@pytest.mark.parametrize(
+    ("across", "n_strategies", "n_segments", "strategy_sd"),
+    [(False, 1, 8, 0.0), (True, 4, 5, 0.02)],
+    ids=["segments", "segments_and_strategies"],
+)
+def test_pooling_removes_the_winners_curse(
+    across: bool, n_strategies: int, n_segments: int, strategy_sd: float
+) -> None:
+    """The budget plan's failure in miniature: true log effects ``mu_k + 0.05 z`` (segment spread 0.05, standard
+    errors 0.04-0.12, like the CRM's; strategy means 0.10, or drawn with sd 0.02 when strategies are pooled too),
+    and the cell with the highest posterior mean is chosen. With flat per-cell draws its 90% interval covers its
+    true effect far less than 90% of the time; with the pooled posterior at the nominal 90% within 2.6 binomial SE
+    over 400 problems."""
     pooled, flat = [], []
     for rep in range(400):
         rng = np.random.default_rng(10_000 + rep)
-        se = rng.uniform(0.04, 0.12, (4, 5))
-        theta = mu[:, None] + 0.05 * rng.standard_normal((4, 5))
-        y = theta + se * rng.standard_normal(theta.shape)
+        se = rng.uniform(0.04, 0.12, (n_strategies, n_segments))
+        mu = 0.10 + strategy_sd * rng.standard_normal((n_strategies, 1))
+        theta = mu + 0.05 * rng.standard_normal(se.shape)
+        y = theta + se * rng.standard_normal(se.shape)
         for draws, hits in (
-            (pooled_log_draws(y, se, 400, rng), pooled),
-            (y[None] + se[None] * rng.standard_normal((400, 4, 5)), flat),
+            (pooled_log_draws(y, se, 400, rng, across_strategies=across), pooled),
+            (y[None] + se[None] * rng.standard_normal((400, *se.shape)), flat),
         ):
-            best = np.unravel_index(np.argmax(draws.mean(axis=0)), theta.shape)
+            best = np.unravel_index(np.argmax(draws.mean(axis=0)), se.shape)
             low, high = np.quantile(draws[:, best[0], best[1]], [0.05, 0.95])
             hits.append(low <= theta[best] <= high)
     assert np.mean(pooled) == pytest.approx(0.90, abs=_band(400))
@@ -150,4 +165,8 @@ def test_pooling_needs_enough_cells_and_a_known_mode() -> None:
         rate_multiplier_draws(frame, **kwargs)
     with pytest.raises(LtvlabError, match="pooling must be"):
         rate_multiplier_draws(frame, pooling="full", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(LtvlabError, match="at least 3 strategies"):
+        pooled_log_draws(
+            np.zeros((2, 4)), np.ones((2, 4)), 10, np.random.default_rng(0), across_strategies=True
+        )
     assert len(rate_multiplier_draws(frame, pooling="none", n_draws=5, **kwargs)) == 5

@@ -41,7 +41,7 @@ import pandas as pd
 from ltvlab.causal import WeightingDesign
 from ltvlab.errors import LtvlabError
 
-Pooling = Literal["partial", "none"]
+Pooling = Literal["segments", "segments_and_strategies", "none"]
 _GRID = 400  # points per axis of the grid on which (tau, omega) have their joint posterior evaluated
 _TAU_SPAN = (
     20.0  # each axis reaches 20 x the larger of the largest standard error and the spread of estimates
@@ -80,25 +80,32 @@ def _level_moments(y: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def pooled_log_draws(
-    estimate: np.ndarray, std_error: np.ndarray, n_draws: int, rng: np.random.Generator
+    estimate: np.ndarray,
+    std_error: np.ndarray,
+    n_draws: int,
+    rng: np.random.Generator,
+    *,
+    across_strategies: bool = False,
 ) -> np.ndarray:
     """Draws (``n_draws x strategies x segments``) of ``theta`` in the hierarchical model of the module docstring.
 
     ``estimate`` and ``std_error`` are ``strategies x segments`` arrays of log multipliers and their standard
-    errors. ``(tau, omega)`` are drawn from their joint marginal posterior on a grid; with fewer than 3
-    strategies ``omega`` is not identified and each strategy mean keeps a flat prior.
+    errors. ``tau`` (and ``omega`` with ``across_strategies``) are drawn from their marginal posterior on a
+    grid. Without ``across_strategies`` each strategy mean ``mu_k`` has its own flat prior (``omega`` infinite).
     """
     y, se = np.atleast_2d(np.asarray(estimate, float)), np.atleast_2d(np.asarray(std_error, float))
     n_k, n_g = y.shape
     if n_g < 2 or n_k * (n_g - 1) < 3:
         raise LtvlabError(
-            f"partial pooling needs at least 2 segments and 3 or more strategy-segment contrasts to learn how much "
+            f"pooling needs at least 2 segments and 3 or more strategy-segment contrasts to learn how much "
             f"segments differ; got {n_g} segment(s) x {n_k} strateg(ies). Pass pooling='none' to treat each cell "
             "on its own"
         )
     if not (np.isfinite(y).all() and np.isfinite(se).all() and (se > 0).all()):
         raise LtvlabError("every cell needs a finite estimate with a positive standard error to be pooled")
-    across = n_k >= 3
+    if across_strategies and n_k < 3:
+        raise LtvlabError(f"pooling across strategies needs at least 3 strategies; got {n_k}")
+    across = across_strategies
     s2 = se**2
     # tau = tau_max * u^2 with u at the midpoints of a regular grid: dense near 0, where the mass is; a uniform
     # prior on tau then weighs each point by the Jacobian d tau / d u, proportional to u.
@@ -143,7 +150,7 @@ def rate_multiplier_draws(
     outcome: str,
     covariates: Sequence[str],
     n_draws: int = 500,
-    pooling: Pooling = "partial",
+    pooling: Pooling = "segments",
     seed: int,
 ) -> pd.DataFrame:
     """``segment, strategy, draw, rate_multiplier, dropout_multiplier`` plus the estimate behind each cell.
@@ -156,8 +163,8 @@ def rate_multiplier_draws(
     """
     if n_draws < 1:
         raise LtvlabError("n_draws must be at least 1")
-    if pooling not in ("partial", "none"):
-        raise LtvlabError(f"pooling must be 'partial' or 'none'; got {pooling!r}")
+    if pooling not in ("segments", "segments_and_strategies", "none"):
+        raise LtvlabError(f"pooling must be 'segments', 'segments_and_strategies' or 'none'; got {pooling!r}")
     rng = np.random.default_rng(seed)
     labels = units[segment].astype(str)
     levels = sorted(labels.unique())
@@ -173,8 +180,10 @@ def rate_multiplier_draws(
                 raise LtvlabError(f"segment {level}: {exc}") from exc
     log_m = np.array([[cells[k, g][0] for g in levels] for k in treatments])
     se_log = np.array([[cells[k, g][1] for g in levels] for k in treatments])
-    if pooling == "partial":
-        theta = pooled_log_draws(log_m, se_log, n_draws, rng)
+    if pooling != "none":
+        theta = pooled_log_draws(
+            log_m, se_log, n_draws, rng, across_strategies=pooling == "segments_and_strategies"
+        )
     else:
         theta = log_m[None] + se_log[None] * rng.standard_normal((n_draws, *log_m.shape))
     frames = [
