@@ -7,24 +7,26 @@ arms. With a linear outcome model these scores scale with the outcome, so that s
 standard error of the outcome rescaled arm by arm (``Y / E[Y(1)]`` for treated units, ``Y / E[Y(0)]`` for the
 others), which is how it is computed here.
 
-With ``pooling="partial"`` (the default) the log multipliers of all cells are pooled by the normal hierarchical
-model (strategy ``k``, segment ``g``)
+The log multipliers are pooled by the normal hierarchical model (strategy ``k``, segment ``g``)
 
-    log m_hat_kg ~ Normal(theta_kg, se_kg),   theta_kg ~ Normal(mu_k, tau),   mu_k ~ Normal(mu_0, omega),
+    log m_hat_kg ~ Normal(theta_kg, se_kg),   theta_kg ~ Normal(mu_k, tau),
 
-with a flat prior on ``mu_0`` and uniform priors on ``tau, omega >= 0`` (Gelman et al., *Bayesian Data
-Analysis*, 3rd ed., section 5.4, with one more level). It is drawn exactly: ``(tau, omega)`` from their joint
-marginal posterior on a grid, then ``mu_0``, ``mu_k`` and ``theta_kg`` from their normal conditionals. Without
-pooling (``pooling="none"``) each cell gets ``log m ~ Normal(log m_hat, se)``, the flat-prior posterior of that
-cell alone.
+with a uniform prior on ``tau >= 0`` (one segment spread shared by all strategies) and, with
+``pooling="segments"`` (the default), a flat prior on each strategy's mean ``mu_k``; with
+``pooling="segments_and_strategies"`` the strategy means are pooled too, ``mu_k ~ Normal(mu_0, omega)``, flat on
+``mu_0`` and uniform on ``omega >= 0`` (Gelman et al., *Bayesian Data Analysis*, 3rd ed., section 5.4; one more
+level for the strategies). It is drawn exactly: ``tau`` (and ``omega``) from the marginal posterior on a grid,
+then the means and ``theta_kg`` from their normal conditionals. With ``pooling="none"`` each cell gets
+``log m ~ Normal(log m_hat, se)``, the flat-prior posterior of that cell alone.
 
 Why pool: the allocation picks, among many cells, those whose estimates are highest, and estimates are highest
 partly because their noise is. With flat-prior draws each centred on its own noisy estimate, the chosen plan's
 value computed on those same draws is too high — the winner's curse, which put the realised value of the budget
-plan below its 90% interval. Pooling shrinks each cell towards its strategy's mean, and each strategy's mean
-towards the mean of all strategies, by as much as the data say segments and strategies differ; the posterior then
-accounts for the selection. Draw ``d`` of every cell comes from one joint draw of ``(mu_0, mu, tau, omega)``, so
-values summed over cells carry their correlation.
+plan below its 90% interval. Pooling shrinks each cell towards its strategy's mean by as much as the data say
+segments differ, so the posterior accounts for the selection among segments. A choice among strategies still
+selects on each strategy's own noise unless the strategy means are pooled too; strategies are distinct designs,
+not draws from one population, so that is an option rather than the default. Draw ``d`` of every cell comes from
+one joint draw of the hyper-parameters and means, so values summed over cells carry their correlation.
 
 The whole effect is attributed to the purchase rate (``dropout_multiplier = 1``): a period count cannot separate
 the two, and this is stated in the output.
@@ -156,8 +158,9 @@ def rate_multiplier_draws(
     """``segment, strategy, draw, rate_multiplier, dropout_multiplier`` plus the estimate behind each cell.
 
     ``treatments`` are 0/1 columns of ``units``, one per strategy (the column name is the strategy name).
-    ``pooling`` is ``"partial"`` (segments of a strategy pooled by a hierarchical model; needs 3 or more
-    segments) or ``"none"`` (each cell on its own). Besides the draws, each row carries its cell's AIPW
+    ``pooling`` is ``"segments"`` (each strategy's segments pooled by the hierarchical model of the module
+    docstring; needs 2 or more segments), ``"segments_and_strategies"`` (strategy means pooled too; 3 or more
+    strategies) or ``"none"`` (each cell on its own). Besides the draws, each row carries its cell's AIPW
     ``effect_estimate`` and ``effect_std_error`` (difference in ``outcome``) and ``log_rate_estimate`` and
     ``log_rate_std_error`` (the unpooled log multiplier).
     """
