@@ -128,8 +128,8 @@ def test_pooling_removes_the_winners_curse(
 
 
 def test_draws_are_joint_across_cells_and_carry_the_estimates() -> None:
-    """Three segments with the same true 1.25x multiplier: rows carry the unpooled estimate and its SE, and the
-    pooled draws sit between each cell's estimate and the segments' common mean (shrinkage)."""
+    """Three segments with the same true multipliers (1.25x and 1.10x): rows carry the unpooled estimate and its
+    SE, and the draws pooled over segments sit between each cell's estimate and the segments' mean (shrinkage)."""
     rng = np.random.default_rng(2)
     frames = []
     for level in ("a", "b", "c"):
@@ -139,7 +139,7 @@ def test_draws_are_joint_across_cells_and_carry_the_estimates() -> None:
         frames.append(pd.DataFrame({"seg": level, "x": x, **treated, "y": rng.poisson(rate)}))
     units = pd.concat(frames, ignore_index=True)
     out = rate_multiplier_draws(units, segment="seg", treatments=["k1", "k2"], outcome="y", covariates=["x"],
-                                n_draws=2000, seed=3)  # fmt: skip
+                                n_draws=2000, pooling="segments", seed=3)  # fmt: skip
     assert set(out.columns) >= {
         "log_rate_estimate",
         "log_rate_std_error",
@@ -165,7 +165,7 @@ def test_pooling_needs_enough_cells_and_a_known_mode() -> None:
         rate_multiplier_draws(frame, **kwargs)
     with pytest.raises(LtvlabError, match="pooling must be"):
         rate_multiplier_draws(frame, pooling="full", **kwargs)  # type: ignore[arg-type]
-    with pytest.raises(LtvlabError, match="at least 3 strategies"):
+    with pytest.raises(LtvlabError, match="pooling='segments'"):
         pooled_log_draws(
             np.zeros((2, 4)), np.ones((2, 4)), 10, np.random.default_rng(0), across_strategies=True
         )
