@@ -114,3 +114,16 @@ def test_intervals_cover_the_realised_value_at_the_nominal_rate() -> None:
         assert row["below"] / row["n"] <= 0.05 + 2.6 * np.sqrt(0.05 * 0.95 / row["n"]), policy
     cells = table.loc["cells"]
     assert cells["coverage"] == pytest.approx(0.90, abs=2.6 * cells["se"])
+
+
+def test_coverage_table_counts_every_interval_once() -> None:
+    """Two small data sets: one interval per policy per data set, 30 cells per data set; the policies' SE is the
+    binomial one at the nominal rate and the cells' the spread of the per-data-set coverage."""
+    table = allocation_coverage(
+        2, n_customers=2000, strategies=STRATEGIES, budget=500.0, call_capacity=200, n_draws=40
+    ).set_index("what")
+    assert table.loc[["optimal", "uniform", "highest_ltv"], "n"].tolist() == [2, 2, 2]
+    assert table.loc["cells", "n"] == 60
+    assert (table["covered"] + table["below"] + table["above"] == table["n"]).all()
+    assert table.loc["optimal", "se"] == pytest.approx(np.sqrt(0.09 / 2))
+    assert 0 <= table.loc["cells", "se"] <= 0.5

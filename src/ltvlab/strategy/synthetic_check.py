@@ -251,11 +251,23 @@ def allocation_coverage(
         check = synthetic_allocation_check(crm, seed=seed, **options)
         for row in check.policies.dropna(subset=["ci_low"]).itertuples():
             records.append(
-                {"what": row.policy, "realised": row.realised, "low": row.ci_low, "high": row.ci_high}
+                {
+                    "what": row.policy,
+                    "seed": seed,
+                    "realised": row.realised,
+                    "low": row.ci_low,
+                    "high": row.ci_high,
+                }
             )
         for row in check.cells.itertuples():
             records.append(
-                {"what": "cells", "realised": row.true_value, "low": row.value_low, "high": row.value_high}
+                {
+                    "what": "cells",
+                    "seed": seed,
+                    "realised": row.true_value,
+                    "low": row.value_low,
+                    "high": row.value_high,
+                }
             )
     frame = pd.DataFrame(records)
     frame["below"] = frame["realised"] < frame["low"]
