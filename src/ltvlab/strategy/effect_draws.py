@@ -46,10 +46,10 @@ from ltvlab.causal import WeightingDesign
 from ltvlab.errors import LtvlabError
 
 Pooling = Literal["segments", "segments_and_strategies", "none"]
-_GRID = 400  # points per axis of the grid on which (tau, omega) have their joint posterior evaluated
-_TAU_SPAN = (
-    20.0  # each axis reaches 20 x the larger of the largest standard error and the spread of estimates
-)
+# The posterior of (tau, omega) is evaluated on a grid of _GRID points per axis; each axis reaches _TAU_SPAN times
+# the larger of the largest standard error and the spread of the estimates.
+_GRID = 400
+_TAU_SPAN = 20.0
 
 
 def log_rate_estimate(
@@ -112,7 +112,6 @@ def pooled_log_draws(
             f"pooling across strategies needs at least 3 strategies to learn how much they differ; got {n_k}. "
             "Pass pooling='segments' to pool segments only"
         )
-    across = across_strategies
     s2 = se**2
     # tau = tau_max * u^2 with u at the midpoints of a regular grid: dense near 0, where the mass is; a uniform
     # prior on tau then weighs each point by the Jacobian d tau / d u, proportional to u.
@@ -121,13 +120,12 @@ def pooled_log_draws(
     tau = tau_max * u**2
     v_k, mu_k, log_a = _level_moments(y[None], s2[None] + tau[:, None, None] ** 2)  # (tau, k)
     log_a = log_a.sum(axis=1) + np.log(u)
-    if across:
+    if across_strategies:
         omega_max = _TAU_SPAN * max(np.sqrt(v_k.max()), y.mean(axis=1).std())
         omega = omega_max * u**2
         _, _, log_b = _level_moments(mu_k[:, None, :], v_k[:, None, :] + omega[None, :, None] ** 2)
         log_post = log_a[:, None] + log_b + np.log(u)[None, :]
     else:
-        omega_max = np.inf
         log_post = log_a[:, None]
     prob = np.exp(log_post - log_post.max()).ravel()
     pick = rng.choice(prob.size, size=n_draws, p=prob / prob.sum())
@@ -135,7 +133,7 @@ def pooled_log_draws(
     tau_d = tau_max * (u[i_tau] + (rng.random(n_draws) - 0.5) / _GRID) ** 2  # spread within the grid cell
     var_d = s2[None] + tau_d[:, None, None] ** 2  # (draw, k, g)
     v_d, mu_hat_d, _ = _level_moments(y[None], var_d)  # (draw, k)
-    if across:
+    if across_strategies:
         omega2 = (omega_max * (u[i_omega] + (rng.random(n_draws) - 0.5) / _GRID) ** 2)[:, None] ** 2
         v0, mu0_hat, _ = _level_moments(mu_hat_d, v_d + omega2)
         mu0 = mu0_hat + np.sqrt(v0) * rng.standard_normal(n_draws)
