@@ -12,8 +12,9 @@ The log multipliers are pooled by the normal hierarchical model (strategy ``k``,
     log m_hat_kg ~ Normal(theta_kg, se_kg),   theta_kg ~ Normal(mu_k, tau),
 
 with a uniform prior on ``tau >= 0`` (one segment spread shared by all strategies) and, with
-``pooling="segments_and_strategies"`` (the default), strategy means pooled too, ``mu_k ~ Normal(mu_0, omega)``,
-flat on ``mu_0`` and uniform on ``omega >= 0``; with ``pooling="segments"`` a flat prior on each ``mu_k`` (Gelman et al., *Bayesian Data Analysis*, 3rd ed., section 5.4; one more
+``pooling="segments"`` (the default), a flat prior on each strategy's mean ``mu_k``; with
+``pooling="segments_and_strategies"`` strategy means are pooled too, ``mu_k ~ Normal(mu_0, omega)``, flat on
+``mu_0`` and uniform on ``omega >= 0`` (Gelman et al., *Bayesian Data Analysis*, 3rd ed., section 5.4; one more
 level for the strategies). It is drawn exactly: ``tau`` (and ``omega``) from the marginal posterior on a grid,
 then the means and ``theta_kg`` from their normal conditionals. With ``pooling="none"`` each cell gets
 ``log m ~ Normal(log m_hat, se)``, the flat-prior posterior of that cell alone.
@@ -21,14 +22,16 @@ then the means and ``theta_kg`` from their normal conditionals. With ``pooling="
 Why pool: the allocation picks, among many cells, those whose estimates are highest, and estimates are highest
 partly because their noise is. With flat-prior draws each centred on its own noisy estimate, the chosen plan's
 value computed on those same draws is too high — the winner's curse, which put the realised value of the budget
-plan below its 90% interval. Pooling shrinks each cell towards its strategy's mean, and each strategy's mean
-towards the mean of all strategies, by as much as the data say segments and strategies differ, so the posterior
-accounts for the selection (the Bayesian cure of the optimiser's curse: Smith & Winkler, *Management Science*
-52(3), 2006). Pooling segments only leaves the choice among strategies selecting on each strategy's own noise:
-on 60 synthetic CRMs of 5,000 customers the optimal plan's realised value fell below its 90% interval in 13% of
-them with segments pooled, 5% with strategies pooled too (``tests/strategy/test_synthetic_check.py``). Draw ``d``
-of every cell comes from one joint draw of the hyper-parameters and means, so values summed over cells carry
-their correlation.
+plan below its 90% interval. Pooling shrinks each cell towards its strategy's mean by as much as the data say
+segments differ, so the posterior accounts for the selection among segments (the Bayesian cure of the optimiser's
+curse: Smith & Winkler, *Management Science* 52(3), 2006). The choice among strategies still selects on each
+strategy's own noise; pooling the strategy means as well removes that, but shrinks a strategy that really stands
+out towards the others. Measured on 60 synthetic CRMs each (``tests/strategy/test_synthetic_check.py``): with
+20,000 customers, pooling segments keeps every policy's 90% interval within Monte Carlo error of 90%, while
+pooling strategies too lets the "highest LTV" policy's interval cover 77% (its strategy, usually the coupon, is
+pulled down); with 5,000 customers, pooling segments leaves the optimal plan below its interval in 13% of data
+sets (5% expected), pooling strategies too in 5%. Draw ``d`` of every cell comes from one joint draw of the
+hyper-parameters and means, so values summed over cells carry their correlation.
 
 The whole effect is attributed to the purchase rate (``dropout_multiplier = 1``): a period count cannot separate
 the two, and this is stated in the output.
@@ -155,15 +158,15 @@ def rate_multiplier_draws(
     outcome: str,
     covariates: Sequence[str],
     n_draws: int = 500,
-    pooling: Pooling = "segments_and_strategies",
+    pooling: Pooling = "segments",
     seed: int,
 ) -> pd.DataFrame:
     """``segment, strategy, draw, rate_multiplier, dropout_multiplier`` plus the estimate behind each cell.
 
     ``treatments`` are 0/1 columns of ``units``, one per strategy (the column name is the strategy name).
-    ``pooling`` is ``"segments_and_strategies"`` (the hierarchical model of the module docstring; needs 2 or
-    more segments and 3 or more strategies), ``"segments"`` (each strategy's segments pooled, strategy means
-    flat) or ``"none"`` (each cell on its own). Besides the draws, each row carries its cell's AIPW
+    ``pooling`` is ``"segments"`` (each strategy's segments pooled by the hierarchical model of the module
+    docstring, strategy means flat; needs 2 or more segments), ``"segments_and_strategies"`` (strategy means
+    pooled too; 3 or more strategies) or ``"none"`` (each cell on its own). Besides the draws, each row carries its cell's AIPW
     ``effect_estimate`` and ``effect_std_error`` (difference in ``outcome``) and ``log_rate_estimate`` and
     ``log_rate_std_error`` (the unpooled log multiplier).
     """

@@ -89,7 +89,7 @@ def synthetic_allocation_check(
     annual_discount_rate: float = 0.10,
     n_draws: int = 200,
     credible_mass: float = 0.90,
-    pooling: Pooling = "segments_and_strategies",
+    pooling: Pooling = "segments",
     seed: int,
 ) -> AllocationCheck:
     """Allocate ``budget`` on ``crm`` (a Pareto/NBD synthetic CRM) and value every plan with the truth.
