@@ -156,7 +156,14 @@ def test_rate_multiplier_draws_centre_on_the_ratio_of_means() -> None:
     y = rng.poisson(x * np.where(t == 1, 1.25, 1.0))
     frame = pd.DataFrame({"seg": "all", "x": x, "coupon": t, "y": y})
     draws = rate_multiplier_draws(
-        frame, segment="seg", treatments=["coupon"], outcome="y", covariates=["x"], n_draws=400, seed=1
+        frame,
+        segment="seg",
+        treatments=["coupon"],
+        outcome="y",
+        covariates=["x"],
+        n_draws=400,
+        pooling="none",
+        seed=1,
     )
     spread = np.log(draws["rate_multiplier"]).std()
     assert np.log(draws["rate_multiplier"]).mean() == pytest.approx(np.log(1.25), abs=4 * spread)

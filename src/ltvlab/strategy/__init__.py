@@ -10,10 +10,17 @@ from ltvlab.strategy.incremental_clv import (
     strategy_value_draws,
 )
 from ltvlab.strategy.plots import plot_plan, plot_policy_returns
+from ltvlab.strategy.synthetic_check import (
+    AllocationCheck,
+    allocation_coverage,
+    synthetic_allocation_check,
+)
 
 __all__ = [
+    "AllocationCheck",
     "AllocationResult",
     "allocate_budget",
+    "allocation_coverage",
     "baseline_clv_by_segment",
     "discounted_expected_purchases",
     "incremental_clv",
@@ -23,4 +30,5 @@ __all__ = [
     "realised_return",
     "segment_strategy_value_draws",
     "strategy_value_draws",
+    "synthetic_allocation_check",
 ]
