@@ -149,7 +149,7 @@ def test_fit_keeps_customers_acquired_on_the_calibration_end_day(tmp_path, cdnow
     pd.concat([tx[[col.CUSTOMER_ID, "date", "amount"]], new]).to_csv(source, index=False)
     result = _run("fit", "--data", str(source), "--method", "map", "--priors", "flat", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["customers"] == cdnow.CUSTOMERS + 2
     assert report["log_likelihood"] == pytest.approx(cdnow.BGNBD_LL, abs=0.5)
 
@@ -158,7 +158,7 @@ def test_fit_keeps_customers_acquired_on_the_calibration_end_day(tmp_path, cdnow
 def test_model_choices_come_from_the_registry(model):
     result = _run("fit", "--dataset", "cdnow-sample", "--model", model, "--method", "map", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["model"] == model
+    assert json.loads(result.stdout)["model"] == model
 
 
 def test_fit_save_then_score_from_the_file_without_refitting(tmp_path):

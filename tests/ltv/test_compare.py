@@ -80,7 +80,7 @@ def test_cli_compare_json():
         ],
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert {m["model"] for m in report["models"]} == {"bgnbd", "mbgnbd"}
     assert all(m["loo_warning"].startswith("not applicable") for m in report["models"])
     bad = CliRunner().invoke(cli, ["ltv", "compare", "--dataset", "cdnow-sample", "--models", "bgnbd"])

@@ -21,9 +21,13 @@ from ltvlab.data.synthetic import SyntheticCRM, generate_crm
 from ltvlab.errors import LtvlabError
 from ltvlab.features import customer_summary
 from ltvlab.ltv.formulas import gg_expected_spend
+from ltvlab.ltv.pnbd import ParetoNBD
 from ltvlab.strategy.allocation import AllocationResult, allocate_budget, realised_return
 from ltvlab.strategy.effect_draws import Pooling, rate_multiplier_draws
 from ltvlab.strategy.incremental_clv import baseline_clv_by_segment, segment_strategy_value_draws
+
+# Dropout effects need the Pareto/NBD process (the generator and the incremental CLV both).
+_MODEL = ParetoNBD.kind_name
 
 EFFECT_COVARIATES = ("log_x", "x", "t_x", "T", "acquisition_channel", "region")
 PURCHASE_PARAMS = ("r", "alpha", "s", "beta")
@@ -98,10 +102,8 @@ def synthetic_allocation_check(
     ``call_capacity``), the others through the digital one. A contacted customer costs the strategy's
     ``cost_per_contact x contacts_mean``.
     """
-    if crm.model != "paretonbd":
-        raise LtvlabError(
-            f"the allocation check needs model='paretonbd' (dropout effects); got {crm.model!r}"
-        )
+    if crm.model != _MODEL:
+        raise LtvlabError(f"the allocation check needs model={_MODEL!r} (dropout effects); got {crm.model!r}")
     strategies = list(crm.truth["strategies"])
     units = campaign_units(crm, strategies)
     segment_params = crm.segments.set_index("segment")[list(PURCHASE_PARAMS)]
@@ -119,7 +121,7 @@ def synthetic_allocation_check(
         "segment": "segment",
         "segment_params": segment_params,
         "spend_per_purchase": "expected_spend",
-        "model": "paretonbd",
+        "model": _MODEL,
         "unit": "W",
         "horizon_weeks": horizon_weeks,
         "annual_discount_rate": annual_discount_rate,
@@ -242,7 +244,7 @@ def allocation_coverage(
     for seed in range(first_seed, first_seed + n_repeats):
         crm = generate_crm(
             n_customers,
-            model="paretonbd",
+            model=_MODEL,
             assignment=assignment,
             strategies=tuple(strategies),
             experiment_strategy=None,
