@@ -36,7 +36,10 @@ def load_yaml(path: Path, text: str | None = None) -> Any:
     """Parse the YAML file at ``path`` (or ``text`` read from it); raises LtvlabError naming the file."""
     if text is None:
         text = path.read_text(encoding="utf-8")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here, before any parsing
+    except yaml.YAMLError as exc:
+        raise LtvlabError(f"{path}: not valid YAML ({exc})") from None
     loader.source = str(path)
     try:
         return loader.get_single_data()
