@@ -31,7 +31,7 @@ from ltvlab.data.synthetic_btyd import bgnbd_counts
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import distributions as dist
-from ltvlab.ltv import formulas
+from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv._data import Compressed
 from ltvlab.ltv._fused import bgnbd_row_terms, row_data
 from ltvlab.ltv._model import BTYDSpec
@@ -206,6 +206,7 @@ MODEL = register(
         simulate_counts=_simulate_counts,
         simulate_calibration=_simulate_calibration,
         strategy_purchases=strategy_purchases(formulas.bgnbd_p_alive, 0.0),
+        score_kernel=_score_kernels.BGNBD_KERNEL,
         coefficients=BGNBD_COEFFICIENTS,
     )
 )

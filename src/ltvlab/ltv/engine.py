@@ -12,8 +12,10 @@ validation, posterior predictive draws and tracking plots all go through the sam
    fits paired draw by draw (:func:`pair_draws`);
 4. :func:`unique_rows` -- customers with the same ``(segment, covariates, x, t_x, T, monetary, ...)`` merged
    into one row, with each fit's segment index (:class:`SegmentIndex`);
-5. :func:`row_draws` / :func:`unique_row_table` -- per-draw predictions of the model, looked up in the
-   registry (:mod:`ltvlab.ltv.registry`), summarised to mean and quantiles, ``chunk_rows`` rows at a time.
+5. :func:`unique_row_table` -- the model's predictions per draw by its compiled kernel (declared in the registry,
+   :mod:`ltvlab.ltv.registry`; :mod:`ltvlab.ltv._score_kernels`), summarised to mean and quantiles row by row
+   in the kernel: no draws x rows array is formed, and terms shared by rows with the same ``(segment, x, T)``
+   are computed once.
 
 Draw ``j`` of the purchase model is paired with draw ``j`` of the spend model (the two models are fitted
 independently, so the pair is a draw of their joint posterior); spend is never averaged over draws first.
@@ -31,8 +33,9 @@ import pandas as pd
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv._data import encode_segments, segment_labels
+from ltvlab.ltv._score_kernels import QUANTITY_BITS, score_block
 from ltvlab.ltv.covariates import Covariates, covariate_matrix, row_params
-from ltvlab.ltv.discounting import UNIT_DAYS, ClvHorizon, clv_horizon, discounted_purchases
+from ltvlab.ltv.discounting import UNIT_DAYS, ClvHorizon, clv_horizon
 from ltvlab.ltv.registry import ModelDef, get_model, registered_models
 
 __all__ = [
@@ -45,7 +48,6 @@ __all__ = [
     "iter_row_summaries",
     "pair_draws",
     "resolve_unit",
-    "row_draws",
     "scoring_plan",
     "segment_index_of",
     "summarise_draws",
@@ -379,52 +381,82 @@ def unique_rows(
     )
 
 
-# ---------------------------------------------------------------------------------------- per-draw engine
+# ------------------------------------------------------------------------------------ compiled per-row engine
 
 
-def expected_spend_draws(draws: PairedDraws, rows: UniqueRows, sl: slice) -> np.ndarray:
-    """Conditional expected transaction value per draw for unique rows ``sl``: a draws x rows array."""
+def _kernel_of(draws: PairedDraws) -> int:
+    kernel = draws.model.score_kernel
+    if kernel is None:
+        raise LtvlabError(
+            f"model {draws.purchase_model!r} is not scored per customer by the scoring engine; score one of "
+            f"{[m for m in registered_models('purchase') if get_model(m).score_kernel is not None]}"
+        )
+    return kernel
+
+
+def _spend_arrays(draws: PairedDraws, quantities: tuple[str, ...]) -> np.ndarray | None:
+    if "clv" not in quantities:
+        return None
     if draws.spend is None or draws.spend_model is None:
         raise LtvlabError("CLV needs a fitted spend model (Gamma-Gamma); pass spend_fit=")
-    params = draws.spend_params(rows.spend_segment[sl])
-    spend = get_model(draws.spend_model).expected_spend
-    return np.asarray(spend(rows.x[sl], rows.monetary[sl], *params), dtype=float)
+    return np.stack([draws.spend[name] for name in get_model(draws.spend_model).param_names])
 
 
-def row_draws(
+def _block_summaries(
     draws: PairedDraws,
     rows: UniqueRows,
     sl: slice,
     *,
     horizon: ClvHorizon,
-    quantities: tuple[str, ...] = QUANTITIES,
+    quantities: tuple[str, ...],
+    per_row_params: bool,
 ) -> dict[str, np.ndarray]:
-    """Per-draw ``p_alive``, ``expected_purchases`` over the horizon and ``clv`` for unique rows ``sl``."""
-    model = draws.model
-    params = draws.purchase_params(rows.purchase_segment[sl], rows.z[sl])
-    x, t_x, t_cal = rows.x[sl], rows.t_x[sl], rows.T[sl]
-    out: dict[str, np.ndarray] = {}
-    if "p_alive" in quantities:
-        out["p_alive"] = np.asarray(model.p_alive(x, t_x, t_cal, *params), dtype=float)
-    if "expected_purchases" in quantities:
-        out["expected_purchases"] = np.asarray(
-            model.expected_purchases(horizon.horizon, x, t_x, t_cal, *params), dtype=float
-        )
+    """Mean and quantiles of each quantity for unique rows ``sl`` from the compiled kernel."""
+    kernel = _kernel_of(draws)
+    names = draws.model.param_names
+    if per_row_params:  # covariates: each row has its own parameters
+        params = np.stack(draws.purchase_params(rows.purchase_segment[sl], rows.z[sl]))
+        cell = np.arange(params.shape[2], dtype=np.int64)
+    else:
+        params = np.stack([draws.purchase[name] for name in names])
+        cell = rows.purchase_segment[sl]
     if "clv" in quantities:
-        discounted = discounted_purchases(
-            lambda t: model.expected_purchases(t, x, t_x, t_cal, *params),
-            period_length=horizon.period_length,
-            n_periods=horizon.n_periods,
-            period_rate=horizon.period_rate,
-        )
-        out["clv"] = discounted * expected_spend_draws(draws, rows, sl)
-    for name, values in out.items():
-        if not np.isfinite(values).all():
-            bad = int(np.flatnonzero(~np.isfinite(values).all(axis=0))[0])
+        steps = np.arange(1, horizon.n_periods + 1)
+        horizons = steps * horizon.period_length
+        discount = np.array([(1.0 + horizon.period_rate) ** int(k) for k in steps])
+    else:
+        horizons = np.array([horizon.horizon])
+        discount = np.ones(1)
+    bits = sum(bit for name, bit in QUANTITY_BITS.items() if name in quantities)
+    x, t_x, t_cal = rows.x[sl], rows.t_x[sl], rows.T[sl]
+    table, bad = score_block(
+        kernel,
+        params,
+        cell,
+        x,
+        t_x,
+        t_cal,
+        horizons=horizons,
+        discount=discount,
+        bits=bits,
+        quantiles=QUANTILES,
+        spend_params=_spend_arrays(draws, quantities),
+        spend_seg=rows.spend_segment[sl],
+        monetary=rows.monetary[sl],
+    )
+    stats = ["mean", *(f"q{round(level * 100):02d}" for level in QUANTILES)]
+    out: dict[str, np.ndarray] = {}
+    for position, (name, bit) in enumerate(QUANTITY_BITS.items()):
+        if name not in quantities:
+            continue
+        if (bad & bit).any():
+            i = int(np.flatnonzero(bad & bit)[0])
             raise LtvlabError(
-                f"{name} is not finite for the summary x={x[bad]:g}, t_x={t_x[bad]:g}, T={t_cal[bad]:g} "
+                f"{name} is not finite for the summary x={x[i]:g}, t_x={t_x[i]:g}, T={t_cal[i]:g} "
                 "(check the fitted parameters and the summary)"
             )
+        for offset, stat in enumerate(stats):
+            out[f"{name}_{stat}"] = table[:, position * len(stats) + offset]
     return out
 
 
@@ -436,16 +468,21 @@ def iter_row_summaries(
     quantities: tuple[str, ...] = QUANTITIES,
     chunk_rows: int = 2048,
 ) -> Iterator[tuple[slice, dict[str, np.ndarray]]]:
-    """Yield ``(slice of unique rows, {column: values})`` with mean/q05/q50/q95 of each quantity, chunk by chunk."""
+    """Yield ``(slice of unique rows, {column: values})`` with mean/q05/q50/q95 of each quantity.
+
+    Without covariates all rows go through the compiled kernel in one call (it blocks its own work so that its
+    tables stay small, and shares terms between rows with the same ``(segment, x, T)``); with covariates each row
+    has its own parameters and ``chunk_rows`` rows are scored at a time (draws x ``chunk_rows`` parameters).
+    """
     if chunk_rows < 1:
         raise LtvlabError(f"chunk_rows={chunk_rows} must be at least 1")
-    for start in range(0, len(rows), chunk_rows):
-        sl = slice(start, min(start + chunk_rows, len(rows)))
-        per_draw = row_draws(draws, rows, sl, horizon=horizon, quantities=quantities)
-        summary: dict[str, np.ndarray] = {}
-        for name, values in per_draw.items():
-            summary.update(summarise_draws(values, name))
-        yield sl, summary
+    per_row = rows.z.shape[1] > 0 and draws.covariates is not None
+    step = chunk_rows if per_row else max(len(rows), 1)
+    for start in range(0, len(rows), step):
+        sl = slice(start, min(start + step, len(rows)))
+        yield sl, _block_summaries(
+            draws, rows, sl, horizon=horizon, quantities=quantities, per_row_params=per_row
+        )
 
 
 def unique_row_table(
@@ -456,7 +493,12 @@ def unique_row_table(
     quantities: tuple[str, ...] = QUANTITIES,
     chunk_rows: int = 2048,
 ) -> pd.DataFrame:
-    """Summaries of every unique row (one row per distinct summary), computed chunk by chunk."""
+    """Summaries of every unique row (one row per distinct summary): the public entry of the compiled engine.
+
+    Columns ``{quantity}_{mean,q05,q50,q95}`` for ``p_alive``, ``expected_purchases`` (over
+    ``horizon.horizon``) and ``clv`` (discounted over ``horizon``'s periods, times the paired spend draw), in that
+    order, restricted to ``quantities``. Spark executors call this on each batch's distinct rows.
+    """
     parts: dict[str, np.ndarray] = {}
     for sl, values in iter_row_summaries(
         draws, rows, horizon=horizon, quantities=quantities, chunk_rows=chunk_rows

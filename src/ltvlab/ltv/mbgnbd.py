@@ -18,7 +18,7 @@ import numpy as np
 from ltvlab.data.synthetic_btyd import mbgnbd_counts
 from ltvlab.features import columns as col
 from ltvlab.ltv import distributions as dist
-from ltvlab.ltv import formulas
+from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import check_finite, repeat_draws
 from ltvlab.ltv.bgnbd import BGNBD_COEFFICIENTS, alive_counts, alive_holdout_pmf, strategy_purchases
@@ -77,6 +77,7 @@ MODEL = register(
         simulate_counts=_simulate_counts,
         simulate_calibration=_simulate_calibration,
         strategy_purchases=strategy_purchases(formulas.mbgnbd_p_alive, 1.0),
+        score_kernel=_score_kernels.MBGNBD_KERNEL,
         coefficients=BGNBD_COEFFICIENTS,
     )
 )

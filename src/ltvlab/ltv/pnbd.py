@@ -17,7 +17,7 @@ import numpy as np
 from ltvlab.data.synthetic_btyd import pareto_nbd_counts
 from ltvlab.features import columns as col
 from ltvlab.ltv import distributions as dist
-from ltvlab.ltv import formulas
+from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import check_finite, nb_pmf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
@@ -113,6 +113,7 @@ MODEL = register(
         simulate_counts=_simulate_counts,
         simulate_calibration=_simulate_calibration,
         strategy_purchases=_strategy_purchases,
+        score_kernel=_score_kernels.PNBD_KERNEL,
         # Covariates (Fader & Hardie 2007): alpha_i = alpha exp(-g . z), beta_i = beta exp(-g_d . z).
         coefficients={
             "gamma_purchase": ("alpha", -1.0, "purchase"),

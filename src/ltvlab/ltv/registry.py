@@ -61,6 +61,9 @@ class ModelDef:
       (T, T + t]]`` when a strategy multiplies the purchase (and dropout) rate from ``T`` on;
     - ``coefficients``: covariate coefficient name -> (parameter it scales, sign, ``"purchase"``/``"dropout"``).
 
+    ``score_kernel`` names the compiled kernel that computes the same ``p_alive`` and ``expected_purchases``
+    for the scoring engine (:mod:`ltvlab.ltv.engine`).
+
     The spend model (``role="spend"``) takes ``(x, monetary)`` and declares ``expected_spend(x, monetary,
     *params)``.
     """
@@ -87,6 +90,9 @@ class ModelDef:
     simulate_calibration: Callable[..., Any] | None = None
     strategy_purchases: Callable[..., Any] | None = None
     expected_spend: Callable[..., Any] | None = None
+    # The compiled scoring kernel of :mod:`ltvlab.ltv._score_kernels` (``*_KERNEL``) that evaluates p_alive and
+    # expected_purchases row by row; None: the model is not scored by the engine.
+    score_kernel: int | None = None
     coefficients: Mapping[str, tuple[str, float, str]] = field(default_factory=dict)
 
     def eta_name(self, param: str) -> str:
