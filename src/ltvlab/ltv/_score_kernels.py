@@ -368,7 +368,7 @@ def _rows(
 def quantile_plan(n_draws: int, quantiles: tuple[float, ...]) -> tuple[np.ndarray, ...]:
     """Order statistics and weights of NumPy's default (linear) quantile rule for ``n_draws`` values."""
     q = np.asarray(quantiles, dtype=float)
-    virtual = n_draws * q + (1.0 + q * (1.0 - 1.0 - 1.0)) - 1.0
+    virtual = (n_draws - 1) * q  # numpy.quantile's method='linear'
     lo = np.floor(virtual)
     gamma = virtual - lo
     lo = np.clip(lo, 0, n_draws - 1).astype(np.int64)

@@ -1,0 +1,133 @@
+"""The compiled scoring kernels equal the NumPy formulas draw by draw, and NumPy's quantiles, to 1e-10.
+
+The reference below is the scoring path the kernels replaced: every draw x row evaluated with the model's NumPy
+closed forms (:mod:`ltvlab.ltv.formulas`, looked up in the registry), CLV by
+:func:`ltvlab.ltv.discounting.discounted_purchases` times the Gamma-Gamma expected spend, summarised with
+``np.mean`` and ``np.quantile``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ltvlab.features import columns as col
+from ltvlab.ltv import formulas
+from ltvlab.ltv._score_kernels import _summarise, quantile_plan
+from ltvlab.ltv.discounting import clv_horizon, discounted_purchases
+from ltvlab.ltv.engine import QUANTILES, summarise_draws
+from ltvlab.ltv.registry import get_model
+from ltvlab.ltv.scoring import score_customers
+from tests.ltv.fixed_fit import FixedFit
+
+PARAMS = {
+    "bgnbd": {"r": (0.1, 3.0), "alpha": (0.5, 40.0), "a": (0.2, 3.0), "b": (0.3, 8.0)},
+    "mbgnbd": {"r": (0.1, 3.0), "alpha": (0.5, 40.0), "a": (0.2, 3.0), "b": (0.3, 8.0)},
+    "paretonbd": {"r": (0.1, 3.0), "alpha": (0.5, 40.0), "s": (0.1, 3.0), "beta": (0.5, 60.0)},
+}
+SPEND = {"p": (1.0, 10.0), "q": (2.0, 8.0), "gamma": (5.0, 50.0)}
+
+
+def _random_fit(name: str, bounds: dict, n_draws: int, n_segments: int, seed: int) -> FixedFit:
+    rng = np.random.default_rng(seed)
+    params = {
+        k: np.exp(rng.uniform(np.log(lo), np.log(hi), size=(n_draws, n_segments))) for k, (lo, hi) in bounds.items()
+    }
+    return FixedFit(name, params, "segment", tuple(f"s{i}" for i in range(n_segments)))
+
+
+def _random_summary(n: int, seed: int, unit: str) -> pd.DataFrame:
+    """Day-resolution times as in a summary of dated transactions, with the edge cases x=0, t_x=T, t_x=0."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 400, size=n).astype(float)
+    x = rng.poisson(rng.gamma(0.8, 3.0, size=n)).astype(float)
+    last = np.floor(rng.uniform(0, 1, size=n) * (days + 1))
+    last[: n // 20] = days[: n // 20]  # t_x == T
+    t_x_days = np.where(x > 0, np.minimum(last, days), 0.0)
+    scale = 7.0 if unit == "W" else 1.0
+    summary = pd.DataFrame(
+        {
+            col.CUSTOMER_ID: [f"c{i}" for i in range(n)],
+            col.X: x,
+            col.T_X: t_x_days / scale,
+            col.T: days / scale,
+            col.MONETARY: np.where(x > 0, rng.gamma(2.0, 20.0, size=n), 0.0),
+            "segment": [f"s{i}" for i in rng.integers(0, 3, size=n)],
+        }
+    )
+    summary.attrs["unit"] = unit
+    return summary
+
+
+def _numpy_reference(purchase, spend, summary, unit, horizon_weeks=52.0, period_weeks=4.0) -> pd.DataFrame:
+    """The scoring the kernels replaced: draws x customers NumPy arrays, then mean and np.quantile."""
+    model = get_model(purchase.model_name)
+    horizon = clv_horizon(unit=unit, horizon_weeks=horizon_weeks, period_weeks=period_weeks)
+    seg = purchase.segment_index(summary)
+    params = [purchase.params[name][:, seg] for name in model.param_names]
+    x, t_x, t_cal = (summary[c].to_numpy(float) for c in (col.X, col.T_X, col.T))
+    out: dict[str, np.ndarray] = {}
+    out.update(summarise_draws(model.p_alive(x, t_x, t_cal, *params), "p_alive"))
+    out.update(
+        summarise_draws(model.expected_purchases(horizon.horizon, x, t_x, t_cal, *params), "expected_purchases")
+    )
+    if spend is not None:
+        discounted = discounted_purchases(
+            lambda t: model.expected_purchases(t, x, t_x, t_cal, *params),
+            period_length=horizon.period_length,
+            n_periods=horizon.n_periods,
+            period_rate=horizon.period_rate,
+        )
+        s_params = [spend.params[name][:, seg] for name in ("p", "q", "gamma")]
+        value = discounted * formulas.gg_expected_spend(x, summary[col.MONETARY].to_numpy(float), *s_params)
+        out.update(summarise_draws(value, "clv"))
+    return pd.DataFrame(out)
+
+
+def _max_relative_difference(new: pd.DataFrame, ref: pd.DataFrame) -> float:
+    a, b = new[ref.columns].to_numpy(), ref.to_numpy()
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b))))
+
+
+@pytest.mark.parametrize("model", sorted(PARAMS))
+@pytest.mark.parametrize("unit", ["W", "D"])
+def test_kernels_equal_numpy_formulas_on_random_fits(model, unit):
+    seed = {"bgnbd": 1, "mbgnbd": 2, "paretonbd": 3}[model] + (10 if unit == "D" else 0)
+    purchase = _random_fit(model, PARAMS[model], 200, 3, seed)
+    spend = _random_fit("gamma_gamma", SPEND, 200, 3, seed + 100)
+    summary = _random_summary(1500, seed + 200, unit)
+    scores = score_customers(purchase, spend, summary, max_draws=None)
+    reference = _numpy_reference(purchase, spend, summary, unit)
+    assert _max_relative_difference(scores, reference) <= 1e-10
+    # expected purchases alone (one horizon, no CLV) take the kernel's other branch
+    alone = score_customers(purchase, None, summary, max_draws=None, horizon_weeks=26, period_weeks=26)
+    ref_alone = _numpy_reference(purchase, None, summary, unit, horizon_weeks=26, period_weeks=26)
+    assert _max_relative_difference(alone, ref_alone) <= 1e-10
+
+
+@pytest.mark.parametrize("model", sorted(PARAMS))
+def test_one_draw_scores_are_the_closed_forms(model, cdnow_sample_summary):
+    """With one draw every quantile is the value itself: P(alive) and E[X(T, T+t)] of the formulas."""
+    values = {k: float(np.sqrt(lo * hi)) for k, (lo, hi) in PARAMS[model].items()}
+    fit = FixedFit(model, {k: np.array([[v]]) for k, v in values.items()})
+    s = cdnow_sample_summary
+    scores = score_customers(fit, None, s, horizon_weeks=39, period_weeks=13)
+    m = get_model(model)
+    x, t_x, t_cal = (s[c].to_numpy(float) for c in (col.X, col.T_X, col.T))
+    alive = m.p_alive(x, t_x, t_cal, *values.values())
+    expected = m.expected_purchases(39.0, x, t_x, t_cal, *values.values())
+    for stat in ("mean", "q05", "q50", "q95"):
+        np.testing.assert_allclose(scores[f"p_alive_{stat}"], alive, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(scores[f"expected_purchases_{stat}"], expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 17, 40, 999, 1000, 1001])
+def test_selection_quantiles_equal_numpy(n):
+    rng = np.random.default_rng(n)
+    for values in (rng.normal(size=n), rng.integers(0, 3, size=n).astype(float), np.ones(n)):
+        ks, lo, hi, gamma = quantile_plan(n, QUANTILES)
+        out = np.empty(1 + len(QUANTILES))
+        _summarise(values.copy(), ks, lo, hi, gamma, out, 0)
+        assert out[0] == pytest.approx(values.mean(), rel=1e-14, abs=1e-15)
+        np.testing.assert_array_equal(out[1:], np.quantile(values, QUANTILES))
