@@ -11,6 +11,7 @@ with 2 chains x 1,000 draws after 1,000 tuning steps, one core each, each fit in
 must agree within Monte Carlo error. *fit wall* covers model build, compilation, sampling and diagnostics; ESS/s is
 the minimum bulk ESS over the model's parameters divided by the fit wall time.
 
+The Gamma-Gamma fits use the repeat buyers with a positive mean spend (one CDNOW master repeat buyer has 0).
 Writes ``benchmarks/out/peers.json`` and prints the Markdown tables of ``benchmarks/RESULTS.md``.
 """
 
@@ -57,21 +58,32 @@ def _summary():
         from ltvlab.features import customer_summary
 
         OUT.mkdir(exist_ok=True)
-        customer_summary(load_dataset("cdnow-master"), calibration_end=CALIBRATION_END, unit="W").to_parquet(path)
+        customer_summary(load_dataset("cdnow-master"), calibration_end=CALIBRATION_END, unit="W").to_parquet(
+            path
+        )
     frame = pd.read_parquet(path)
     frame.attrs["unit"] = "W"
     return frame
 
 
+def _spend_rows(frame):
+    """Repeat buyers with a positive mean spend (CDNOW master has one repeat buyer whose mean is 0)."""
+    keep = frame[(frame["x"] > 0) & (frame["monetary"] > 0)]
+    keep.attrs = dict(frame.attrs)
+    return keep
+
+
 def ours(model: str, draws: int, tune: int, chains: int, seed: int) -> dict[str, Any]:
     from ltvlab.ltv import model_spec
 
-    data = _summary()
+    data = _spend_rows(_summary()) if model == "gamma_gamma" else _summary()
     start = time.perf_counter()
     fit = model_spec(model, pooling="complete").fit(data, draws=draws, tune=tune, chains=chains, seed=seed)
     wall = time.perf_counter() - start
     posterior = _table(fit.idata, {p: p for p in PARAMS[model]})
-    sampling = fit.idata.posterior.attrs.get("sampling_time", fit.idata.sample_stats.attrs.get("sampling_time"))
+    sampling = fit.idata.posterior.attrs.get(
+        "sampling_time", fit.idata.sample_stats.attrs.get("sampling_time")
+    )
     return {
         "tool": "ltvlab",
         "wall_s": wall,
@@ -99,7 +111,9 @@ def theirs(model: str, draws: int, tune: int, chains: int, seed: int, priors: di
     config = {}
     for name, (mu, sd) in priors["normal"].items():
         transform = "one_plus_exp" if name == "q" else "exp"
-        config[PEER_NAMES.get(name, name)] = Prior("Normal", mu=float(mu), sigma=float(sd), transform=transform)
+        config[PEER_NAMES.get(name, name)] = Prior(
+            "Normal", mu=float(mu), sigma=float(sd), transform=transform
+        )
     if model == "paretonbd":
         data = pd.DataFrame(
             {
@@ -111,7 +125,7 @@ def theirs(model: str, draws: int, tune: int, chains: int, seed: int, priors: di
         )
         peer = ParetoNBDModel(data=data, model_config=config)
     else:
-        rep = frame[frame["x"] > 0]
+        rep = _spend_rows(frame)
         data = pd.DataFrame(
             {
                 "customer_id": np.arange(len(rep)),
@@ -155,7 +169,9 @@ def report(results: dict[str, Any]) -> None:
     for model, pair in results.items():
         a, b = pair["ltvlab"], pair["peer"]
         print(f"\n### {model}\n")
-        print("| tool | status | fit wall s | sampling s | min bulk ESS | ESS/s (wall) | max R-hat | divergences | peak RSS MiB |")
+        print(
+            "| tool | status | fit wall s | sampling s | min bulk ESS | ESS/s (wall) | max R-hat | divergences | peak RSS MiB |"
+        )
         print("|---|---|---|---|---|---|---|---|---|")
         for e in (a, b):
             if e.get("status") != "ok":
@@ -182,7 +198,9 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", default="paretonbd,gamma_gamma")
     parser.add_argument("--peer-python", default=str(HERE.parent / ".venv-bench" / "bin" / "python"))
     parser.add_argument("--draws", type=int, default=1000)
@@ -202,7 +220,16 @@ def main() -> None:
         Path(args.result).write_text(json.dumps(theirs(args.model, *sampling, json.loads(args.priors))))
         return
     _summary()
-    common = ["--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains), "--seed", str(args.seed)]
+    common = [
+        "--draws",
+        str(args.draws),
+        "--tune",
+        str(args.tune),
+        "--chains",
+        str(args.chains),
+        "--seed",
+        str(args.seed),
+    ]
     results: dict[str, Any] = {}
     for model in args.models.split(","):
         mine = _child(sys.executable, ["--child", "ours", "--model", model, *common])
@@ -210,7 +237,9 @@ def main() -> None:
         peer = {"status": "not run: ltvlab fit failed"}
         if mine.get("status") == "ok":
             priors = json.dumps(mine["priors"])
-            peer = _child(args.peer_python, ["--child", "theirs", "--model", model, *common, "--priors", priors])
+            peer = _child(
+                args.peer_python, ["--child", "theirs", "--model", model, *common, "--priors", priors]
+            )
         print(json.dumps({"model": model, "peer": peer}), flush=True)
         results[model] = {"ltvlab": mine, "peer": peer}
         (OUT / "peers.json").write_text(json.dumps(results, indent=1))

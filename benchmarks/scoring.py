@@ -97,7 +97,9 @@ def synthetic(n: int, draws: int, model: str, seed: int = 2024) -> tuple[pd.Data
 
     purchase = DrawsFit(model, jitter(truth), segs)
     spend = DrawsFit(
-        "gamma_gamma", jitter({"p": [4.0] * SEGMENTS, "q": [4.0] * SEGMENTS, "gamma": [20.0] * SEGMENTS}), segs
+        "gamma_gamma",
+        jitter({"p": [4.0] * SEGMENTS, "q": [4.0] * SEGMENTS, "gamma": [20.0] * SEGMENTS}),
+        segs,
     )
     return summary, purchase, spend
 
@@ -196,7 +198,9 @@ def run_child(argv: list[str]) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--models", default="bgnbd,mbgnbd,paretonbd")
@@ -218,13 +222,24 @@ def main() -> None:
             flag = ["--clv"] if clv else []
             new = run_child(["--child", "new", "--model", model, *common, *flag])
             ref = run_child(
-                ["--child", "reference", "--model", model, *common, *flag, "--reference-rows", str(args.reference_rows)]
+                [
+                    "--child",
+                    "reference",
+                    "--model",
+                    model,
+                    *common,
+                    *flag,
+                    "--reference-rows",
+                    str(args.reference_rows),
+                ]
             )
             entry = {"model": model, "clv": clv, "new": new, "reference": ref}
             print(json.dumps(entry), flush=True)
             rows.append(entry)
-    print("\n| model | quantities | distinct rows | compiled wall s | compiled peak RSS MiB | NumPy path s "
-          "(extrapolated from rows) | speed-up | max abs diff | max rel diff |")
+    print(
+        "\n| model | quantities | distinct rows | compiled wall s | compiled peak RSS MiB | NumPy path s "
+        "(extrapolated from rows) | speed-up | max abs diff | max rel diff |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for e in rows:
         n, r = e["new"], e["reference"]

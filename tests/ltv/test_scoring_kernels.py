@@ -32,7 +32,8 @@ SPEND = {"p": (1.0, 10.0), "q": (2.0, 8.0), "gamma": (5.0, 50.0)}
 def _random_fit(name: str, bounds: dict, n_draws: int, n_segments: int, seed: int) -> FixedFit:
     rng = np.random.default_rng(seed)
     params = {
-        k: np.exp(rng.uniform(np.log(lo), np.log(hi), size=(n_draws, n_segments))) for k, (lo, hi) in bounds.items()
+        k: np.exp(rng.uniform(np.log(lo), np.log(hi), size=(n_draws, n_segments)))
+        for k, (lo, hi) in bounds.items()
     }
     return FixedFit(name, params, "segment", tuple(f"s{i}" for i in range(n_segments)))
 
@@ -70,7 +71,9 @@ def _numpy_reference(purchase, spend, summary, unit, horizon_weeks=52.0, period_
     out: dict[str, np.ndarray] = {}
     out.update(summarise_draws(model.p_alive(x, t_x, t_cal, *params), "p_alive"))
     out.update(
-        summarise_draws(model.expected_purchases(horizon.horizon, x, t_x, t_cal, *params), "expected_purchases")
+        summarise_draws(
+            model.expected_purchases(horizon.horizon, x, t_x, t_cal, *params), "expected_purchases"
+        )
     )
     if spend is not None:
         discounted = discounted_purchases(

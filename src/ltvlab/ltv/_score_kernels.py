@@ -172,7 +172,9 @@ def _cell_t_table(kind, params, ct_cell, ct_T, horizons):  # pragma: no cover - 
 
 
 @nb.njit(cache=True, parallel=True)
-def _cell_x_t_table(kind, params, xt_cell, xt_x, xt_T, xt_ct, ct_table, horizons, discount):  # pragma: no cover
+def _cell_x_t_table(
+    kind, params, xt_cell, xt_x, xt_T, xt_ct, ct_table, horizons, discount
+):  # pragma: no cover
     """Per (cell, x, T, draw): ``[c0, R(horizon), sum_k (R_k - R_(k-1)) / (1+d)^k]`` with ``R`` the expected
     purchases given alive at ``T``; ``c0`` is the ``(x, T)`` part of the log death odds (Pareto/NBD: the
     hypergeometric term at ``T``, and the log alive likelihood in slot 3)."""
@@ -228,7 +230,9 @@ def _cell_x_tx_table(kind, params, tx_cell, tx_x, tx_tx):  # pragma: no cover - 
         c, x, t_x = tx_cell[q], tx_x[q], tx_tx[q]
         for j in range(n_draws):
             if kind == PNBD_KERNEL:
-                out[q, j] = _pnbd_log_term(t_x, x, params[0, j, c], params[1, j, c], params[2, j, c], params[3, j, c])
+                out[q, j] = _pnbd_log_term(
+                    t_x, x, params[0, j, c], params[1, j, c], params[2, j, c], params[3, j, c]
+                )
             else:
                 out[q, j] = np.log(params[1, j, c] + t_x)
     return out
@@ -315,8 +319,24 @@ def _summarise(v, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - comp
 
 @nb.njit(cache=True, parallel=True)
 def _rows(
-    kind, params, row_cell, x, t_x, T, row_xt, row_tx, xt_table, tx_table,
-    spend_params, spend_seg, monetary, bits, ks, q_lo, q_hi, q_gamma,
+    kind,
+    params,
+    row_cell,
+    x,
+    t_x,
+    T,
+    row_xt,
+    row_tx,
+    xt_table,
+    tx_table,
+    spend_params,
+    spend_seg,
+    monetary,
+    bits,
+    ks,
+    q_lo,
+    q_hi,
+    q_gamma,
 ):  # pragma: no cover - compiled
     """Per row: the quantities in ``bits`` per draw, summarised; returns the table and a per-row bad-value mask."""
     n_draws = params.shape[1]
@@ -348,7 +368,11 @@ def _rows(
             alive[j] = p
             purchases[j] = xt_table[q, j, 1] * p
             if bits & 4:
-                sp, sq, sg = spend_params[0, j, spend_seg[i]], spend_params[1, j, spend_seg[i]], spend_params[2, j, spend_seg[i]]
+                sp, sq, sg = (
+                    spend_params[0, j, spend_seg[i]],
+                    spend_params[1, j, spend_seg[i]],
+                    spend_params[2, j, spend_seg[i]],
+                )
                 m = monetary[i] if xi > 0 else 0.0
                 denom = sp * xi + sq - 1.0
                 spend = sp * (sg + xi * m) / denom if denom > 0 else np.inf

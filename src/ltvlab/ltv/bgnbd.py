@@ -30,8 +30,8 @@ from scipy import special
 from ltvlab.data.synthetic_btyd import bgnbd_counts
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv import distributions as dist
 from ltvlab.ltv import _score_kernels, formulas
+from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._data import Compressed
 from ltvlab.ltv._fused import bgnbd_row_terms, row_data
 from ltvlab.ltv._model import BTYDSpec

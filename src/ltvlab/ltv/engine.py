@@ -480,8 +480,9 @@ def iter_row_summaries(
     step = chunk_rows if per_row else max(len(rows), 1)
     for start in range(0, len(rows), step):
         sl = slice(start, min(start + step, len(rows)))
-        yield sl, _block_summaries(
-            draws, rows, sl, horizon=horizon, quantities=quantities, per_row_params=per_row
+        yield (
+            sl,
+            _block_summaries(draws, rows, sl, horizon=horizon, quantities=quantities, per_row_params=per_row),
         )
 
 

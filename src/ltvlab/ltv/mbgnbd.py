@@ -17,8 +17,8 @@ import numpy as np
 
 from ltvlab.data.synthetic_btyd import mbgnbd_counts
 from ltvlab.features import columns as col
-from ltvlab.ltv import distributions as dist
 from ltvlab.ltv import _score_kernels, formulas
+from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import check_finite, repeat_draws
 from ltvlab.ltv.bgnbd import BGNBD_COEFFICIENTS, alive_counts, alive_holdout_pmf, strategy_purchases

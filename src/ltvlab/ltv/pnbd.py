@@ -16,8 +16,8 @@ import numpy as np
 
 from ltvlab.data.synthetic_btyd import pareto_nbd_counts
 from ltvlab.features import columns as col
-from ltvlab.ltv import distributions as dist
 from ltvlab.ltv import _score_kernels, formulas
+from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import check_finite, nb_pmf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
