@@ -17,6 +17,7 @@ _HOME: dict[str, str] = {
     "render_headline": "headline",
     "render_checks": "headline",
     "render_misses": "headline",
+    "render_notes": "headline",
     "prose": "headline",
     "unreliable_mark": "headline",
     "allocation_headline": "headlines",
@@ -88,6 +89,7 @@ __all__ = [
     "render_headline",
     "render_html",
     "render_misses",
+    "render_notes",
     "run_batch",
     "unreliable_mark",
     "use_style",
@@ -124,6 +126,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         render_checks,
         render_headline,
         render_misses,
+        render_notes,
         unreliable_mark,
     )
     from ltvlab.reports.headlines import (
