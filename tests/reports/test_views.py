@@ -30,8 +30,8 @@ def test_policies_view_shows_every_policy_with_its_interval_and_the_truth() -> N
     assert list(part["policy"]) == [
         "optimal plan",
         "uniform split",
-        "highest LTV first",
-        "oracle (true effects)",
+        "highest-LTV-first policy",
+        "oracle",
     ]
     row = part.iloc[0]
     assert row["90% credible interval"] == "$147,282 to $232,255"
@@ -70,8 +70,9 @@ def test_cells_view_lists_the_misses_first_and_says_how_many_more() -> None:
     assert set(zip(shown["segment"][:2], shown["strategy"][:2], strict=True)) == {("s1", "k2"), ("s3", "k4")}
     # after the misses, the highest expected values in order
     covered = cells[cells["covered"]].sort_values("value_mean", ascending=False)
-    expected = [f"${v:.2f}" for v in covered["value_mean"][:8]]
-    assert list(shown["value per contact"][2:]) == expected
+    # interval width $4: two significant figures of the width -> one decimal for the estimate and its bounds
+    expected = [f"${v:.1f} (${v - 2:.1f} to ${v + 2:.1f})" for v in covered["value_mean"][:8]]
+    assert list(shown["value per contact (90% credible interval)"][2:]) == expected
     assert "2 of 30 intervals miss the truth" in table.caption
     assert table.caption.endswith("First 10 of 30 rows shown (20 more not shown).")
     assert shown["rate multiplier: estimated / true"].iloc[0] == "1.10 / 1.05"

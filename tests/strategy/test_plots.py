@@ -36,3 +36,28 @@ def test_cell_values_one_row_per_cell_and_red_misses() -> None:
     assert {xy[0] for xy, c in colours.items() if np.allclose(c, red)} == {12.0, 0.5}
     assert any("90% credible interval" in t.get_text() for t in ax.get_legend().get_texts())
     plt.close(fig)
+
+
+def test_policy_returns_readable_labels_thousands_and_the_oracle() -> None:
+    from types import SimpleNamespace
+
+    from ltvlab.strategy import plot_policy_returns
+
+    comparison = pd.DataFrame(
+        {"policy": ["optimal", "uniform", "highest_ltv"], "expected_return": [171558.0, 36568.0, 171558.0],
+         "ci_low": [130901.0, 29329.0, 130901.0], "ci_high": [215863.0, 43868.0, 215863.0]}
+    )  # fmt: skip
+    result = SimpleNamespace(comparison=comparison, credible_mass=0.9, objective="net")
+    realised = {"optimal": 129919.0, "uniform": 30681.0, "highest_ltv": 129919.0, "oracle": 130058.0}
+    fig, ax = plt.subplots()
+    plot_policy_returns(result, ax=ax, realised=realised)
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "optimal plan", "uniform split", "highest-LTV-first policy"
+    ]  # fmt: skip
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert any("," in t for t in ticks) and not any(len(t) >= 5 and "," not in t for t in ticks)
+    assert any(np.allclose(line.get_xdata(), 130058.0) for line in ax.get_lines())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("oracle") for t in legend)
+    plt.close(fig)

@@ -295,12 +295,12 @@ def evidence_headline(
 
 # Realised values closer than this (in currency units) are a tie.
 TIE_TOLERANCE = 0.5
-POLICY_NAMES = {
-    "optimal": "the optimal plan",
-    "uniform": "the uniform split",
-    "highest_ltv": "highest LTV first",
-    "oracle": "the oracle",
-}
+
+
+def _name(policy: str) -> str:
+    from ltvlab.strategy.allocation import POLICY_LABELS
+
+    return f"the {POLICY_LABELS.get(policy, policy)}"
 
 
 def _plan_key(plans: pd.DataFrame, policy: str) -> frozenset:
@@ -308,6 +308,13 @@ def _plan_key(plans: pd.DataFrame, policy: str) -> frozenset:
     return frozenset(
         (str(r.segment), str(r.strategy), int(r.contacts)) for r in rows.itertuples() if r.contacts > 0
     )
+
+
+def share_text(share: float) -> str:
+    """A share of the oracle's value: one decimal from 90% up (``99.9%``, not a rounded ``100%``), else whole."""
+    if fmt.is_missing(share):
+        return fmt.MISSING
+    return fmt.percent(share, decimals=1) if share >= 0.9 and share != 1 else fmt.percent(share)
 
 
 def policy_verdicts(policies: pd.DataFrame, plans: pd.DataFrame | None = None) -> dict[str, str]:
@@ -337,7 +344,7 @@ def allocation_comparison(
     same = plans is not None
     parts = []
     for policy, verdict in policy_verdicts(policies, plans).items():
-        name = POLICY_NAMES.get(policy, policy)
+        name = _name(policy)
         gap = fmt.money(abs(realised["optimal"] - realised[policy]), currency)
         if verdict == "tie":
             identical = same and _plan_key(plans, policy) == _plan_key(plans, "optimal")
@@ -350,12 +357,12 @@ def allocation_comparison(
             parts.append(f"earns {gap} less than {name}")
     text = (
         "Realised net value: "
-        + ", ".join(f"{POLICY_NAMES.get(p, p)} {fmt.money(v, currency)}" for p, v in realised.items())
+        + ", ".join(f"{_name(p)} {fmt.money(v, currency)}" for p, v in realised.items())
         + "."
     )
     if "oracle" in realised and realised["oracle"] > 0:
         text += (
-            f" The plan earns {fmt.percent(realised['optimal'] / realised['oracle'])} of the oracle's value"
+            f" The plan earns {share_text(realised['optimal'] / realised['oracle'])} of the oracle's value"
         )
         text += ("; it " + " and ".join(parts) + ".") if parts else "."
     elif parts:
@@ -372,7 +379,7 @@ def coverage_context(study: Any) -> str:
     """What a miss means, from a coverage study (:class:`~ltvlab.strategy.CoverageStudy`)."""
     level = fmt.level_text(study.credible_mass)
     shares = [
-        f"{POLICY_NAMES.get(what, what)} {fmt.percent(study.coverage(what), decimals=1)} "
+        f"{_name(what)} {fmt.percent(study.coverage(what), decimals=1)} "
         f"({fmt.integer(study.covered[what])} of {fmt.integer(study.n[what])})"
         for what in study.n
         if what != "cells"
@@ -436,7 +443,8 @@ def allocation_headline(
             missed.append(row.policy)
             side = "below" if value < row.ci_low else "above"
             misses.append(
-                f"{row.policy}: realised net value {fmt.money(value, currency)} lies {side} its own "
+                f"{_name(row.policy)}: realised net value {fmt.money(value, currency)} "
+                f"lies {side} its own "
                 f"{fmt.level_text(level)} credible interval ({fmt.money(row.ci_low, currency)} to "
                 f"{fmt.money(row.ci_high, currency)})"
             )

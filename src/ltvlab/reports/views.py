@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ltvlab.reports import format as fmt
+from ltvlab.reports.headlines import share_text
 from ltvlab.reports.status import MAP_NOTE, diagnostics_check
 from ltvlab.reports.tables import Table, format_table
 
@@ -206,6 +207,38 @@ def bayes_table(report: Any, *, value_metric: str | None = None, currency: str =
     )
 
 
+def cuped_table(report: Any, *, value_metric: str | None = None, currency: str = "$") -> Table:
+    """Per arm and metric: the interval without and with covariate adjustment and the variance removed
+    (the numbers beside :func:`ltvlab.experiments.plot_cuped`'s bars)."""
+    from ltvlab.experiments.plots import cuped_reduction
+
+    level = fmt.level_text(1 - report.alpha)
+    rows = []
+    for r in cuped_reduction(report.effects_frame()).itertuples():
+        kind = _kind(r.metric, report, value_metric)
+        rows.append(
+            {
+                "arm": r.arm,
+                "metric": r.metric,
+                f"{level} CI, unadjusted (Welch)": fmt.bounds(
+                    r.ci_low_welch, r.ci_high_welch, kind=kind, currency=currency
+                ),
+                f"{level} CI, adjusted (CUPED)": fmt.bounds(
+                    r.ci_low_cuped, r.ci_high_cuped, kind=kind, currency=currency
+                ),
+                "variance removed": fmt.percent(r.variance_reduction, decimals=1),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    caption = "Lifts of 0/1 metrics in percentage points." if report.binary_metrics else ""
+    return format_table(
+        frame,
+        kinds=dict.fromkeys(frame.columns, "text"),
+        labels={c: c for c in frame.columns},
+        caption=caption,
+    )
+
+
 def srm_table(srm: Any) -> Table:
     """Observed and expected units per arm with their shares."""
     return format_table(
@@ -323,18 +356,13 @@ def estimates_view(frame: pd.DataFrame, *, level: float = 0.95, truth: str | Non
 
 # --------------------------------------------------------------------------------------------- allocation
 
-POLICY_LABELS = {
-    "optimal": "optimal plan",
-    "uniform": "uniform split",
-    "highest_ltv": "highest LTV first",
-    "oracle": "oracle (true effects)",
-}
-
 
 def policies_view(policies: pd.DataFrame, *, level: float, currency: str = "$") -> Table:
     """From :class:`~ltvlab.strategy.AllocationCheck` ``policies``: per policy its contacts, spend, expected net
     value with its credible interval, the realised value under the true effects, whether the interval covers
     it, and the share of the oracle's value (the oracle has no interval: its value is the truth)."""
+    from ltvlab.strategy.allocation import POLICY_LABELS  # here: the strategy package imports the models
+
     rows = []
     for row in policies.itertuples():
         rows.append(
@@ -349,7 +377,7 @@ def policies_view(policies: pd.DataFrame, *, level: float, currency: str = "$") 
                 "realised (truth)": fmt.money(row.realised, currency),
                 "interval covers realised": fmt.MISSING if row.covered is None or fmt.is_missing(row.covered)
                 else ("yes" if row.covered else "no"),
-                "share of oracle": fmt.percent(row.share_of_oracle),
+                "share of oracle": share_text(row.share_of_oracle),
             }
         )  # fmt: skip
     frame = pd.DataFrame(rows)
@@ -369,10 +397,20 @@ def cells_view(cells: pd.DataFrame, *, level: float, currency: str = "$", rows: 
         {
             "segment": order["segment"].astype(str).to_numpy(),
             "strategy": order["strategy"].astype(str).to_numpy(),
-            "value per contact": [fmt.money(v, currency) for v in order["value_mean"]],
-            f"{fmt.level_text(level)} credible interval": [
-                fmt.bounds(lo, hi, kind="money", currency=currency)
-                for lo, hi in zip(order["value_low"], order["value_high"], strict=True)
+            f"value per contact ({fmt.level_text(level)} credible interval)": [
+                fmt.lift(
+                    m,
+                    lo,
+                    hi,
+                    kind="money",
+                    level=level,
+                    label="credible interval",
+                    currency=currency,
+                    sign=False,
+                ).replace(f" ({fmt.level_text(level)} credible interval ", " (")
+                for m, lo, hi in zip(
+                    order["value_mean"], order["value_low"], order["value_high"], strict=True
+                )
             ],
             "true value": [fmt.money(v, currency) for v in order["true_value"]],
             "interval covers truth": ["yes" if c else "no" for c in order["covered"].astype(bool)],

@@ -8,8 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
 
-from ltvlab.strategy.allocation import AllocationResult
+from ltvlab.strategy.allocation import POLICY_LABELS, AllocationResult
 
 
 def plot_policy_returns(
@@ -38,8 +39,12 @@ def plot_policy_returns(
         outside = (values < table["ci_low"].to_numpy()) | (values > table["ci_high"].to_numpy())
         ax.scatter(values, y, marker="x", s=60, color=np.where(outside, "tab:red", "black"), zorder=3,
                    label="realised (synthetic truth; red: outside its interval)")  # fmt: skip
+    if realised and "oracle" in realised:
+        ax.axvline(realised["oracle"], color="tab:green", linestyle="--", linewidth=1,
+                   label="oracle: best plan under the true effects")  # fmt: skip
     ax.axvline(0, color="black", linewidth=0.5)
-    ax.set_yticks(y, table["policy"].tolist())
+    ax.set_yticks(y, [POLICY_LABELS.get(p, p) for p in table["policy"]])
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_xlabel(f"{result.objective} incremental value ({currency})")
     ax.set_title("Return of each policy", fontsize=11)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False, fontsize="small")
