@@ -8,8 +8,14 @@ import nbformat
 import pandas as pd
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from ltvlab.reports.headline import Headline, render_headline, render_misses, unreliable_mark
-from ltvlab.reports.headlines import allocation_headline, prediction_miss
+from ltvlab.reports.headline import (
+    Headline,
+    allocation_headline,
+    prediction_miss,
+    render_headline,
+    render_misses,
+    unreliable_mark,
+)
 from ltvlab.reports.render import render_html, status_word
 from ltvlab.reports.status import FAILED, NOT_APPLICABLE, PASSED, Check, diagnostics_check, overall
 
@@ -114,7 +120,7 @@ def test_prose_escapes_dollars_so_amounts_are_not_read_as_a_formula() -> None:
 
 
 def test_a_failed_comparison_fit_is_named_in_the_ltv_headline() -> None:
-    from ltvlab.reports.headlines import ltv_headline
+    from ltvlab.reports.headline import ltv_headline
 
     fit = SimpleNamespace(**vars(_fit("nuts", True)), model_name="bgnbd", pooling="complete")
     partial = _fit("nuts", False, ("2 divergent transition(s) > 0",))
@@ -135,7 +141,7 @@ def _policies(realised: dict[str, float]) -> pd.DataFrame:
 
 
 def test_identical_plans_are_a_tie_not_a_loss() -> None:
-    from ltvlab.reports.headlines import allocation_comparison, policy_verdicts
+    from ltvlab.reports.headline import allocation_comparison, policy_verdicts
 
     plans = pd.DataFrame(
         {"policy": ["optimal", "optimal", "uniform", "highest_ltv", "highest_ltv"],
@@ -168,7 +174,7 @@ def _study(n_customers: int = 20_000):
 
 
 def test_coverage_context_states_the_study() -> None:
-    from ltvlab.reports.headlines import coverage_context
+    from ltvlab.reports.headline import coverage_context
 
     text = coverage_context(_study())
     for part in ("60 simulated data sets of 20,000 customers (test settings)", "the optimal plan 96.7% (58 of 60)",
@@ -206,3 +212,15 @@ def test_a_miss_within_a_calibrated_studys_rate_is_amber_not_red() -> None:
         result, {"optimal": 190000.0}, source="s", coverage=_study(), n_customers=20_000
     )
     assert inside.status == PASSED and inside.checks[0].tone == "green" and inside.notes == ()
+
+
+def test_one_home_for_headlines_every_public_name_importable() -> None:
+    import ltvlab.reports as reports
+    import ltvlab.reports.headline as home
+
+    for name in home.__all__:
+        assert getattr(home, name) is not None
+    for name in ("Headline", "headline_slot", "publish_headline", "render_headline", "render_misses",
+                 "render_notes", "allocation_headline", "data_quality_headline", "evidence_headline",
+                 "experiment_headline", "ltv_headline", "prediction_miss", "prose", "unreliable_mark"):  # fmt: skip
+        assert getattr(reports, name) is getattr(home, name), name

@@ -20,12 +20,12 @@ _HOME: dict[str, str] = {
     "render_notes": "headline",
     "prose": "headline",
     "unreliable_mark": "headline",
-    "allocation_headline": "headlines",
-    "data_quality_headline": "headlines",
-    "evidence_headline": "headlines",
-    "experiment_headline": "headlines",
-    "ltv_headline": "headlines",
-    "prediction_miss": "headlines",
+    "allocation_headline": "headline",
+    "data_quality_headline": "headline",
+    "evidence_headline": "headline",
+    "experiment_headline": "headline",
+    "ltv_headline": "headline",
+    "prediction_miss": "headline",
     "Check": "status",
     "overall": "status",
     "format_table": "tables",
@@ -120,7 +120,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
     from ltvlab.reports.config import BatchConfig, RunSpec, config_from_mapping, load_config
     from ltvlab.reports.headline import (
         Headline,
+        allocation_headline,
+        data_quality_headline,
+        evidence_headline,
+        experiment_headline,
         headline_slot,
+        ltv_headline,
+        prediction_miss,
         prose,
         publish_headline,
         render_checks,
@@ -128,14 +134,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
         render_misses,
         render_notes,
         unreliable_mark,
-    )
-    from ltvlab.reports.headlines import (
-        allocation_headline,
-        data_quality_headline,
-        evidence_headline,
-        experiment_headline,
-        ltv_headline,
-        prediction_miss,
     )
     from ltvlab.reports.index import index_html, write_index
     from ltvlab.reports.outcome import RunOutcome

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ltvlab.reports import format as fmt
-from ltvlab.reports.headlines import share_text
+from ltvlab.reports.headline import share_text
 from ltvlab.reports.status import MAP_NOTE, diagnostics_check
 from ltvlab.reports.tables import Table, format_table
 

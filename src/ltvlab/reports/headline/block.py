@@ -1,8 +1,9 @@
 """The headline block every report opens with: what was analysed, the answer, one trust line, the misses.
 
-A notebook builds a :class:`Headline` with its domain's builder (:mod:`ltvlab.reports.headlines`), shows it at
-the top with :func:`headline_slot` / :func:`publish_headline` and records its status word, so the banner,
-the headline, the index and the run's JSON say the same thing. The HTML comes from :func:`render_headline`
+A notebook builds a :class:`Headline` with its domain's builder (:mod:`ltvlab.reports.headline.analyses`,
+:mod:`ltvlab.reports.headline.allocation`), shows it at the top with :func:`headline_slot` /
+:func:`publish_headline` and records its status word, so the banner, the headline, the index and the run's JSON
+say the same thing. The HTML comes from :func:`render_headline`
 (tested), never from a notebook cell; all text is escaped.
 """
 
