@@ -44,3 +44,29 @@ def test_plots_return_their_axes(hillstrom, report) -> None:
     assert plot_qini(uplift, ax=axs[4]) is axs[4]
     assert len(axs[4].get_lines()) == 2
     plt.close(fig)
+
+
+def test_cuped_bars_carry_only_their_share_and_the_table_the_intervals(report) -> None:
+    """The variance removed is 1 - (SE adjusted / SE unadjusted)^2 from the two effect rows; the bar labels are
+    that share alone (the intervals went to ``reports.views.cuped_table``, where they are readable)."""
+    from ltvlab.experiments.plots import cuped_reduction
+    from ltvlab.reports.views import cuped_table
+
+    effects = report.effects_frame()
+    table = cuped_reduction(effects)
+    assert len(table) == 4  # 2 arms x 2 metrics
+    for row in table.itertuples():
+        pick = effects[(effects["arm"] == row.arm) & (effects["metric"] == row.metric)].set_index("method")
+        expected = 1 - (pick.loc["cuped", "std_error"] / pick.loc["welch", "std_error"]) ** 2
+        assert row.variance_reduction == pytest.approx(expected, rel=1e-12)
+    fig, ax = plt.subplots()
+    plot_cuped(effects, ax=ax)
+    labels = [t.get_text().strip() for t in ax.texts]
+    assert labels == [f"{100 * v:.1f}%" for v in table["variance_reduction"]]
+    assert all(" to " not in t for t in labels)
+    plt.close(fig)
+    shown = cuped_table(report, value_metric="spend").to_frame()
+    assert list(shown.columns)[-1] == "variance removed"
+    visit = shown[(shown["metric"] == "visit")].iloc[0]
+    assert visit["95% CI, unadjusted (Welch)"].count(" to ") == 1 and "pp" not in visit.iloc[2]
+    assert shown[shown["metric"] == "spend"].iloc[0].iloc[2].startswith("$")

@@ -137,3 +137,45 @@ def test_one_row_tables_are_transposed() -> None:
     (part,) = table.parts
     assert list(part.iloc[:, 0]) == ["Qini", "Auuc", "n test", "Treatment"]
     assert list(part["value"]) == ["0.0123", "1.5", "5,000", "email"]
+
+
+def test_tiny_non_zero_values_never_print_as_zero() -> None:
+    # An expected loss of 0.00003 (0.003 pp) at two decimals would read "0.00 pp": it is below 0.01 pp.
+    assert fmt.points(0.00003, sign=False) == "< 0.01 pp"
+    assert fmt.points(-0.00003) == "> -0.01 pp"
+    assert fmt.points(0.0012, sign=False) == "0.12 pp"
+    assert fmt.points(0.0, sign=False) == "0 pp"
+    assert fmt.percent(0.00001) == "< 0.01%"
+    assert fmt.money(0.001) == "< $0.01"
+    assert fmt.money(-0.001, "EUR") == "> -EUR 0.01"
+    assert fmt.money(0.0) == "$0.00"
+    # fixed decimals (an estimate beside its interval) keep the plain rounding
+    assert fmt.points(0.00003, decimals=0, sign=False) == "0 pp"
+
+
+def test_interval_bounds_alone() -> None:
+    assert fmt.bounds(147282.0, 232255.0, kind="money") == "$147,282 to $232,255"
+    assert fmt.bounds(0.0389, 0.0516, kind="rate") == "3.9 to 5.2"
+    assert fmt.bounds(np.nan, 1.0) == "—"
+
+
+def test_hashed_ids_are_shortened_for_display_only() -> None:
+    from ltvlab.data.ids import hash_ids
+
+    digest = hash_ids(["C-0001"], salt="test-salt").iloc[0]
+    assert len(digest) == 64 and fmt.is_hashed_id(digest)
+    assert fmt.short_id(digest) == digest[:12] + "…"
+    assert fmt.short_id(None) == "—" and fmt.short_id("abc") == "abc"
+    assert not fmt.is_hashed_id("C-0001") and not fmt.is_hashed_id(digest.upper())
+    frame = pd.DataFrame({"customer": [digest], "note": ["x"], "clv": [12.5]})
+    html = format_table(frame, transpose=False).to_html()
+    assert digest[:12] + "…" in html and digest not in html
+    assert frame["customer"].iloc[0] == digest  # the data keep the full digest
+
+
+def test_a_cut_table_says_how_many_rows_it_leaves_out() -> None:
+    frame = pd.DataFrame({"cell": [f"c{i}" for i in range(30)], "value": np.arange(30.0) + 0.5})
+    table = format_table(frame, max_rows=10, caption="Values.")
+    assert len(table.parts[0]) == 10
+    assert table.caption == "Values. First 10 of 30 rows shown (20 more not shown)."
+    assert format_table(frame, max_rows=40).caption == ""

@@ -8,8 +8,14 @@ import nbformat
 import pandas as pd
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from ltvlab.reports.headline import Headline, render_headline, unreliable_mark
-from ltvlab.reports.headlines import allocation_headline, prediction_miss
+from ltvlab.reports.headline import (
+    Headline,
+    allocation_headline,
+    prediction_miss,
+    render_headline,
+    render_misses,
+    unreliable_mark,
+)
 from ltvlab.reports.render import render_html, status_word
 from ltvlab.reports.status import FAILED, NOT_APPLICABLE, PASSED, Check, diagnostics_check, overall
 
@@ -67,7 +73,8 @@ def test_allocation_headline_lists_realised_values_outside_their_interval() -> N
     headline = allocation_headline(result, {"optimal": 125316.0, "uniform": 40000.0}, source="synthetic")
     assert headline.status == FAILED
     assert headline.misses == (
-        "optimal: realised net value $125,316 lies below its own 90% credible interval ($147,282 to $232,255)",
+        "the optimal plan: realised net value $125,316 lies below its own 90% credible interval "
+        "($147,282 to $232,255)",
     )
     assert "$190,018 (90% credible interval $147,282 to $232,255)" in headline.answer
 
@@ -113,7 +120,7 @@ def test_prose_escapes_dollars_so_amounts_are_not_read_as_a_formula() -> None:
 
 
 def test_a_failed_comparison_fit_is_named_in_the_ltv_headline() -> None:
-    from ltvlab.reports.headlines import ltv_headline
+    from ltvlab.reports.headline import ltv_headline
 
     fit = SimpleNamespace(**vars(_fit("nuts", True)), model_name="bgnbd", pooling="complete")
     partial = _fit("nuts", False, ("2 divergent transition(s) > 0",))
@@ -127,3 +134,93 @@ def test_a_failed_comparison_fit_is_named_in_the_ltv_headline() -> None:
     assert headline.status == PASSED  # the fit behind the results passed
     assert any("partial-pooling fit" in n and "2 divergent" in n for n in headline.notes)
     assert "$30 in total ($15 per customer)" in headline.answer and "$13 to $55" in headline.answer
+
+
+def _policies(realised: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame({"policy": list(realised), "realised": list(realised.values())})
+
+
+def test_identical_plans_are_a_tie_not_a_loss() -> None:
+    from ltvlab.reports.headline import allocation_comparison, policy_verdicts
+
+    plans = pd.DataFrame(
+        {"policy": ["optimal", "optimal", "uniform", "highest_ltv", "highest_ltv"],
+         "segment": ["a", "b", "a", "a", "b"], "strategy": ["sms", "sms", "email", "sms", "sms"],
+         "contacts": [300, 200, 100, 300, 200]}
+    )  # fmt: skip
+    # identical plans, realised values a rounding error apart
+    policies = _policies({"optimal": 5000.0, "uniform": 1200.0, "highest_ltv": 4999.9999, "oracle": 6000.0})
+    assert policy_verdicts(policies, plans) == {"uniform": "beats", "highest_ltv": "tie"}
+    text = allocation_comparison(policies, plans)
+    assert "ties with the highest-LTV-first policy (the two plans are identical)" in text
+    assert "beats the uniform split by $3,800" in text and "83% of the oracle's value" in text
+    near = allocation_comparison(_policies({"optimal": 129919.0, "uniform": 30681.0, "oracle": 130058.0}))
+    assert "99.9% of the oracle's value" in near  # never a rounded "100%" below the oracle
+    assert "not beat" not in text.lower()
+    # different plans with the same realised value are a tie too; a lower value loses and says by how much
+    assert policy_verdicts(_policies({"optimal": 10.0, "uniform": 10.2}))["uniform"] == "tie"
+    lost = allocation_comparison(_policies({"optimal": 4000.0, "highest_ltv": 4500.0, "oracle": 5000.0}))
+    assert "earns $500 less than the highest-LTV-first policy" in lost
+
+
+def _study(n_customers: int = 20_000):
+    from ltvlab.strategy import CoverageStudy
+
+    return CoverageStudy(
+        n_repeats=60, n_customers=n_customers, credible_mass=0.9,
+        covered={"optimal": 58, "uniform": 55, "highest_ltv": 53, "cells": 1600},
+        n={"optimal": 60, "uniform": 60, "highest_ltv": 60, "cells": 1800}, settings="test settings",
+    )  # fmt: skip
+
+
+def test_coverage_context_states_the_study() -> None:
+    from ltvlab.reports.headline import coverage_context
+
+    text = coverage_context(_study())
+    for part in ("60 simulated data sets of 20,000 customers (test settings)", "the optimal plan 96.7% (58 of 60)",
+                 "the uniform split 91.7% (55 of 60)", "the highest-LTV-first policy 88.3% (53 of 60)",
+                 "cells' intervals 88.9% (1,600 of 1,800)", "about one data set in 10"):  # fmt: skip
+        assert part in text, part
+
+
+def test_a_miss_within_a_calibrated_studys_rate_is_amber_not_red() -> None:
+    comparison = pd.DataFrame(
+        {"policy": ["optimal", "uniform"], "expected_return": [190018.0, 38000.0],
+         "ci_low": [147282.0, 31569.0], "ci_high": [232255.0, 46171.0]}
+    )  # fmt: skip
+    result = SimpleNamespace(comparison=comparison, credible_mass=0.9, budget=1500.0, spent=1500.0, n_draws=200,
+                             expected_return=190018.0, ci_low=147282.0, ci_high=232255.0, prob_positive=1.0)  # fmt: skip
+    realised = {"optimal": 125316.0, "uniform": 40000.0}
+    amber = allocation_headline(result, realised, source="s", coverage=_study(), n_customers=20_000)
+    (check,) = amber.checks
+    assert check.status == PASSED and check.tone == "amber"
+    assert amber.notes and "96.7% (58 of 60)" in amber.notes[0]
+    assert "96.7%" in render_misses(amber, notes=True).html
+    # a study made at another size does not vouch for this run; a study far below nominal never does
+    assert (
+        allocation_headline(result, realised, source="s", coverage=_study(), n_customers=5000).status
+        == FAILED
+    )
+    poor = _study()
+    poor = type(poor)(
+        **{**{f: getattr(poor, f) for f in poor.__slots__}, "covered": {**poor.covered, "optimal": 40}}
+    )
+    assert (
+        allocation_headline(result, realised, source="s", coverage=poor, n_customers=20_000).status == FAILED
+    )
+    inside = allocation_headline(
+        result, {"optimal": 190000.0}, source="s", coverage=_study(), n_customers=20_000
+    )
+    assert inside.status == PASSED and inside.checks[0].tone == "green" and inside.notes == ()
+
+
+def test_one_home_for_headlines_every_public_name_importable() -> None:
+    import ltvlab.reports as reports
+    import ltvlab.reports.headline as home
+
+    for name in home.__all__:
+        assert getattr(home, name) is not None
+    for name in ("Headline", "headline_slot", "publish_headline", "render_headline", "render_misses",
+                 "render_notes", "allocation_headline", "data_quality_headline", "evidence_headline",
+                 "experiment_headline", "ltv_headline", "prediction_miss", "prose", "unreliable_mark"):  # fmt: skip
+        assert getattr(reports, name) is getattr(home, name), name

@@ -9,7 +9,12 @@ import pytest
 
 from ltvlab.data.synthetic import generate_crm
 from ltvlab.ltv.formulas import pnbd_p_alive
-from ltvlab.strategy import allocation_coverage, synthetic_allocation_check
+from ltvlab.strategy import (
+    REPORT_COVERAGE,
+    CoverageStudy,
+    allocation_coverage,
+    synthetic_allocation_check,
+)
 
 STRATEGIES = ("email", "sms", "coupon", "loyalty_programme", "personalised_reco", "call_back")
 
@@ -87,6 +92,8 @@ def test_intervals_come_from_the_same_draws_costs_and_plans(check) -> None:
         draws = cube[(row.segment, row.strategy)].to_numpy()
         assert (row.value_low, row.value_high) == pytest.approx(tuple(np.quantile(draws, [0.05, 0.95])))
     assert set(result.policies["policy"]) == {"optimal", "uniform", "highest_ltv", "oracle"}
+    # the summary contract's counts travel with the units (features.summary_notes reads them)
+    assert result.units.attrs["unit"] == "W" and "n_first_on_calibration_end" in result.units.attrs
     assert isinstance(result.policies, pd.DataFrame)
 
 
@@ -114,6 +121,10 @@ def test_intervals_cover_the_realised_value_at_the_nominal_rate() -> None:
         assert row["below"] / row["n"] <= 0.05 + 2.6 * np.sqrt(0.05 * 0.95 / row["n"]), policy
     cells = table.loc["cells"]
     assert cells["coverage"] == pytest.approx(0.90, abs=2.6 * cells["se"])
+    # the budget-allocation report quotes this study (REPORT_COVERAGE): its counts are these
+    study = CoverageStudy.from_table(table.reset_index(), n_repeats=60, n_customers=20_000, credible_mass=0.9)
+    assert dict(study.covered) == dict(REPORT_COVERAGE.covered)
+    assert dict(study.n) == dict(REPORT_COVERAGE.n)
 
 
 def test_coverage_table_counts_every_interval_once() -> None:
@@ -127,3 +138,7 @@ def test_coverage_table_counts_every_interval_once() -> None:
     assert (table["covered"] + table["below"] + table["above"] == table["n"]).all()
     assert table.loc["optimal", "se"] == pytest.approx(np.sqrt(0.09 / 2))
     assert 0 <= table.loc["cells", "se"] <= 0.5
+    study = CoverageStudy.from_table(table.reset_index(), n_repeats=2, n_customers=2000, credible_mass=0.9)
+    for what in ("optimal", "uniform", "highest_ltv", "cells"):
+        assert study.covered[what] == table.loc[what, "covered"] and study.n[what] == table.loc[what, "n"]
+        assert study.coverage(what) == pytest.approx(table.loc[what, "coverage"])

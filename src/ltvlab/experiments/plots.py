@@ -72,28 +72,45 @@ def plot_posteriors(
     return ax
 
 
-def plot_cuped(effects: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Variance reduction from covariate adjustment per arm and metric: 1 - (SE adjusted / SE unadjusted)^2,
-    with the unadjusted and adjusted intervals written beside each bar."""
-    ax = _axes(ax)
+def cuped_reduction(effects: pd.DataFrame) -> pd.DataFrame:
+    """Per arm and metric present in both methods: the Welch and CUPED intervals and the share of the estimate's
+    variance the covariates removed, ``1 - (SE adjusted / SE unadjusted)^2``."""
     raw = effects[effects["method"] == "welch"].set_index(["arm", "metric"])
     adjusted = effects[effects["method"] == "cuped"].set_index(["arm", "metric"])
     keys = [k for k in raw.index if k in adjusted.index]
-    reduction = np.array([1 - (adjusted.loc[k, "std_error"] / raw.loc[k, "std_error"]) ** 2 for k in keys])
-    y = np.arange(len(keys))
+    rows = [
+        {
+            "arm": arm,
+            "metric": metric,
+            "ci_low_welch": raw.loc[(arm, metric), "ci_low"],
+            "ci_high_welch": raw.loc[(arm, metric), "ci_high"],
+            "ci_low_cuped": adjusted.loc[(arm, metric), "ci_low"],
+            "ci_high_cuped": adjusted.loc[(arm, metric), "ci_high"],
+            "variance_reduction": 1
+            - (adjusted.loc[(arm, metric), "std_error"] / raw.loc[(arm, metric), "std_error"]) ** 2,
+        }
+        for arm, metric in keys
+    ]
+    columns = ["arm", "metric", "ci_low_welch", "ci_high_welch", "ci_low_cuped", "ci_high_cuped"]
+    return pd.DataFrame(rows, columns=[*columns, "variance_reduction"])
+
+
+def plot_cuped(effects: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Variance reduction from covariate adjustment per arm and metric (:func:`cuped_reduction`), each bar
+    labelled with its share only; the intervals before and after belong in a table beside the figure."""
+    ax = _axes(ax)
+    table = cuped_reduction(effects)
+    reduction = table["variance_reduction"].to_numpy(float)
+    y = np.arange(len(table))
     ax.barh(y, 100 * reduction, color="tab:orange")
-    for pos, key, value in zip(y, keys, reduction, strict=True):
-        text = (
-            f" {value:.1%}: CI {raw.loc[key, 'ci_low']:.3g} to {raw.loc[key, 'ci_high']:.3g} -> "
-            f"{adjusted.loc[key, 'ci_low']:.3g} to {adjusted.loc[key, 'ci_high']:.3g}"
-        )
-        ax.text(max(100 * value, 0), pos, text, va="center", fontsize="small")
-    ax.set_yticks(y, [f"{a} · {m}" for a, m in keys])
+    for pos, value in zip(y, reduction, strict=True):
+        ax.text(max(100 * value, 0), pos, f" {100 * value:.1f}%", va="center", fontsize="small")
+    ax.set_yticks(y, [f"{a} · {m}" for a, m in zip(table["arm"], table["metric"], strict=True)])
     ax.invert_yaxis()
     ax.axvline(0, color="grey", linewidth=1)
-    upper = max(float(100 * reduction.max()) if len(keys) else 1.0, 1.0)
-    ax.set_xlim(min(0.0, float(100 * reduction.min()) if len(keys) else 0.0), upper * 2.5)
-    ax.set_xlabel("variance reduction from covariate adjustment (%); CI before -> after")
+    upper = max(float(100 * reduction.max()) if len(table) else 1.0, 1.0)
+    ax.set_xlim(min(0.0, float(100 * reduction.min()) if len(table) else 0.0), upper * 1.15)
+    ax.set_xlabel("share of the estimate's variance removed by covariate adjustment (%)")
     return ax
 
 

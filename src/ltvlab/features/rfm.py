@@ -55,6 +55,18 @@ RFM_LABELS = (
     "about to sleep",
     "lost",
 )
+RFM_RULES = {
+    "champions": "R >= 4, F >= 4, M >= 4",
+    "loyal": "R >= 3, F >= 4",
+    "cant lose": "R = 1, F >= 4",
+    "at risk": "R <= 2, F >= 3",
+    "new": "R = 5, F = 1",
+    "potential loyalist": "R >= 4, F >= 2",
+    "promising": "R >= 4, F = 1",
+    "need attention": "R = 3",
+    "about to sleep": "R = 2",
+    "lost": "R = 1, F <= 2",
+}
 RFM_COLUMNS = (
     col.CUSTOMER_ID,
     "recency_days",
@@ -206,3 +218,24 @@ def rfm_scores(
         {"as_of": as_of_date.isoformat(), "bins": bins, "method": method, "monetary": monetary}
     )
     return result
+
+
+def rfm_segment_counts(rfm: pd.DataFrame) -> pd.DataFrame:
+    """Customers per RFM segment label, in :data:`RFM_LABELS` order, empty labels included (``customers`` 0):
+    ``rfm_segment``, ``rule`` (the first-match rule on the 1-5 scale), ``customers``, ``share``."""
+    counts = rfm["rfm_segment"].astype(str).value_counts()
+    unknown = sorted(set(counts.index) - set(RFM_LABELS))
+    if unknown:
+        raise LtvlabError(
+            f"rfm_segment holds label(s) {unknown} outside RFM_LABELS; pass rfm_scores() output"
+        )
+    customers = [int(counts.get(label, 0)) for label in RFM_LABELS]
+    total = max(sum(customers), 1)
+    return pd.DataFrame(
+        {
+            "rfm_segment": list(RFM_LABELS),
+            "rule": [RFM_RULES[label] for label in RFM_LABELS],
+            "customers": customers,
+            "share": [n / total for n in customers],
+        }
+    )

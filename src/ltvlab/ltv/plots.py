@@ -251,11 +251,12 @@ def plot_diagnostics(diagnostics: Any, *, title: str = "", ax: Axes | None = Non
     ax.scatter(bulk, y, marker="o", color="tab:blue", label="bulk ESS", zorder=3)
     ax.scatter(tail, y, marker="s", facecolor="none", edgecolor="tab:orange", label="tail ESS", zorder=3)
     ax.axvline(min_ess, color="tab:red", ls=":", label=f"gate: ESS >= {min_ess:g}")
+    ax.plot([], [], " ", label=f"gate: R-hat <= {max_r_hat:g}")  # stated in the legend: a short y-label
     ax.set_yticks(y, [f"{name} (R-hat {r:.3f})" for name, r in zip(names, r_hat, strict=True)], fontsize=8)
     for label, bad in zip(ax.get_yticklabels(), failing, strict=True):
         label.set_color("tab:red" if bad else "black")
     ax.invert_yaxis()
     ax.set_xlabel("effective sample size (draws)")
-    ax.set_ylabel(f"parameter (R-hat, gate <= {max_r_hat:g})")
+    ax.set_ylabel("parameter (R-hat)", fontsize=8)  # short: stacked panels' labels must not overlap
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax

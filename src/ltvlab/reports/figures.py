@@ -1,4 +1,4 @@
-"""Figure helpers shared by the reports: histograms whose axis shows the bulk of the data.
+"""Figure helpers shared by the reports: histograms whose axis shows the bulk of the data, RFM segment counts.
 
 A long tail (one customer with 81 purchases days where nearly everyone has fewer than 10) squeezes the
 histogram into one bar. :func:`plot_clipped_histogram` clips at a high quantile, gathers the rest in one
@@ -60,4 +60,28 @@ def plot_clipped_histogram(
         suffix = f"\nclipped at {fmt.number(cut)}; orange bar: {fmt.integer(over.sum())} more (max {fmt.number(x.max())})"
     ax.set(xlabel=xlabel, ylabel=ylabel)
     ax.set_title(title + suffix, fontsize=10)
+    return ax
+
+
+def plot_rfm_segments(counts: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Customers per RFM segment (:func:`ltvlab.features.rfm.rfm_segment_counts`): one bar per segment that has
+    customers, labelled with its count and share; segments nobody falls in get no empty row but are named, with
+    their rule, under the axis, so a reader sees they were checked and why they are empty."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    shown = counts[counts["customers"] > 0].reset_index(drop=True)
+    y = np.arange(len(shown))
+    ax.barh(y, shown["customers"], color="#1f5f8b")
+    for pos, n, share in zip(y, shown["customers"], shown["share"], strict=True):
+        ax.text(n, pos, f" {fmt.integer(n)} ({fmt.percent(share)})", va="center", fontsize=8)
+    ax.set_yticks(y, shown["rfm_segment"].astype(str).tolist())
+    ax.invert_yaxis()
+    if len(shown):
+        ax.set_xlim(0, float(shown["customers"].max()) * 1.2)
+    ax.set(xlabel="customers (count)", ylabel="RFM segment")
+    empty = counts[counts["customers"] == 0]
+    title = "Customers per RFM segment"
+    if len(empty):
+        title += "\nno customer in: " + "; ".join(f"{r.rfm_segment} ({r.rule})" for r in empty.itertuples())
+    ax.set_title(title, fontsize=10)
     return ax

@@ -105,42 +105,82 @@ def p_value_cell(value: Any, *, floor: float = 0.001) -> str:
     return text if text == MISSING else text.removeprefix("p ").removeprefix("= ")
 
 
+def _rounds_away(x: float, decimals: int) -> bool:
+    """A non-zero value that would print as zero at ``decimals``."""
+    return x != 0 and abs(x) < 0.5 * 10**-decimals
+
+
+def _below(x: float, decimals: int, unit: str) -> str:
+    """``< 0.01 pp`` (``> -0.01 pp`` below zero): what a value too small for ``decimals`` is known to be."""
+    step = f"{10**-decimals:.{decimals}f}"
+    return f"< {step}{unit}" if x > 0 else f"> -{step}{unit}"
+
+
 def percent(value: Any, *, decimals: int | None = None, sign: bool = False) -> str:
-    """A share as a percentage: ``0.712`` -> ``71%``; two significant figures below 10%."""
+    """A share as a percentage: ``0.712`` -> ``71%``; two significant figures below 10%; a non-zero share below
+    0.005% is ``< 0.01%``, never ``0%``."""
     if is_missing(value):
         return MISSING
     x = 100 * float(value)
     if decimals is None:
         decimals = 0 if abs(x) >= 10 or x == 0 else min(2, _decimals_for_sig(x, 2))
+        if _rounds_away(x, decimals):
+            return _below(x, decimals, "%")
         text = _fixed(x, decimals, sign=sign)
         return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"  # 5.0% -> 5%
     return _fixed(x, decimals, sign=sign) + "%"
 
 
 def points(value: Any, *, decimals: int | None = None, sign: bool = True) -> str:
-    """A difference of two rates in percentage points: ``0.0452`` -> ``+4.5 pp``."""
+    """A difference of two rates in percentage points: ``0.0452`` -> ``+4.5 pp``; with automatic decimals a
+    non-zero difference too small for them is ``< 0.01 pp``, never ``0.00 pp``."""
     if is_missing(value):
         return MISSING
     x = 100 * float(value)
     if decimals is None:
         decimals = min(2, _decimals_for_sig(x, 2)) if x else 0
+        if _rounds_away(x, decimals):
+            return _below(x, decimals, " pp")
     return _fixed(x, decimals, sign=sign) + " pp"
 
 
 def money(value: Any, currency: str = "$", *, decimals: int | None = None, sign: bool = False) -> str:
     """An amount with its currency: ``$1,234``, ``-$12.50``, ``EUR 1,234`` (a code gets a space).
 
-    Amounts of 100 or more print whole; smaller ones with cents.
+    Amounts of 100 or more print whole; smaller ones with cents; a non-zero amount below half a cent is
+    ``< $0.01`` (with automatic decimals).
     """
     if is_missing(value):
         return MISSING
     x = float(value)
+    prefix = f"{currency} " if currency[-1:].isalpha() else currency
     if decimals is None:
         decimals = 0 if abs(x) >= 100 or (x == round(x) and abs(x) >= 10) else 2
+        if _rounds_away(x, decimals):
+            return _below(x, decimals, "").replace("< ", f"< {prefix}").replace("> -", f"> -{prefix}")
     body = _fixed(abs(x), decimals)
-    prefix = f"{currency} " if currency[-1:].isalpha() else currency
     lead = "-" if x < 0 and body.strip("0.,") else ("+" if sign and x > 0 else "")
     return f"{lead}{prefix}{body}"
+
+
+SHORT_ID_DIGITS = 12
+_HASHED_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def is_hashed_id(value: Any) -> bool:
+    """A salted customer-id digest as :func:`ltvlab.data.ids.hash_ids` writes it (64 lower-case hex digits)."""
+    return isinstance(value, str) and _HASHED_ID.fullmatch(value) is not None
+
+
+def short_id(value: Any, *, digits: int = SHORT_ID_DIGITS) -> str:
+    """A hashed id shortened for display: its first ``digits`` hex digits and ``…`` (the data keep all 64).
+
+    Twelve digits (48 bits) tell apart the customers of any one report; exports keep the full digest to join on.
+    """
+    if is_missing(value) or value == "":
+        return MISSING
+    text = str(value)
+    return text[:digits] + "…" if len(text) > digits else text
 
 
 def _scale(kind: Kind) -> float:
@@ -175,14 +215,21 @@ def _bound(x: float, kind: Kind, decimals: int, currency: str) -> str:
     return _fixed(_scale(kind) * x, decimals)
 
 
+def bounds(low: Any, high: Any, *, kind: Kind = "number", currency: str = "$") -> str:
+    """An interval's two bounds alone, for a table column whose label states the level: ``$147,282 to $232,255``."""
+    if is_missing(low) or is_missing(high):
+        return MISSING
+    decimals = _interval_decimals(float(low), float(high), (float(low) + float(high)) / 2, kind)
+    return f"{_bound(low, kind, decimals, currency)} to {_bound(high, kind, decimals, currency)}"
+
+
 def interval(
     low: Any, high: Any, *, kind: Kind = "number", level: float = 0.95, label: str = "CI", currency: str = "$"
 ) -> str:
     """``95% CI 3.9 to 5.2`` (bounds of a rate in percentage points, of a share in percent)."""
     if is_missing(low) or is_missing(high):
         return MISSING
-    decimals = _interval_decimals(float(low), float(high), (float(low) + float(high)) / 2, kind)
-    return f"{level_text(level)} {label} {_bound(low, kind, decimals, currency)} to {_bound(high, kind, decimals, currency)}"
+    return f"{level_text(level)} {label} {bounds(low, high, kind=kind, currency=currency)}"
 
 
 def level_text(level: float) -> str:
@@ -287,7 +334,7 @@ Formatter = Callable[[Any], str]
 
 def formatter(kind: str, *, currency: str = "$") -> Formatter:
     """The cell formatter for a column ``kind``: ``int``, ``number``, ``percent``, ``pp``, ``p``, ``money``,
-    ``text``, ``bool``, ``date``, ``r_hat`` (three decimals)."""
+    ``text``, ``bool``, ``date``, ``r_hat`` (three decimals), ``id`` (a hashed id, shortened)."""
     table: dict[str, Formatter] = {
         "int": integer,
         "r_hat": lambda v: number(v, decimals=3),
@@ -299,6 +346,7 @@ def formatter(kind: str, *, currency: str = "$") -> Formatter:
         "text": lambda v: MISSING if is_missing(v) or v == "" else str(v),
         "bool": lambda v: MISSING if is_missing(v) else ("yes" if bool(v) else "no"),
         "date": lambda v: MISSING if is_missing(v) else str(getattr(v, "date", lambda: v)()),
+        "id": short_id,
     }
     if kind not in table:
         raise ValueError(f"unknown column kind {kind!r}; use one of {', '.join(table)}")

@@ -1,7 +1,7 @@
 """Tables for people: every report table goes through :func:`format_table`.
 
 Each column gets a formatter from :mod:`ltvlab.reports.format` (chosen from its dtype and name, or given),
-a readable label, and user text is HTML-escaped. A raw ``RangeIndex`` is dropped; a named index becomes a key
+a readable label, and user text is HTML-escaped; a column of hashed customer ids is shortened for display. A raw ``RangeIndex`` is dropped; a named index becomes a key
 column. A table wider than ``max_columns`` is split into several tables that repeat the key columns, and a
 one-row table is shown transposed (label / value), so nothing runs off the page.
 """
@@ -57,6 +57,8 @@ def _text_cell(value: Any) -> str:
         return fmt.MISSING
     if isinstance(value, float | np.floating):
         return fmt.number(value)
+    if fmt.is_hashed_id(value):
+        return fmt.short_id(value)
     return str(value)
 
 
@@ -124,7 +126,7 @@ def format_table(
     transpose
         Show as label / value rows; default: when the frame has one row and more than three columns.
     max_rows
-        Show only the first rows (the caption should say so).
+        Show only the first rows; the caption then says how many of how many are shown.
     """
     if isinstance(frame, pd.Series):
         frame = frame.to_frame()
@@ -134,7 +136,10 @@ def format_table(
     data.columns = [str(c) for c in data.columns]
     if columns is not None:
         data = data[list(columns)]
-    if max_rows is not None:
+    if max_rows is not None and len(data) > max_rows:
+        more = len(data) - max_rows
+        shown_rows = f"First {max_rows:,} of {len(data):,} rows shown ({more:,} more not shown)."
+        caption = f"{caption} {shown_rows}" if caption else shown_rows
         data = data.head(max_rows)
     kinds = dict(kinds or {})
     shown = pd.DataFrame(index=data.index)
@@ -142,8 +147,8 @@ def format_table(
     for name in data.columns:
         kind = kinds.get(name) or column_kind(name, data[name])
         label = labels[name] if labels and name in labels else fmt.column_label(name)
-        if kind == "text":
-            shown[label] = data[name].map(_text_cell)
+        if kind in ("text", "id"):
+            shown[label] = data[name].map(_text_cell if kind == "text" else fmt.short_id)
         else:
             shown[label] = data[name].map(fmt.formatter(kind, currency=currency))
             numeric.add(label)

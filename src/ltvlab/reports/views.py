@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ltvlab.reports import format as fmt
+from ltvlab.reports.headline import share_text
 from ltvlab.reports.status import MAP_NOTE, diagnostics_check
 from ltvlab.reports.tables import Table, format_table
 
@@ -130,12 +131,14 @@ def churn_view(risk: pd.DataFrame, customer: pd.Series, *, currency: str = "$", 
     ]  # fmt: skip
     frame["P(alive)"] = risk["p_alive_mean"].map(fmt.percent).to_numpy()
     frame["value at risk"] = risk["value_at_risk"].map(lambda v: fmt.money(v, currency)).to_numpy()
-    caption = f"Top {min(rows, len(frame)):,} of {len(frame):,} customers by value at risk" + (
-        "" if point else "; CLV with its 90% credible interval"
+    caption = (
+        f"Top {min(rows, len(frame)):,} of {len(frame):,} customers by value at risk"
+        + ("" if point else "; CLV with its 90% credible interval")
+        + f"; customer: the first {fmt.SHORT_ID_DIGITS} hex digits of the salted id hash (exports keep all 64)."
     )
     return format_table(
-        frame.head(rows), kinds=dict.fromkeys(frame.columns, "text"), labels={c: c for c in frame.columns},
-        caption=caption,
+        frame.head(rows), kinds={**dict.fromkeys(frame.columns, "text"), "customer": "id"},
+        labels={c: c for c in frame.columns}, caption=caption,
     )  # fmt: skip
 
 
@@ -193,7 +196,7 @@ def bayes_table(report: Any, *, value_metric: str | None = None, currency: str =
                     label="credible interval", currency=currency,
                 ),
                 "P(better)": fmt.percent(b.prob_better),
-                "expected loss": fmt.points(b.expected_loss, decimals=2, sign=False) if kind == "rate" else (
+                "expected loss": fmt.points(b.expected_loss, sign=False) if kind == "rate" else (
                     fmt.money(b.expected_loss, currency) if kind == "money" else fmt.number(b.expected_loss)
                 ),
             }
@@ -201,6 +204,38 @@ def bayes_table(report: Any, *, value_metric: str | None = None, currency: str =
     frame = pd.DataFrame(rows)
     return format_table(
         frame, kinds=dict.fromkeys(frame.columns, "text"), labels={c: c for c in frame.columns}
+    )
+
+
+def cuped_table(report: Any, *, value_metric: str | None = None, currency: str = "$") -> Table:
+    """Per arm and metric: the interval without and with covariate adjustment and the variance removed
+    (the numbers beside :func:`ltvlab.experiments.plot_cuped`'s bars)."""
+    from ltvlab.experiments.plots import cuped_reduction
+
+    level = fmt.level_text(1 - report.alpha)
+    rows = []
+    for r in cuped_reduction(report.effects_frame()).itertuples():
+        kind = _kind(r.metric, report, value_metric)
+        rows.append(
+            {
+                "arm": r.arm,
+                "metric": r.metric,
+                f"{level} CI, unadjusted (Welch)": fmt.bounds(
+                    r.ci_low_welch, r.ci_high_welch, kind=kind, currency=currency
+                ),
+                f"{level} CI, adjusted (CUPED)": fmt.bounds(
+                    r.ci_low_cuped, r.ci_high_cuped, kind=kind, currency=currency
+                ),
+                "variance removed": fmt.percent(r.variance_reduction, decimals=1),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    caption = "Lifts of 0/1 metrics in percentage points." if report.binary_metrics else ""
+    return format_table(
+        frame,
+        kinds=dict.fromkeys(frame.columns, "text"),
+        labels={c: c for c in frame.columns},
+        caption=caption,
     )
 
 
@@ -317,3 +352,82 @@ def estimates_view(frame: pd.DataFrame, *, level: float = 0.95, truth: str | Non
     return format_table(
         shown, kinds=dict.fromkeys(shown.columns, "text"), labels={c: c for c in shown.columns}
     )
+
+
+# --------------------------------------------------------------------------------------------- allocation
+
+
+def policies_view(policies: pd.DataFrame, *, level: float, currency: str = "$") -> Table:
+    """From :class:`~ltvlab.strategy.AllocationCheck` ``policies``: per policy its contacts, spend, expected net
+    value with its credible interval, the realised value under the true effects, whether the interval covers
+    it, and the share of the oracle's value (the oracle has no interval: its value is the truth)."""
+    from ltvlab.strategy.allocation import POLICY_LABELS  # here: the strategy package imports the models
+
+    rows = []
+    for row in policies.itertuples():
+        rows.append(
+            {
+                "policy": POLICY_LABELS.get(row.policy, str(row.policy)),
+                "customers contacted": fmt.integer(row.contacts),
+                "spent": fmt.money(row.spent, currency),
+                "expected net value": fmt.money(row.expected_return, currency),
+                f"{fmt.level_text(level)} credible interval": fmt.bounds(
+                    row.ci_low, row.ci_high, kind="money", currency=currency
+                ),
+                "realised (truth)": fmt.money(row.realised, currency),
+                "interval covers realised": fmt.MISSING if row.covered is None or fmt.is_missing(row.covered)
+                else ("yes" if row.covered else "no"),
+                "share of oracle": share_text(row.share_of_oracle),
+            }
+        )  # fmt: skip
+    frame = pd.DataFrame(rows)
+    return format_table(
+        frame, kinds=dict.fromkeys(frame.columns, "text"), labels={c: c for c in frame.columns}, max_columns=8
+    )
+
+
+def cells_view(cells: pd.DataFrame, *, level: float, currency: str = "$", rows: int = 10) -> Table:
+    """From :class:`~ltvlab.strategy.AllocationCheck` ``cells``: the segment x strategy cells whose interval
+    misses the true value first, then the highest expected values; ``rows`` of them, the caption says how many
+    more (the figure shows them all)."""
+    order = cells.assign(_miss=~cells["covered"].astype(bool)).sort_values(
+        ["_miss", "value_mean"], ascending=[False, False]
+    )
+    frame = pd.DataFrame(
+        {
+            "segment": order["segment"].astype(str).to_numpy(),
+            "strategy": order["strategy"].astype(str).to_numpy(),
+            f"value per contact ({fmt.level_text(level)} credible interval)": [
+                fmt.lift(
+                    m,
+                    lo,
+                    hi,
+                    kind="money",
+                    level=level,
+                    label="credible interval",
+                    currency=currency,
+                    sign=False,
+                ).replace(f" ({fmt.level_text(level)} credible interval ", " (")
+                for m, lo, hi in zip(
+                    order["value_mean"], order["value_low"], order["value_high"], strict=True
+                )
+            ],
+            "true value": [fmt.money(v, currency) for v in order["true_value"]],
+            "interval covers truth": ["yes" if c else "no" for c in order["covered"].astype(bool)],
+            "rate multiplier: estimated / true": [
+                f"{fmt.number(e, decimals=2)} / {fmt.number(t, decimals=2)}"
+                for e, t in zip(order["rate_multiplier_mean"], order["true_rate_multiplier"], strict=True)
+            ],
+            "true dropout multiplier": [fmt.number(v, decimals=2) for v in order["true_dropout_multiplier"]],
+        }
+    )
+    misses = int((~cells["covered"].astype(bool)).sum())
+    caption = (
+        f"Incremental discounted CLV per contacted customer ({fmt.level_text(level)} credible intervals over the "
+        f"posterior draws) against the value under the true effects; {misses} of {len(cells)} intervals miss "
+        "the truth, listed first, then the cells with the highest expected value."
+    )
+    return format_table(
+        frame, kinds=dict.fromkeys(frame.columns, "text"), labels={c: c for c in frame.columns},
+        max_columns=8, max_rows=rows, caption=caption,
+    )  # fmt: skip

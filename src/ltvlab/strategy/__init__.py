@@ -9,21 +9,26 @@ from ltvlab.strategy.incremental_clv import (
     segment_strategy_value_draws,
     strategy_value_draws,
 )
-from ltvlab.strategy.plots import plot_plan, plot_policy_returns
+from ltvlab.strategy.plots import plot_cell_values, plot_plan, plot_policy_returns
 from ltvlab.strategy.synthetic_check import (
+    REPORT_COVERAGE,
     AllocationCheck,
+    CoverageStudy,
     allocation_coverage,
     synthetic_allocation_check,
 )
 
 __all__ = [
+    "REPORT_COVERAGE",
     "AllocationCheck",
     "AllocationResult",
+    "CoverageStudy",
     "allocate_budget",
     "allocation_coverage",
     "baseline_clv_by_segment",
     "discounted_expected_purchases",
     "incremental_clv",
+    "plot_cell_values",
     "plot_plan",
     "plot_policy_returns",
     "rate_multiplier_draws",

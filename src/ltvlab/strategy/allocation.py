@@ -28,6 +28,13 @@ from scipy.optimize import linprog
 from ltvlab.errors import DataValidationError, LtvlabError
 
 VALUE_COLUMNS = ("segment", "strategy", "draw", "incremental_value")
+# What reports and figures call each policy.
+POLICY_LABELS = {
+    "optimal": "optimal plan",
+    "uniform": "uniform split",
+    "highest_ltv": "highest-LTV-first policy",
+    "oracle": "oracle",
+}
 
 
 @dataclass(frozen=True, slots=True)

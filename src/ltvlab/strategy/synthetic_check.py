@@ -11,7 +11,7 @@ with their binomial Monte Carlo standard errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +57,64 @@ class AllocationCheck:
     credible_mass: float
 
 
+@dataclass(frozen=True, slots=True)
+class CoverageStudy:
+    """How often the allocation's credible intervals covered the realised value over simulated data sets.
+
+    ``covered[what]`` and ``n[what]`` count the intervals (``what``: a policy, or ``"cells"`` for all segment x
+    strategy cells together) that covered their realised value, out of how many; ``settings`` says how the data
+    sets were made. Built from :func:`allocation_coverage`'s table by :meth:`from_table`.
+    """
+
+    n_repeats: int
+    n_customers: int
+    credible_mass: float
+    covered: Mapping[str, int]
+    n: Mapping[str, int]
+    settings: str = ""
+
+    def coverage(self, what: str) -> float:
+        return self.covered[what] / self.n[what]
+
+    @classmethod
+    def from_table(
+        cls,
+        table: pd.DataFrame,
+        *,
+        n_repeats: int,
+        n_customers: int,
+        credible_mass: float,
+        settings: str = "",
+    ) -> CoverageStudy:
+        rows = table.set_index("what")
+        return cls(
+            n_repeats=n_repeats,
+            n_customers=n_customers,
+            credible_mass=credible_mass,
+            covered={str(k): int(v) for k, v in rows["covered"].items()},
+            n={str(k): int(v) for k, v in rows["n"].items()},
+            settings=settings,
+        )
+
+
+# The coverage study at the budget-allocation report's defaults, run once with ``make test-slow``
+# (tests/strategy/test_synthetic_check.py::test_intervals_cover_the_realised_value_at_the_nominal_rate):
+# allocation_coverage(60, n_customers=20_000, strategies=(email, sms, coupon, loyalty_programme,
+# personalised_reco, call_back), first_seed=1000, budget=1500.0, call_capacity=1500, n_draws=200), default
+# 52-week horizon, 10% discounting, pooling="segments". The slow test recomputes these counts and compares.
+REPORT_COVERAGE = CoverageStudy(
+    n_repeats=60,
+    n_customers=20_000,
+    credible_mass=0.90,
+    covered={"optimal": 58, "uniform": 55, "highest_ltv": 53, "cells": 1600},
+    n={"optimal": 60, "uniform": 60, "highest_ltv": 60, "cells": 1800},
+    settings="randomised campaigns, budget 1,500, call capacity 1,500, 200 draws, seeds 1000 to 1059",
+)
+
+
 def campaign_units(crm: SyntheticCRM, strategies: Sequence[str]) -> pd.DataFrame:
-    """Per-customer calibration summary, covariates, 0/1 treatment columns and Gamma-Gamma expected spend."""
+    """Per-customer calibration summary, covariates, 0/1 treatment columns and Gamma-Gamma expected spend
+    (``attrs``: the summary's, so :func:`ltvlab.features.summary_notes` reads them)."""
     summary = customer_summary(
         crm.transactions,
         calibration_end=crm.calibration_end,
@@ -71,7 +127,7 @@ def campaign_units(crm: SyntheticCRM, strategies: Sequence[str]) -> pd.DataFrame
         on="customer_id",
     )
     per_customer = crm.segments.set_index("segment").loc[units["segment"].astype(str)]
-    return units.assign(
+    units = units.assign(
         log_x=np.log1p(units["x"]),
         expected_spend=gg_expected_spend(
             units["x"],
@@ -82,6 +138,8 @@ def campaign_units(crm: SyntheticCRM, strategies: Sequence[str]) -> pd.DataFrame
         ),
         **{s: units[f"treated_{s}"].astype(int) for s in strategies},
     )
+    units.attrs = dict(summary.attrs)  # the summary contract's counts (features.summary_notes) travel along
+    return units
 
 
 def synthetic_allocation_check(

@@ -1,8 +1,9 @@
 """The headline block every report opens with: what was analysed, the answer, one trust line, the misses.
 
-A notebook builds a :class:`Headline` with its domain's builder (:mod:`ltvlab.reports.headlines`), shows it at
-the top with :func:`headline_slot` / :func:`publish_headline` and records its status word, so the banner,
-the headline, the index and the run's JSON say the same thing. The HTML comes from :func:`render_headline`
+A notebook builds a :class:`Headline` with its domain's builder (:mod:`ltvlab.reports.headline.analyses`,
+:mod:`ltvlab.reports.headline.allocation`), shows it at the top with :func:`headline_slot` /
+:func:`publish_headline` and records its status word, so the banner, the headline, the index and the run's JSON
+say the same thing. The HTML comes from :func:`render_headline`
 (tested), never from a notebook cell; all text is escaped.
 """
 
@@ -139,13 +140,24 @@ def render_checks(checks: Sequence[Check]) -> Block:
 
 
 def render_misses(
-    headline: Headline, *, none: str = "No miss found by the checks this report runs."
+    headline: Headline, *, none: str = "No miss found by the checks this report runs.", notes: bool = False
 ) -> Block:
-    """The headline's misses as a list, for the closing section."""
+    """The headline's misses as a list, for the closing section; with ``notes``, the headline's notes (what a
+    miss means) follow the list."""
+    after = "".join(f'<p class="ltv-notes">{escape_html(n)}</p>' for n in headline.notes) if notes else ""
     if not headline.misses:
-        return Block(f"<p>{escape_html(none)}</p>")
+        return Block(f"<p>{escape_html(none)}</p>{after}")
     items = "".join(f'<li class="ltv-miss">{escape_html(m)}</li>' for m in headline.misses)
-    return Block(f'<style>{HEADLINE_CSS}</style><ul class="ltv-misses tex2jax_ignore">{items}</ul>')
+    return Block(f'<style>{HEADLINE_CSS}</style><ul class="ltv-misses tex2jax_ignore">{items}</ul>{after}')
+
+
+def render_notes(notes: Sequence[str], *, none: str = "") -> Block:
+    """Sentences a section must state (e.g. :func:`ltvlab.features.summary_notes`: customers the summary
+    treats specially) as a list; ``none`` is shown when there are none."""
+    if not notes:
+        return Block(f"<p>{escape_html(none)}</p>" if none else "")
+    items = "".join(f"<li>{escape_html(n)}</li>" for n in notes)
+    return Block(f'<ul class="ltv-notes tex2jax_ignore">{items}</ul>')
 
 
 def unreliable_mark(checks: Sequence[Check]) -> Block:

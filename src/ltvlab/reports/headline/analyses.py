@@ -1,7 +1,8 @@
-"""Per-domain headline builders: result objects in, :class:`~ltvlab.reports.headline.Headline` out.
+"""Headline builders of the analyses: data quality, LTV, experiments, observational evidence.
 
-They read only the public attributes of the results (fits, holdout checks, experiment reports, causal
-estimates, allocation results), so the numbers in the headline are the numbers in the sections below.
+Result objects in, :class:`~ltvlab.reports.headline.Headline` out; they read only the public attributes of the
+results (fits, holdout checks, experiment reports, causal estimates), so the numbers in the headline are the
+numbers in the sections below.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from typing import Any
 import pandas as pd
 
 from ltvlab.reports import format as fmt
-from ltvlab.reports.headline import Headline
+from ltvlab.reports.headline.block import Headline
 from ltvlab.reports.status import (
     FAILED,
     MAP_NOTE,
-    NOT_APPLICABLE,
     PASSED,
     Check,
     balance_check,
@@ -69,8 +69,10 @@ def data_quality_headline(
     holdout_end: str,
     currency: str = "$",
 ) -> Headline:
-    """Rows in / loaded / quarantined, customers, the purchase period, repeat buying."""
+    """Rows in / loaded / quarantined, customers, the purchase period, repeat buying; the misses name the
+    quarantined rows and the customers the summary treats specially (:func:`ltvlab.features.summary_notes`)."""
     from ltvlab.features import columns as col
+    from ltvlab.features import summary_notes
 
     customers = int(transactions[col.CUSTOMER_ID].nunique())
     share_bad = n_quarantined / max(n_rows, 1)
@@ -97,8 +99,9 @@ def data_quality_headline(
         misses.append(
             f"{fmt.integer(n_quarantined)} row(s) quarantined ({fmt.percent(share_bad)}): see the reasons below"
         )
+    misses.extend(summary_notes(summary))
     outside = customers - len(summary)
-    if outside > 0:
+    if outside > 0 and not summary.attrs.get("n_first_after_calibration_end"):
         misses.append(
             f"{fmt.integer(outside)} customer(s) first bought after the calibration end ({calibration_end}) and "
             "are not in the calibration summary"
@@ -285,49 +288,3 @@ def evidence_headline(
                 f"true effect {fmt.number(row.truth)}"
             )
     return Headline(analysed, answer, tuple(checks), tuple(misses))  # fmt: skip
-
-
-# ------------------------------------------------------------------------------------------ allocation
-
-
-def allocation_headline(
-    result: Any,
-    realised: Mapping[str, float],
-    *,
-    source: str,
-    currency: str = "$",
-) -> Headline:
-    """The plan's expected net value with its credible interval; realised values (synthetic truth) that fall
-    outside their own interval are misses and fail the interval check."""
-    level = result.credible_mass
-    analysed = f"{source}: budget {fmt.money(result.budget, currency)}, {result.n_draws} posterior draws of each effect."
-    answer = (
-        f"The plan spends {fmt.money(result.spent, currency)} for an expected net incremental value of "
-        f"{fmt.lift(result.expected_return, result.ci_low, result.ci_high, kind='money', level=level, label='credible interval', currency=currency, sign=False)}; "
-        f"P(return > 0) = {fmt.percent(result.prob_positive)}."
-    )
-    misses = []
-    outside = 0
-    compared = 0
-    for row in result.comparison.itertuples():
-        value = realised.get(row.policy)
-        if value is None:
-            continue
-        compared += 1
-        if value < row.ci_low or value > row.ci_high:
-            outside += 1
-            side = "below" if value < row.ci_low else "above"
-            misses.append(
-                f"{row.policy}: realised net value {fmt.money(value, currency)} lies {side} its own "
-                f"{fmt.level_text(level)} credible interval ({fmt.money(row.ci_low, currency)} to "
-                f"{fmt.money(row.ci_high, currency)})"
-            )
-    if compared:
-        check = Check(
-            "intervals vs realised value (synthetic truth)",
-            FAILED if outside else PASSED,
-            f"{outside} of {compared} policies' realised values outside their {fmt.level_text(level)} interval",
-        )
-    else:
-        check = Check("intervals vs realised value", NOT_APPLICABLE, "no known truth to compare with")
-    return Headline(analysed, answer, (check,), tuple(misses))

@@ -1,0 +1,78 @@
+"""Report views of the allocation check, on hand-made frames shaped like ``AllocationCheck``'s (no fitting)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ltvlab.reports.views import cells_view, policies_view
+
+
+def _policies() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "policy": ["optimal", "uniform", "highest_ltv", "oracle"],
+            "contacts": [1200, 900, 1000, 1300],
+            "spent": [1500.0, 1499.5, 1500.0, 1500.0],
+            "expected_return": [190018.4, 38000.0, 150000.0, 160000.0],
+            "ci_low": [147282.0, 31569.0, 120000.0, np.nan],
+            "ci_high": [232255.0, 46171.0, 180000.0, np.nan],
+            "realised": [125316.0, 40000.0, 125316.0, 160000.0],
+            "covered": [False, True, True, None],
+            "share_of_oracle": [125316 / 160000, 0.25, 125316 / 160000, 1.0],
+        }
+    )
+
+
+def test_policies_view_shows_every_policy_with_its_interval_and_the_truth() -> None:
+    table = policies_view(_policies(), level=0.9)
+    (part,) = table.parts
+    assert list(part["policy"]) == [
+        "optimal plan",
+        "uniform split",
+        "highest-LTV-first policy",
+        "oracle",
+    ]
+    row = part.iloc[0]
+    assert row["90% credible interval"] == "$147,282 to $232,255"
+    assert row["expected net value"] == "$190,018" and row["realised (truth)"] == "$125,316"
+    assert row["interval covers realised"] == "no" and row["share of oracle"] == "78%"
+    assert row["customers contacted"] == "1,200" and row["spent"] == "$1,500"
+    oracle = part.iloc[3]
+    assert oracle["90% credible interval"] == "—" and oracle["interval covers realised"] == "—"
+    html = table.to_html()
+    for text in ("nan", "NaN", "None", "147282"):
+        assert text not in html
+
+
+def _cells(n_segments: int = 5, n_strategies: int = 6) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = []
+    for s in range(n_segments):
+        for k in range(n_strategies):
+            mean = float(rng.uniform(0, 20))
+            rows.append({"segment": f"s{s}", "strategy": f"k{k}", "value_mean": mean, "value_low": mean - 2,
+                         "value_high": mean + 2, "true_value": mean + (5 if (s, k) in ((1, 2), (3, 4)) else 0.5),
+                         "rate_multiplier_mean": 1.1, "true_rate_multiplier": 1.05, "true_dropout_multiplier": 0.9})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    frame["covered"] = (frame["value_low"] <= frame["true_value"]) & (
+        frame["true_value"] <= frame["value_high"]
+    )
+    return frame
+
+
+def test_cells_view_lists_the_misses_first_and_says_how_many_more() -> None:
+    cells = _cells()
+    table = cells_view(cells, level=0.9, rows=10)
+    shown = table.to_frame()
+    assert len(shown) == 10
+    assert list(shown["interval covers truth"][:2]) == ["no", "no"]
+    assert set(zip(shown["segment"][:2], shown["strategy"][:2], strict=True)) == {("s1", "k2"), ("s3", "k4")}
+    # after the misses, the highest expected values in order
+    covered = cells[cells["covered"]].sort_values("value_mean", ascending=False)
+    # interval width $4: two significant figures of the width -> one decimal for the estimate and its bounds
+    expected = [f"${v:.1f} (${v - 2:.1f} to ${v + 2:.1f})" for v in covered["value_mean"][:8]]
+    assert list(shown["value per contact (90% credible interval)"][2:]) == expected
+    assert "2 of 30 intervals miss the truth" in table.caption
+    assert table.caption.endswith("First 10 of 30 rows shown (20 more not shown).")
+    assert shown["rate multiplier: estimated / true"].iloc[0] == "1.10 / 1.05"
