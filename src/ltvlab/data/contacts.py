@@ -256,3 +256,12 @@ def contact_covariates(
         }
     )
     return table
+
+
+def __getattr__(name: str):
+    """The loaders live in :mod:`ltvlab.data.contact_load`; importable from here too (lazily, no cycle)."""
+    if name in ("load_contacts", "load_covariate_table"):
+        from ltvlab.data import contact_load
+
+        return getattr(contact_load, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
