@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ltvlab.data.contacts import CarryOver, carry, contact_covariates
+from ltvlab.data.contacts import CarryOver, carry, combine_covariates, contact_covariates
 from ltvlab.errors import LtvlabError
 
 ORIGIN = pd.Timestamp("2024-01-01")
@@ -133,3 +133,25 @@ def test_carry_equals_the_convolution_with_the_weights():
             for d in range(p + 1):
                 direct[:, p] += w[d] * counts[:, p - d]
         np.testing.assert_allclose(carry(counts, carry_over), direct, atol=1e-12)
+
+
+def test_combine_covariates_fills_absent_rows_with_zero():
+    contacts = contact_covariates(
+        _log(), origin=ORIGIN, period_length=WEEK, end=END, carry_over=CarryOver.window(1)
+    )
+    user = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C3"],
+            "period_start": pd.to_datetime(["2024-01-01", "2024-01-08"]),
+            "price_index": [1.5, -0.5],
+        }
+    )
+    combined = combine_covariates(contacts, user)
+    assert combined.attrs["carry_over"] == "window:1"
+    rows = combined.set_index(["customer_id", "period_start"])
+    assert rows.loc[("C1", pd.Timestamp("2024-01-01"))].tolist() == [2.0, 0.0, 1.5]
+    assert rows.loc[("C3", pd.Timestamp("2024-01-08"))].tolist() == [0.0, 0.0, -0.5]
+    assert rows.loc[("C2", pd.Timestamp("2024-01-29"))].tolist() == [1.0, 0.0, 0.0]
+    assert len(combined) == 4
+    with pytest.raises(LtvlabError, match="appear in two tables"):
+        combine_covariates(contacts, contacts)

@@ -258,6 +258,39 @@ def contact_covariates(
     return table
 
 
+def combine_covariates(*tables: pd.DataFrame) -> pd.DataFrame:
+    """One long covariate table from several on the same grid (e.g. contact covariates and a user's table).
+
+    Rows are matched on ``customer_id`` and ``period_start``; a (customer, period) absent from one table gets 0
+    in its columns (the long format's meaning of an absent row). Covariate names must not repeat across tables.
+    ``attrs`` are taken from the first table that has them.
+    """
+    if not tables:
+        raise LtvlabError("combine_covariates needs at least one table")
+    keys = [col.CUSTOMER_ID, PERIOD_START]
+    seen: set[str] = set()
+    for table in tables:
+        missing = [k for k in keys if k not in table.columns]
+        if missing:
+            raise LtvlabError(f"a covariate table lacks {missing}; have {list(table.columns)}")
+        names = [c for c in table.columns if c not in keys]
+        clash = sorted(seen & set(names))
+        if clash:
+            raise LtvlabError(f"covariate column(s) {clash} appear in two tables; rename one of them")
+        seen |= set(names)
+    merged = tables[0]
+    for table in tables[1:]:
+        merged = merged.merge(table, on=keys, how="outer")
+    names = [c for c in merged.columns if c not in keys]
+    merged[names] = merged[names].fillna(0.0).astype("float64")
+    merged = merged.sort_values(keys, kind="stable", ignore_index=True)
+    for table in tables:
+        if table.attrs:
+            merged.attrs.update(table.attrs)
+            break
+    return merged
+
+
 def __getattr__(name: str):
     """The loaders live in :mod:`ltvlab.data.contact_load`; importable from here too (lazily, no cycle)."""
     if name in ("load_contacts", "load_covariate_table"):
