@@ -112,3 +112,17 @@ def test_plain_answer_speaks_of_each_strategy_and_the_design():
     assert text.endswith("unless the targeting is adjusted for.")
     point = _effects().assign(lower=np.nan, upper=np.nan)
     assert "point estimate" in plain_answer(point, randomised=True)
+
+
+def test_report_tables_show_formatted_text_only():
+    from ltvlab.reports.interactions import comparison_view, effects_view
+
+    frame = effects_view(_effects(), TRUTH).to_frame()
+    assert list(frame.columns) == [
+        "Strategy", "Segment", "Rate", "Change per contact", "True change", "Interval covers truth"
+    ]  # fmt: skip
+    row = frame.iloc[0]  # call, dropout, s1 (sorted by parameter, strategy, segment)
+    assert row["Rate"] == "dropout rate" and row["Change per contact"].startswith("-39")
+    assert row["True change"] == "-39%" and row["Interval covers truth"] == "yes"
+    comp = comparison_view(naive_vs_adjusted(_effects(shift=0.2), _effects(), TRUTH)).to_frame()
+    assert comp.iloc[0]["Naive covers truth"] == "no" and comp.iloc[0]["Truth"] == "+0.4"

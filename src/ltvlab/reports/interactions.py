@@ -276,3 +276,49 @@ def plain_answer(
         else "Contacts were not randomised: read these as associations unless the targeting is adjusted for."
     )
     return " ".join([*sentences, cause])
+
+
+def effects_view(effects: pd.DataFrame, truth: pd.DataFrame | None = None, *, level: float = 0.9) -> Any:
+    """The effects as a report table: strategy, segment, rate, change per contact with its interval (and the
+    truth, whether the interval covers it)."""
+    from ltvlab.reports.tables import format_table
+
+    table = effect_table(effects, truth)
+    shown = pd.DataFrame(
+        {
+            "strategy": table["strategy"],
+            "segment": table["segment"],
+            "rate": table["parameter"].map(PARAMETER_WORDS),
+            "change per contact": [
+                fmt.lift(c, lo, hi, kind="percent", level=level, label="interval")
+                for c, lo, hi in zip(
+                    table["change"], table["change_lower"], table["change_upper"], strict=True
+                )
+            ],
+        }
+    )
+    if "true_change" in table:
+        shown["true change"] = [fmt.percent(v, sign=True) for v in table["true_change"]]
+        shown["interval covers truth"] = ["yes" if c else "no" for c in table["covered"]]
+    return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"))
+
+
+def comparison_view(comparison: pd.DataFrame, *, level: float = 0.9) -> Any:
+    """The naive-vs-adjusted comparison as a report table (log multipliers per contact)."""
+    from ltvlab.reports.tables import format_table
+
+    def est(name: str, row: pd.Series) -> str:
+        return fmt.lift(row[name], row[f"{name}_lower"], row[f"{name}_upper"], level=level, label="interval")
+
+    shown = pd.DataFrame(
+        {
+            "strategy": comparison["strategy"],
+            "segment": comparison["segment"],
+            "truth": [fmt.number(v, sign=True) for v in comparison["truth"]],
+            "naive": [est("naive", r) for _, r in comparison.iterrows()],
+            "adjusted for the score": [est("adjusted", r) for _, r in comparison.iterrows()],
+            "naive covers truth": ["yes" if c else "no" for c in comparison["naive_covered"]],
+            "adjusted covers truth": ["yes" if c else "no" for c in comparison["adjusted_covered"]],
+        }
+    )
+    return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"))
