@@ -126,3 +126,15 @@ def test_report_tables_show_formatted_text_only():
     assert row["True change"] == "-39%" and row["Interval covers truth"] == "yes"
     comp = comparison_view(naive_vs_adjusted(_effects(shift=0.2), _effects(), TRUTH)).to_frame()
     assert comp.iloc[0]["Naive covers truth"] == "no" and comp.iloc[0]["Truth"] == "+0.4"
+
+
+def test_point_estimates_have_no_interval_and_no_coverage():
+    from ltvlab.reports.interactions import effects_view
+
+    point = _effects(width=0.0)
+    assert np.isnan(coverage(point, TRUTH))
+    frame = effects_view(point, TRUTH).to_frame()
+    assert frame["Interval covers truth"].eq("—").all()
+    assert frame["Change per contact"].str.endswith("(point estimate, no interval)").all()
+    ax = plot_effect_forest(point, parameter="dropout", truth=TRUTH)
+    assert "estimate (point estimate)" in {t.get_text() for t in ax.get_legend().get_texts()}

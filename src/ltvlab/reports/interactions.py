@@ -46,6 +46,8 @@ def effect_table(effects: pd.DataFrame, truth: pd.DataFrame | None = None) -> pd
     """
     frame = _with_truth(effects, truth)
     out = frame[KEYS].copy()
+    point = ~(frame["upper"].astype(float) > frame["lower"].astype(float))  # a MAP fit: no interval
+    frame.loc[point, ["lower", "upper"]] = np.nan
     out["change"] = np.expm1(frame["mean"].astype(float))
     out["change_lower"] = np.expm1(frame["lower"].astype(float))
     out["change_upper"] = np.expm1(frame["upper"].astype(float))
@@ -53,16 +55,16 @@ def effect_table(effects: pd.DataFrame, truth: pd.DataFrame | None = None) -> pd
     out["excludes_zero"] = ~np.array(spans, dtype=bool)
     if "truth" in frame:
         out["true_change"] = np.expm1(frame["truth"].astype(float))
-        out["covered"] = (frame["lower"] <= frame["truth"]) & (frame["truth"] <= frame["upper"])
+        covered = (frame["lower"] <= frame["truth"]) & (frame["truth"] <= frame["upper"])
+        out["covered"] = covered.astype(object).where(~point, None)
     return out.sort_values(KEYS, kind="stable", ignore_index=True)
 
 
 def coverage(effects: pd.DataFrame, truth: pd.DataFrame) -> float:
     """Share of effects whose interval contains the truth (NaN without intervals)."""
     table = effect_table(effects, truth)
-    if table["change_lower"].isna().all():
-        return float("nan")
-    return float(table["covered"].mean())
+    known = table["covered"].dropna()
+    return float(known.astype(bool).mean()) if len(known) else float("nan")
 
 
 def plot_effect_forest(
@@ -299,7 +301,9 @@ def effects_view(effects: pd.DataFrame, truth: pd.DataFrame | None = None, *, le
     )
     if "true_change" in table:
         shown["true change"] = [fmt.percent(v, sign=True) for v in table["true_change"]]
-        shown["interval covers truth"] = ["yes" if c else "no" for c in table["covered"]]
+        shown["interval covers truth"] = [
+            fmt.MISSING if c is None else ("yes" if c else "no") for c in table["covered"]
+        ]
     return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"))
 
 
