@@ -35,7 +35,7 @@ from ltvlab.ltv import distributions as dist
 from ltvlab.ltv.formulas import _pnbd_log_dead_integral
 from ltvlab.ltv.interactions.data import TVCData
 
-__all__ = ["tvc_loglik", "tvc_loglik_pt", "log_piece_integral", "log_piece_integral_pt"]
+__all__ = ["tvc_components", "tvc_loglik", "tvc_loglik_pt", "log_piece_integral", "log_piece_integral_pt"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 _NODES = (_NODES + 1.0) / 2.0
@@ -129,6 +129,18 @@ def tvc_loglik(
     """Per-row log-likelihood (NumPy, exact). ``params``: segment arrays ``(G,)`` of ``r, alpha`` and ``a, b``
     (``model="bgnbd"``) or ``s, beta`` (``"paretonbd"``); ``gamma (G, len(purchase))``, ``delta
     (G, len(dropout))`` and ``beta_static (q,)`` (omitted: no effect)."""
+    return tvc_components(data, model, params, purchase, dropout)["loglik"]
+
+
+def tvc_components(
+    data: TVCData,
+    model: str,
+    params: dict[str, np.ndarray],
+    purchase: list[int],
+    dropout: list[int] | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-row parts of the likelihood: ``loglik``, ``A_T``, ``A_tx``, static log multiplier ``static``, and
+    for Pareto/NBD ``B_T``, ``log_alive`` and ``log_dead`` (``log s D``; ``-inf`` when ``t_x == T``)."""
     seg = data.segment_code
     n_seg = len(data.segments)
     gamma = np.asarray(params.get("gamma", np.zeros((n_seg, len(purchase)))), float).reshape(n_seg, len(purchase))
@@ -140,7 +152,8 @@ def tvc_loglik(
     r, alpha = params["r"][seg], params["alpha"][seg]
     x = data.x
     if model == "bgnbd":
-        return linear + dist.bgnbd_loglik(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
+        ll = linear + dist.bgnbd_loglik(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
+        return {"loglik": ll, "A_T": a_T, "A_tx": a_tx, "static": stat}
     dropout = dropout or []
     delta = np.asarray(params.get("delta", np.zeros((n_seg, len(dropout)))), float).reshape(n_seg, len(dropout))
     e_b = _effect_table(np, delta, data.values, dropout)
@@ -171,7 +184,15 @@ def tvc_loglik(
             log_dead = np.where(summed > 0, top + np.log(summed), -np.inf)
     with np.errstate(divide="ignore"):
         dead = np.log(s) + log_dead
-    return linear + head + np.logaddexp(alive, dead)
+    return {
+        "loglik": linear + head + np.logaddexp(alive, dead),
+        "A_T": a_T,
+        "A_tx": a_tx,
+        "B_T": b_T,
+        "static": stat,
+        "log_alive": alive,
+        "log_dead": dead,
+    }
 
 
 def tvc_loglik_pt(data: TVCData, model: str, params: dict, purchase: list[int], dropout: list[int] | None = None):
