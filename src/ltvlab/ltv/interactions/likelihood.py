@@ -89,6 +89,22 @@ def log_piece_integral_pt(P, Q, H, m, n):
     return g0 + pt.log(total)
 
 
+def _logaddexp_pt(u, v):
+    """Stable ``log(exp(u) + exp(v))`` (``pt.logaddexp`` is the naive form, whose gradient is NaN when both
+    terms underflow, as they do for customers with long operational times)."""
+    top = pt.maximum(u, v)
+    return top + pt.log1p(pt.exp(-pt.abs(u - v)))
+
+
+def _bgnbd_loglik_pt(x, t_x, T, r, alpha, a, b):
+    """:func:`ltvlab.ltv.distributions.bgnbd_loglik_pt` with a stable log-sum-exp."""
+    a1 = pt.gammaln(r + x) - pt.gammaln(r) + r * pt.log(alpha)
+    a2 = pt.gammaln(a + b) + pt.gammaln(b + x) - pt.gammaln(b) - pt.gammaln(a + b + x)
+    a3 = -(r + x) * pt.log(alpha + T)
+    a4 = pt.log(a) - pt.log(b + pt.maximum(x, 1.0) - 1.0) - (r + x) * pt.log(alpha + t_x)
+    return a1 + a2 + pt.switch(pt.gt(x, 0), _logaddexp_pt(a3, a4), a3)
+
+
 # --- shared pieces -----------------------------------------------------------------------------------
 
 
@@ -216,7 +232,7 @@ def tvc_loglik_pt(data: TVCData, model: str, params: dict, purchase: list[int], 
         linear = linear + pt.sum(data.purchase_sum[:, purchase] * gamma[seg], axis=1)
     r, alpha = params["r"][seg], params["alpha"][seg]
     if model == "bgnbd":
-        ll = linear + dist.bgnbd_loglik_pt(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
+        ll = linear + _bgnbd_loglik_pt(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
         return pt.sum(weight * ll)
     dropout = dropout or []
     delta = params.get("delta")
@@ -250,5 +266,5 @@ def tvc_loglik_pt(data: TVCData, model: str, params: dict, purchase: list[int], 
     summed = pt.inc_subtensor(pt.zeros(data.n_rows)[i], pt.exp(log_piece - shift[i]))
     log_dead = shift + pt.log(pt.switch(has, summed, 1.0))
     dead = pt.log(s) + log_dead
-    ll = linear + head + pt.switch(has, pt.logaddexp(alive, dead), alive)
+    ll = linear + head + pt.switch(has, _logaddexp_pt(alive, dead), alive)
     return pt.sum(weight * ll)
