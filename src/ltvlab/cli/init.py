@@ -77,13 +77,60 @@ def _echo(found: dict[str, Any], title: str) -> None:
         click.echo(f"  {key:<16}: {value}")
 
 
+def _describe_contacts(
+    path: str,
+    transactions: Any,
+    *,
+    columns: dict[str, str],
+    reading: dict[str, Any],
+    quarantine_dir: str | None,
+) -> None:
+    """Load the contact log against the transactions and print what it holds and what was set aside."""
+    from ltvlab.data import load_contacts
+
+    checked = load_contacts(
+        path,
+        columns=columns,
+        customers=transactions,
+        quarantine_dir=quarantine_dir,
+        **{k: v for k, v in reading.items() if v is not None},
+    )
+    echo_load(checked)
+    frame = checked.frame
+    counts = frame["strategy"].value_counts()
+    _echo(
+        {
+            "file": path,
+            "read as": "; ".join(checked.interpretation),
+            "rows": f"{checked.n_rows:,} ({checked.n_quarantined:,} quarantined)",
+            "strategies": ", ".join(f"{name} ({n:,})" for name, n in counts.items()) or "none",
+            "customers": f"{frame[col.CUSTOMER_ID].nunique():,} contacted",
+            "dates": (
+                f"{frame['timestamp'].min():%Y-%m-%d} to {frame['timestamp'].max():%Y-%m-%d}"
+                if len(frame)
+                else "—"
+            ),
+            "next": f"ltvlab ltv fit --data TRANSACTIONS --contacts {path} --carry-over window:4",
+        },
+        "contacts:",
+    )
+
+
 @click.command()
 @click.option("--transactions", "transactions_path", type=click.Path(dir_okay=False), required=True,
               help="Your transactions file (one row per purchase), CSV or Parquet.")  # fmt: skip
 @click.option("--experiment", "experiment_path", type=click.Path(dir_okay=False), default=None,
               help="Your experiment file (one row per randomised unit).")  # fmt: skip
 @click.option("--contacts", "contacts_path", type=click.Path(dir_okay=False), default=None,
-              help="Your contact log; checked and described (no report reads contact logs yet).")  # fmt: skip
+              help="Your contact log (customer, timestamp, strategy, optional cost and campaign id): checked "
+                   "against the transactions and described.")  # fmt: skip
+@click.option("--contact-customer-col", default="customer_id", show_default=True,
+              help="Contact log: customer id column.")  # fmt: skip
+@click.option("--contact-time-col", default="timestamp", show_default=True,
+              help="Contact log: contact date/timestamp column.")  # fmt: skip
+@click.option("--strategy-col", default="strategy", show_default=True,
+              help="Contact log: strategy (or channel) column.")  # fmt: skip
+@click.option("--cost-col", default=None, help="Contact log: cost column (default: 'cost' when present).")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False), default="my_reports.yml",
               show_default=True, help="Batch config to write.")  # fmt: skip
 @click.option("--reports-dir", default="reports/mine", show_default=True, help="Where ltvlab run writes.")
@@ -101,11 +148,17 @@ def _echo(found: dict[str, Any], title: str) -> None:
 @click.option(
     "--thousands", type=click.Choice([",", ".", " ", "'", "none"]), default=None, help="Thousands separator."
 )
+@click.option("--quarantine-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of the quarantine CSVs (default data/processed/quarantine).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 def init(
     transactions_path: str,
     experiment_path: str | None,
     contacts_path: str | None,
+    contact_customer_col: str,
+    contact_time_col: str,
+    strategy_col: str,
+    cost_col: str | None,
     output_path: str,
     reports_dir: str,
     ltv_method: str,
@@ -118,6 +171,7 @@ def init(
     encoding: str | None,
     decimal: str | None,
     thousands: str | None,
+    quarantine_dir: str | None,
     force: bool,
 ) -> None:
     """Detect the columns, encoding, separators and date format of your files and write a batch config."""
@@ -145,6 +199,7 @@ def init(
             col.AMOUNT: layout.amount_col,
         },
         encoding=encoding,
+        quarantine_dir=quarantine_dir,
     )
     echo_load(load)
     calibration_end, holdout_end = _split_dates(load.frame[col.DATE])
@@ -236,17 +291,17 @@ def init(
             }
         )
     if contacts_path:
-        from ltvlab.data import read_table
-
-        contacts = read_table(contacts_path, encoding=encoding)
-        _echo(
-            {
-                "file": contacts_path,
-                "columns": ", ".join(map(str, contacts.frame.columns)),
-                "rows": f"{len(contacts.frame):,}",
-                "note": "no report reads a contact log yet; it is not in the config",
+        _describe_contacts(
+            contacts_path,
+            load.frame,
+            columns={
+                col.CUSTOMER_ID: contact_customer_col,
+                "timestamp": contact_time_col,
+                "strategy": strategy_col,
+                **({"cost": cost_col} if cost_col else {}),
             },
-            "contacts:",
+            reading=reading,
+            quarantine_dir=quarantine_dir,
         )
     config = {"output_dir": reports_dir, "timeout_seconds": 3600, "runs": runs}
     header = (

@@ -17,10 +17,12 @@ import pandas as pd
 from ltvlab.cli._options import (
     TRANSACTION_SOURCE_KEYS,
     echo_json,
+    echo_load,
     echo_notes,
     load_transactions_from_options,
     transaction_source_options,
 )
+from ltvlab.data.contacts import CarryOver
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.features import customer_summary, summary_notes
@@ -231,6 +233,181 @@ def _fit_report(fit: Any) -> dict[str, Any]:
     }
 
 
+def _contact_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--contacts FILE --carry-over window:4|geometric:0.5 [--covariates FILE]`` and their column flags."""
+    options = [
+        click.option(
+            "--contacts",
+            "contacts_path",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Contact log (customer, timestamp, strategy, optional cost): its contacts per strategy and "
+            "period become time-varying covariates of the purchase (and, Pareto/NBD, dropout) rate.",
+        ),
+        click.option(
+            "--carry-over",
+            default=None,
+            help="How long a contact counts: window:K (K periods) or geometric:THETA (weight THETA^d after d "
+            "periods). Required with --contacts.",
+        ),
+        click.option(
+            "--covariates",
+            "covariates_path",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Long-format time-varying covariate table (customer_id, period_start, numeric columns).",
+        ),
+        click.option(
+            "--period-length",
+            default="7D",
+            show_default=True,
+            help="Length of a covariate period (a pandas duration: 7D, 14D, 1D).",
+        ),
+        click.option(
+            "--origin",
+            default=None,
+            help="Start of the period grid (default: the earliest transaction day).",
+        ),
+        click.option(
+            "--assignment",
+            type=click.Choice(["observational", "randomised"]),
+            default="observational",
+            show_default=True,
+            help="Were the contacts randomised? Only then are the effects causal without adjustment.",
+        ),
+        click.option("--contact-customer-col", default="customer_id", show_default=True),
+        click.option("--contact-time-col", default="timestamp", show_default=True),
+        click.option("--strategy-col", default="strategy", show_default=True),
+        click.option("--cost-col", default=None, help="Contact cost column (default: 'cost' when present)."),
+        click.option("--covariate-customer-col", default="customer_id", show_default=True),
+        click.option("--period-col", default="period_start", show_default=True),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+CONTACT_KEYS = (
+    "contacts_path",
+    "carry_over",
+    "covariates_path",
+    "period_length",
+    "origin",
+    "assignment",
+    "contact_customer_col",
+    "contact_time_col",
+    "strategy_col",
+    "cost_col",
+    "covariate_customer_col",
+    "period_col",
+)
+
+
+def check_contact_options(options: dict[str, Any]) -> CarryOver | None:
+    """The parsed carry-over, after checking the contact flags go together (before any file is read)."""
+    contacts, carry_over = options.get("contacts_path"), options.get("carry_over")
+    if carry_over is not None and contacts is None:
+        raise LtvlabError("--carry-over says how long a contact counts: give it with --contacts FILE")
+    if contacts is not None and carry_over is None:
+        raise LtvlabError(
+            "--contacts needs --carry-over: window:K (a contact counts for K periods) or geometric:THETA "
+            "(its weight falls by THETA each period), e.g. --carry-over window:4"
+        )
+    try:
+        length = pd.Timedelta(options.get("period_length") or "7D")
+    except (ValueError, TypeError):
+        raise LtvlabError(
+            f"--period-length {options.get('period_length')!r} is not a duration; write e.g. 7D or 14D"
+        ) from None
+    if length <= pd.Timedelta(0):
+        raise LtvlabError(f"--period-length {options.get('period_length')!r} must be positive, e.g. 7D")
+    return CarryOver.parse(carry_over) if carry_over is not None else None
+
+
+def contact_inputs(
+    transactions: pd.DataFrame, options: dict[str, Any], reading: dict[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The long covariate table of a fit with contacts (and/or a covariate table), and what was done.
+
+    The grid runs from ``--origin`` (default: the earliest transaction day) in ``--period-length`` steps to
+    the calibration end (the midnight ``T`` is measured to); contacts after it (a holdout's) are counted, not
+    used. Returns the table and a JSON-ready description (carry-over, strategies, counts, assignment).
+    """
+    from ltvlab.data import contact_covariates, load_contacts, load_covariate_table
+    from ltvlab.data.contacts import combine_covariates, period_grid
+
+    carry_over = check_contact_options(options)
+    length = pd.Timedelta(options["period_length"])
+    origin = (
+        pd.Timestamp(options["origin"])
+        if options.get("origin")
+        else pd.Timestamp(transactions[col.DATE].min()).normalize()
+    )
+    end = pd.Timestamp(options["calibration_end"]).normalize()
+    origin, length, end, n_periods = period_grid(origin, length, end)
+    info: dict[str, Any] = {
+        "origin": origin.date().isoformat(),
+        "period_length_days": length / pd.Timedelta(days=1),
+        "periods": n_periods,
+        "assignment": options["assignment"],
+        "contacts_randomised": options["assignment"] == "randomised",
+    }
+    tables = []
+    if options.get("contacts_path"):
+        columns = {
+            col.CUSTOMER_ID: options["contact_customer_col"],
+            "timestamp": options["contact_time_col"],
+            "strategy": options["strategy_col"],
+            **({"cost": options["cost_col"]} if options.get("cost_col") else {}),
+        }
+        loaded = load_contacts(options["contacts_path"], columns=columns, customers=transactions, **reading)
+        echo_load(loaded)
+        frame = loaded.frame
+        before = frame["timestamp"] < origin
+        after = frame["timestamp"] >= end
+        used = frame[~before & ~after]
+        if used.empty:
+            raise LtvlabError(
+                f"{loaded.source.name}: no contact falls in the calibration window {origin:%Y-%m-%d} to "
+                f"{end:%Y-%m-%d}; check --calibration-end and --origin"
+            )
+        table = contact_covariates(used, origin=origin, period_length=length, end=end, carry_over=carry_over)
+        costs = used.groupby("strategy")["cost"].agg(["size", "mean"])
+        info.update(
+            {
+                "carry_over": str(carry_over),
+                "strategies": list(table.attrs["strategies"]),
+                "contacts_used": len(used),
+                "contacts_after_calibration": int(after.sum()),
+                "contacts_before_origin": int(before.sum()),
+                "contacts_quarantined": int(loaded.n_quarantined),
+                "contacts_per_strategy": {str(k): int(v) for k, v in costs["size"].items()},
+                "mean_cost_per_contact": {str(k): float(v) for k, v in costs["mean"].items()},
+            }
+        )
+        tables.append(table)
+    if options.get("covariates_path"):
+        loaded = load_covariate_table(
+            options["covariates_path"],
+            columns={
+                col.CUSTOMER_ID: options["covariate_customer_col"],
+                "period_start": options["period_col"],
+            },
+            period_length=length,
+            origin=origin,
+            customers=transactions,
+            **{k: v for k, v in reading.items() if k != "strip_currency"},
+        )
+        echo_load(loaded)
+        user = loaded.frame[loaded.frame["period_start"] < end]
+        info["covariate_columns"] = [c for c in user.columns if c not in (col.CUSTOMER_ID, "period_start")]
+        info["covariate_rows_after_calibration"] = int(len(loaded.frame) - len(user))
+        tables.append(user)
+    combined = combine_covariates(*tables)
+    combined.attrs.update({"origin": origin, "period_length": length, "end": end, "n_periods": n_periods})
+    return combined, info
+
+
 @click.group()
 def ltv() -> None:
     """Customer lifetime value: BTYD fits, holdout validation, scoring."""
@@ -247,13 +424,19 @@ def ltv() -> None:
     help="Also fit the Gamma-Gamma spend model and save both fits to this .nc file (score later with "
     "`ltv score --fit FILE`).",
 )
+@_contact_options
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def fit_command(as_json: bool, save_path: str | None, **options: Any) -> None:
     """Fit a purchase model (BG/NBD, MBG/NBD, Pareto/NBD; see --model) and report parameters,
-    log-likelihood, diagnostics and holdout metrics."""
+    log-likelihood, diagnostics and holdout metrics. With --contacts (and/or --covariates) the contacts of
+    each strategy per period enter the purchase and dropout rates, and each effect's posterior is reported."""
     from ltvlab.ltv.holdout import holdout_validation
     from ltvlab.ltv.saved import save_fits
 
+    contact_options = {key: options.pop(key) for key in CONTACT_KEYS}
+    if any(contact_options[k] for k in ("contacts_path", "covariates_path", "carry_over")):
+        _fit_with_contacts(as_json, save_path, options, contact_options)
+        return
     _, summary, segment = _prepare(options)
     fit = _fit(options["model"], summary, segment, options)
     saved = None
@@ -296,6 +479,105 @@ def fit_command(as_json: bool, save_path: str | None, **options: Any) -> None:
             f"  holdout: actual {h['actual_total']:.0f}, model {h['predicted_total']:.1f}, naive {h['naive_total']:.1f}; "
             f"MAE model {h['mae']:.3f} vs naive {h['naive_mae']:.3f}; log predictive density {h['log_predictive_density']:.1f}"
         )
+
+
+EFFECT_LEVEL = 0.9
+
+
+def _causal_reading(randomised: bool, static: list[str]) -> str:
+    if randomised:
+        return "contacts were randomised: the effects are causal (under the model)"
+    adjusted = f", adjusted for {', '.join(static)}" if static else ""
+    return (
+        f"contacts were not randomised{adjusted}: the effects are associations, causal only if the static "
+        "covariates capture how contacts were targeted"
+    )
+
+
+def _fit_with_contacts(
+    as_json: bool, save_path: str | None, options: dict[str, Any], contact_options: dict[str, Any]
+) -> None:
+    """``ltv fit --contacts/--covariates``: the time-varying-covariate BG/NBD or Pareto/NBD fit."""
+    check_contact_options(contact_options)
+    from ltvlab.cli._options import READING_KEYS, reading_kwargs
+    from ltvlab.ltv.interactions import TVCSpec, prepare_tvc_data
+
+    if save_path is not None:
+        raise LtvlabError("--save does not store fits with contacts yet; drop --save (or --contacts)")
+    if options["dropout_covariates"]:
+        raise LtvlabError(
+            "--dropout-covariate takes static covariates, which the contact fit puts on the purchase rate only; "
+            "use --purchase-covariate (e.g. the score used for targeting)"
+        )
+    reading = {k: v for k, v in reading_kwargs({k: options.get(k) for k in READING_KEYS}).items()}
+    transactions, summary, segment = _prepare(options)
+    covariates, info = contact_inputs(
+        transactions, {**contact_options, "calibration_end": options["calibration_end"]}, reading
+    )
+    static = list(options["purchase_covariates"])
+    data = prepare_tvc_data(
+        transactions,
+        covariates,
+        calibration_end=options["calibration_end"],
+        origin=covariates.attrs["origin"],
+        period_length=covariates.attrs["period_length"],
+        unit=options["unit"],
+        segment=summary[[col.CUSTOMER_ID, segment]] if segment else None,
+        static=summary[[col.CUSTOMER_ID, *static]] if static else None,
+        static_columns=tuple(static),
+    )
+    spec = TVCSpec(
+        model=options["model"],
+        pooling=options["pooling"] if segment else "complete",
+        priors=options["priors"],
+        carry_over=info.get("carry_over"),
+        randomised=info["contacts_randomised"],
+    )
+    fit = spec.fit(
+        data, method=options["method"], draws=options["draws"], chains=options["chains"], seed=options["seed"]
+    )
+    interval = fit.n_draws > 1
+    effects = []
+    for row in fit.effects(level=EFFECT_LEVEL).to_dict(orient="records"):
+        effects.append(
+            {
+                **row,
+                "lower": row["lower"] if interval else None,
+                "upper": row["upper"] if interval else None,
+                "level": EFFECT_LEVEL if interval else None,
+                "multiplier": float(np.exp(row["mean"])),
+            }
+        )
+    report: dict[str, Any] = {
+        **fit.to_dict(),
+        "customers": int(fit.n_customers),
+        "calibration_end": options["calibration_end"],
+        "seed": options["seed"],
+        "static_covariates": static,
+        **info,
+        "effects": effects,
+        "causal_reading": _causal_reading(info["contacts_randomised"], static),
+    }
+    if as_json:
+        echo_json(_clean(report))
+        return
+    click.echo(
+        f"{fit.model} with contacts ({options['method']}, pooling={report['pooling']}) on "
+        f"{report['customers']:,} customers; carry-over {info.get('carry_over', '—')}"
+    )
+    click.echo(f"  {report['causal_reading']}")
+    for row in effects:
+        band = (
+            f"  {EFFECT_LEVEL:.0%} interval [{row['lower']:+.3f}, {row['upper']:+.3f}]"
+            if row["level"]
+            else ""
+        )
+        click.echo(
+            f"  {row['strategy']:>12} on {row['parameter']:<8} [{row['segment']}]: {row['mean']:+.3f} per contact "
+            f"(x{row['multiplier']:.2f}){band}"
+        )
+    status = _diagnostics_status(fit)
+    click.secho(f"  diagnostics: {status}", fg="red" if status.startswith("FAILED") else None)
 
 
 @ltv.command("score")

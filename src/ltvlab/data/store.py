@@ -36,6 +36,8 @@ from ltvlab.features.summary import TimeUnit, customer_summary
 from ltvlab.paths import processed_data_dir
 
 TRANSACTIONS_TABLE = "transactions"
+CONTACTS_TABLE = "contacts"
+COVARIATES_TABLE = "covariates"
 SOURCES_TABLE = "sources"
 SOURCE_NAME = "source_name"
 SOURCE_SHA256 = "source_sha256"
@@ -275,6 +277,69 @@ class Store:
             )
         load = load_experiment(path, **load_kwargs)
         return self._ingest(load, table, source_name, load_kwargs)
+
+    def _stored_customers(self, load_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """``customers=`` for a contact or covariate loader: the stored transactions unless given."""
+        if "customers" in load_kwargs:
+            return dict(load_kwargs)
+        stored = self.transactions()
+        return {**load_kwargs, "customers": stored} if len(stored) else dict(load_kwargs)
+
+    def ingest_contacts(
+        self, path: str | Path, *, source_name: str | None = None, **load_kwargs: Any
+    ) -> IngestResult:
+        """Validate a contact log with :func:`ltvlab.data.contact_load.load_contacts` and store it in
+        ``contacts``, next to the transactions.
+
+        Unless ``customers=`` is given, the stored transactions are the customers: contacts of unknown
+        customers, before a first purchase or after the last transaction day are quarantined and counted.
+        """
+        from ltvlab.data.contact_load import load_contacts
+
+        kwargs = self._stored_customers(load_kwargs)
+        load = load_contacts(path, **kwargs)
+        options = {k: v for k, v in kwargs.items() if k != "customers"}
+        return self._ingest(load, CONTACTS_TABLE, source_name, options)
+
+    def ingest_covariates(
+        self,
+        path: str | Path,
+        *,
+        table: str = COVARIATES_TABLE,
+        source_name: str | None = None,
+        **load_kwargs: Any,
+    ) -> IngestResult:
+        """Validate a long-format covariate table with :func:`ltvlab.data.contact_load.load_covariate_table`
+        (customers: the stored transactions unless given) and store it in ``table``."""
+        from ltvlab.data.contact_load import load_covariate_table
+
+        if not _IDENTIFIER.match(table) or table in _RESERVED_TABLES | {TRANSACTIONS_TABLE, CONTACTS_TABLE}:
+            raise LtvlabError(
+                f"table name {table!r} is not allowed; use letters, digits and _ (not 'sources', "
+                "'transactions' or 'contacts')"
+            )
+        kwargs = self._stored_customers(load_kwargs)
+        load = load_covariate_table(path, **kwargs)
+        options = {k: v for k, v in kwargs.items() if k != "customers"}
+        return self._ingest(load, table, source_name, options)
+
+    def contacts(self) -> pd.DataFrame:
+        """Stored contacts: ``customer_id``, ``timestamp``, ``strategy``, ``cost`` (and ``campaign_id``),
+        sorted by customer and timestamp, plus the source columns."""
+        frame = self.table(CONTACTS_TABLE)
+        if frame.empty:
+            return pd.DataFrame(
+                {
+                    col.CUSTOMER_ID: pd.Series(dtype="str"),
+                    "timestamp": pd.Series(dtype="datetime64[ns]"),
+                    "strategy": pd.Series(dtype="str"),
+                    "cost": pd.Series(dtype="float64"),
+                }
+            )
+        for name in (col.CUSTOMER_ID, "strategy"):
+            frame[name] = frame[name].astype("str")
+        frame["timestamp"] = frame["timestamp"].astype("datetime64[ns]")
+        return frame.sort_values([col.CUSTOMER_ID, "timestamp"], kind="stable", ignore_index=True)
 
     def _ingest(
         self,

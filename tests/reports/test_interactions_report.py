@@ -1,0 +1,140 @@
+"""Presentation of contact-strategy effects: tables, forest plots, naive vs adjusted, headline and answer."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ltvlab.reports.interactions import (
+    average_effects,
+    bias_summary,
+    coverage,
+    effect_table,
+    interactions_headline,
+    naive_vs_adjusted,
+    plain_answer,
+    plot_effect_forest,
+    plot_naive_vs_adjusted,
+)
+
+TRUTH = pd.DataFrame(
+    {
+        "segment": ["s1", "s2", "s1", "s2", "s1", "s2"],
+        "strategy": ["email", "email", "call", "call", "call", "call"],
+        "parameter": ["purchase", "purchase", "purchase", "purchase", "dropout", "dropout"],
+        "value": [0.1, 0.3, 0.4, 0.2, -0.5, -0.3],
+    }
+)
+
+
+def _effects(shift: float = 0.0, width: float = 0.1) -> pd.DataFrame:
+    mean = TRUTH["value"].to_numpy() + shift
+    return TRUTH[["segment", "strategy", "parameter"]].assign(
+        mean=mean, lower=mean - width, upper=mean + width
+    )
+
+
+def test_effect_table_reads_log_multipliers_as_rate_changes():
+    table = effect_table(_effects(), TRUTH)
+    row = table[
+        (table["strategy"] == "call") & (table["parameter"] == "dropout") & (table["segment"] == "s1")
+    ].iloc[0]
+    assert row["change"] == pytest.approx(np.exp(-0.5) - 1)
+    assert row["change_lower"] == pytest.approx(np.exp(-0.6) - 1)
+    assert row["covered"] and row["excludes_zero"]
+    assert coverage(_effects(), TRUTH) == 1.0
+    assert coverage(_effects(shift=0.15), TRUTH) == 0.0  # every interval misses by 0.05
+
+
+def test_average_effects_weight_the_segments():
+    avg = average_effects(_effects(), weights=pd.Series({"s1": 3.0, "s2": 1.0}))
+    email = avg[(avg["strategy"] == "email")].iloc[0]
+    assert email["mean"] == pytest.approx(0.75 * 0.1 + 0.25 * 0.3)
+    assert set(avg["segment"]) == {"all"} and len(avg) == 3
+
+
+def test_naive_vs_adjusted_measures_bias_against_the_truth():
+    comparison = naive_vs_adjusted(_effects(shift=0.2), _effects(), TRUTH)
+    assert list(comparison["strategy"]) == ["call", "call", "email", "email"]
+    np.testing.assert_allclose(comparison["naive_bias"], 0.2)
+    np.testing.assert_allclose(comparison["adjusted_bias"], 0.0, atol=1e-12)
+    summary = bias_summary(comparison)
+    assert summary["naive_coverage"] == 0.0 and summary["adjusted_coverage"] == 1.0
+    assert summary["naive_mean_bias"] == pytest.approx(0.2)
+
+
+def test_plots_draw_one_row_per_effect_with_the_truth():
+    ax = plot_effect_forest(_effects(), parameter="purchase", truth=TRUTH)
+    assert len(ax.get_yticks()) == 4
+    assert next(t.get_text() for t in ax.get_yticklabels()) == "call · s1"
+    assert "purchase rate" in ax.get_xlabel()
+    ax2 = plot_naive_vs_adjusted(naive_vs_adjusted(_effects(shift=0.2), _effects(), TRUTH))
+    assert {t.get_text() for t in ax2.get_legend().get_texts()} == {
+        "naive (90% interval)",
+        "adjusted (90% interval)",
+        "truth",
+    }
+
+
+def test_headline_states_the_largest_effect_with_its_interval_and_the_assignment():
+    headline = interactions_headline(_effects(), analysed="synthetic CRM", randomised=True)
+    # call has the largest average purchase effect: exp(0.3) - 1 = 35.0% with interval exp(0.2)-1 .. exp(0.4)-1
+    assert headline.answer.startswith("Averaged over segments, call changes the purchase rate by +35")
+    assert "(90% interval 22 to 49)" in headline.answer
+    assert "dropout rate by -33" in headline.answer
+    assert headline.status == "passed" and headline.facts["contacts_randomised"] is True
+    targeted = interactions_headline(_effects(), analysed="x", randomised=False, adjusted_for=["score"])
+    assert targeted.checks[-1].tone == "amber" and "adjusted for score" in targeted.checks[-1].detail
+    naive = interactions_headline(_effects(), analysed="x", randomised=False)
+    assert naive.status == "not applicable"
+
+
+def test_plain_answer_speaks_of_each_strategy_and_the_design():
+    value = pd.DataFrame(
+        {
+            "strategy": ["call"],
+            "segment": ["all"],
+            "mean": [12.0],
+            "lower": [8.0],
+            "upper": [16.0],
+            "cost": [4.0],
+        }
+    )
+    text = plain_answer(_effects(), randomised=False, value=value)
+    assert "call changes the purchase rate by +35" in text and "keeps customers longer" in text
+    assert "strongest in s1" in text and "email" in text
+    assert "per contact against a cost of $4" in text
+    assert text.endswith("unless the targeting is adjusted for.")
+    point = _effects().assign(lower=np.nan, upper=np.nan)
+    assert "point estimate" in plain_answer(point, randomised=True)
+
+
+def test_report_tables_show_formatted_text_only():
+    from ltvlab.reports.interactions import comparison_view, effects_view
+
+    frame = effects_view(_effects(), TRUTH).to_frame()
+    assert list(frame.columns) == [
+        "Strategy", "Segment", "Rate", "Change per contact", "True change", "Interval covers truth"
+    ]  # fmt: skip
+    row = frame.iloc[0]  # call, dropout, s1 (sorted by parameter, strategy, segment)
+    assert row["Rate"] == "dropout rate" and row["Change per contact"].startswith("-39")
+    assert row["True change"] == "-39%" and row["Interval covers truth"] == "yes"
+    comp = comparison_view(naive_vs_adjusted(_effects(shift=0.2), _effects(), TRUTH)).to_frame()
+    assert comp.iloc[0]["Naive covers truth"] == "no" and comp.iloc[0]["Truth"] == "+0.4"
+
+
+def test_point_estimates_have_no_interval_and_no_coverage():
+    from ltvlab.reports.interactions import effects_view
+
+    point = _effects(width=0.0)
+    assert np.isnan(coverage(point, TRUTH))
+    frame = effects_view(point, TRUTH).to_frame()
+    assert frame["Interval covers truth"].eq("—").all()
+    assert frame["Change per contact"].str.endswith("(point estimate, no interval)").all()
+    ax = plot_effect_forest(point, parameter="dropout", truth=TRUTH)
+    assert "estimate (point estimate)" in {t.get_text() for t in ax.get_legend().get_texts()}
