@@ -30,7 +30,7 @@ from ltvlab.data.load import load_experiment, load_transactions
 from ltvlab.data.quarantine import default_quarantine_dir
 from ltvlab.errors import DataValidationError, LtvlabError
 from ltvlab.paths import processed_data_dir
-from ltvlab.spark.session import pandas_conversion
+from ltvlab.spark.session import to_pandas
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -153,8 +153,7 @@ def _run_on_executors(
             yield pd.DataFrame({"id": batch["id"].to_numpy(), "result": pd.Series(done, dtype=object)})
 
     tasks = session.range(0, len(paths), 1, numPartitions=max(1, len(paths)))
-    with pandas_conversion():
-        rows = tasks.mapInPandas(validate, "id long, result binary").toPandas()
+    rows = to_pandas(tasks.mapInPandas(validate, "id long, result binary"))
     return [pickle.loads(bytes(blob)) for blob in rows["result"]]
 
 

@@ -47,6 +47,15 @@ def pandas_conversion() -> Iterator[None]:
         yield
 
 
+def to_pandas(frame: Any) -> Any:
+    """``frame.toPandas()`` without pyspark's conversion notices and with empty ``attrs`` (a Spark Connect client
+    puts the query's metrics there; ltvlab sets its own)."""
+    with pandas_conversion():
+        result = frame.toPandas()
+    result.attrs.clear()
+    return result
+
+
 def require_pyspark() -> None:
     """Raise :class:`LtvlabError` with the install command when pyspark cannot be imported."""
     try:
