@@ -487,19 +487,21 @@ def write_report(results: dict[str, Any], path: Path, png: Path) -> None:
 
 # ------------------------------------------------------------------------ Spark local mode vs DuckDB (issue 9)
 
-SPARK_TITLE = "## Spark local mode vs DuckDB"
+SPARK_TITLE = "## Spark standalone cluster and local mode vs DuckDB"
 
 
 def _spark_rows(rows: int, entry: dict[str, Any]) -> list[str]:
     out = []
     data = entry.get("data", {})
-    for name, key in (("DuckDB", "duckdb"), ("Spark local", "spark")):
+    for name, key in (("DuckDB", "duckdb"), ("Spark local", "spark"), ("Spark standalone", "standalone")):
         e = entry.get(key)
         if e is None:
             continue
         load = e.get("load_avg")
         notes = [f"1-min load average at the end {load[0]:.1f}"] if load else []
-        if key == "spark" and e["status"] == "ok":
+        if key == "standalone" and e["status"] == "ok":
+            notes.append(f"cluster start (master + 2 workers) {_fmt(e.get('cluster_start_s'))} s")
+        if key in ("spark", "standalone") and e["status"] == "ok":
             notes.append(
                 f"session start {_fmt(e.get('session_start_s'))} s; compressed statistics "
                 f"{_fmt(e.get('statistics_s'))} s -> {_fmt(e.get('distinct_rows'))} distinct (segment, x, t_x, T) rows"
@@ -513,7 +515,7 @@ def _spark_rows(rows: int, entry: dict[str, Any]) -> list[str]:
 
 
 def spark_section(results: dict[str, Any]) -> list[str]:
-    """The "Spark local mode vs DuckDB" section from ``benchmarks/out/spark/results.json``."""
+    """The Spark section (DuckDB vs Spark local mode vs a standalone cluster) from ``benchmarks/out/spark/results.json``."""
     sizes = sorted(int(k) for k in results if k.isdigit())
     if not sizes:
         return []
@@ -529,7 +531,11 @@ def spark_section(results: dict[str, Any]) -> list[str]:
         "`customer_summary` on a view over the files (2 threads; its peak includes the summary it returns as a "
         "pandas frame, written with pyarrow). Spark: "
         f"`summary_dataframe` in local mode (`{results.get('master', 'local[2]')}`, driver memory "
-        f"{results.get('spark_memory', '?')}), written by Spark. *engine s* is the work itself (Spark: session "
+        f"{results.get('spark_memory', '?')}), written by Spark. Spark standalone (when run, `--standalone`): the "
+        "same code on a standalone cluster the child starts on 127.0.0.1 from the pyspark distribution "
+        "(`ltvlab.spark.cluster.local_cluster`: a master and two workers of one core each, one executor per "
+        "worker, each with half the local-mode memory), whose start is timed apart and whose daemons count in "
+        "the peak. *engine s* is the work itself (Spark: session "
         "start, summary and write; not the compressed statistics), *process s* the child's whole life "
         "(interpreter and imports too). Peak memory is the resident memory of the whole process tree (Spark: "
         "Python driver + JVM + Python workers) sampled every 0.2 s with psutil; shared pages are counted in each "
@@ -560,6 +566,18 @@ def spark_section(results: dict[str, Any]) -> list[str]:
             f"memory {spark['peak_tree_rss_mb'] / duck['peak_tree_rss_mb']:.1f}x). Customer count and column "
             f"totals of x, t_x, T, monetary, x_holdout {'agree' if agree else 'DIFFER'}.",
         ]
+        alone = results[str(rows)].get("standalone")
+        if alone and alone["status"] == "ok":
+            same = all(
+                abs(duck[k] - alone[k]) <= 1e-9 * max(1.0, abs(duck[k]))
+                for k in ("customers", "sum_x", "sum_t_x", "sum_T", "sum_monetary", "sum_x_holdout")
+            )
+            lines[-1] += (
+                f" On the standalone cluster Spark took **{alone['wall_s']:.1f} s** (after a cluster start of "
+                f"{alone.get('cluster_start_s', 0):.1f} s) and at most **{alone['peak_tree_rss_mb']:,.0f} MiB** "
+                f"(standalone/local: time {alone['wall_s'] / spark['wall_s']:.1f}x); its totals "
+                f"{'agree' if same else 'DIFFER'} with DuckDB's."
+            )
     lines += [
         "",
         "**Where each wins.** On one machine DuckDB wins: it runs in-process with no JVM to start, scans Parquet "

@@ -1,6 +1,7 @@
-"""Customer summary of N synthetic transactions: Spark local mode vs DuckDB, wall time and peak memory.
+"""Customer summary of N synthetic transactions: DuckDB vs Spark local mode vs a standalone Spark cluster.
 
-``.venv/bin/python benchmarks/spark_vs_duckdb.py [--rows 50000000] [--also 5000000] [--master local[2]]``
+``.venv/bin/python benchmarks/spark_vs_duckdb.py [--rows 50000000] [--also 5000000] [--master local[2]]
+[--standalone] [--engines duckdb,spark,standalone]``
 (``--report-only`` rewrites the RESULTS.md section from the saved figures without measuring again.)
 
 1. Transactions are generated in chunks of customers (a BG/NBD-like process: gamma purchase rates, geometric
@@ -10,11 +11,14 @@
    2022-12-31, holdout through 2023-12-31, segment column), written to Parquet:
    DuckDB: :func:`ltvlab.features.customer_summary` on a view over the Parquet parts (pandas result -> Parquet);
    Spark: :func:`ltvlab.spark.summary_dataframe` in local mode, written by Spark; then the compressed statistics.
+   Standalone (``--standalone``): the same Spark code on a standalone cluster that the child starts on
+   127.0.0.1 (:func:`ltvlab.spark.cluster.local_cluster`: a master and two workers of one core each, one executor
+   per worker) and stops at the end; the cluster start is timed apart and its daemons count in the peak memory.
 3. Peak memory is that of the whole process tree (the Spark child starts a JVM, which starts Python workers),
    sampled every 0.2 s with psutil as the sum of resident set sizes (shared pages counted in each process, so an
    upper bound). Column totals of both summaries are compared.
 
-Results go to ``benchmarks/out/spark/results.json`` and the "Spark local mode vs DuckDB" section of
+Results go to ``benchmarks/out/spark/results.json`` and the "Spark standalone cluster and local mode vs DuckDB" section of
 ``benchmarks/RESULTS.md`` (written by ``results_report.spark_section``).
 """
 
@@ -142,30 +146,61 @@ def run_duckdb(source: str, target: str) -> dict[str, Any]:
     return {"wall_s": time.perf_counter() - start, "summary_s": summary_s, **_totals(target)}
 
 
-def run_spark(source: str, target: str, master: str, memory: str) -> dict[str, Any]:
+def run_spark(source: str, target: str, master: str, memory: str, standalone: bool = False) -> dict[str, Any]:
     start = time.perf_counter()
     from ltvlab.spark import compressed_statistics, read_transactions, spark_session, summary_dataframe
 
-    spark = spark_session(
-        master,
-        app_name="ltvlab-bench",
-        config={"spark.driver.memory": memory, "spark.sql.shuffle.partitions": "32"},
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    started_s = time.perf_counter() - start
-    frame = read_transactions(spark, source, extra_columns=("segment",))
-    summary = summary_dataframe(
-        frame, calibration_end=CALIBRATION_END, holdout_end=HOLDOUT_END, unit="W", segment_cols=("segment",)
-    )
-    summary.write.mode("overwrite").parquet(target)
-    summary_s = time.perf_counter() - start
-    written = spark.read.parquet(target)
-    statistics = compressed_statistics(written, segment="segment", unit="W")
-    stats_s = time.perf_counter() - start - summary_s
-    spark.stop()
+    cluster = None
+    config: dict[str, str] = {"spark.driver.memory": memory, "spark.sql.shuffle.partitions": "32"}
+    cluster_s = 0.0
+    if standalone:
+        from ltvlab.spark.cluster import local_cluster
+
+        # two workers of one core each on this 2-core machine; the executors share the memory local mode gets
+        executor = f"{max(1, int(memory.rstrip('g')) // 2)}g" if memory.endswith("g") else memory
+        cluster = local_cluster(workers=2, worker_cores=1, worker_memory=executor).start()
+        cluster_s = time.perf_counter() - start
+        master = cluster.master_url
+        config.update(
+            {
+                "spark.driver.memory": "1g",
+                "spark.executor.memory": executor,
+                "spark.executor.cores": "1",
+                "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1",
+                "spark.pyspark.python": sys.executable,
+                "spark.ui.enabled": "false",
+            }
+        )
+    try:
+        spark = spark_session(master, app_name="ltvlab-bench", config=config)
+        spark.sparkContext.setLogLevel("ERROR")
+        if standalone:  # time the work, not the executors' start (counted in session start)
+            status = spark.sparkContext._jsc.sc()
+            while status.getExecutorMemoryStatus().size() < 3:  # the driver and two executors
+                time.sleep(0.5)
+        started_s = time.perf_counter() - start
+        frame = read_transactions(spark, source, extra_columns=("segment",))
+        summary = summary_dataframe(
+            frame,
+            calibration_end=CALIBRATION_END,
+            holdout_end=HOLDOUT_END,
+            unit="W",
+            segment_cols=("segment",),
+        )
+        summary.write.mode("overwrite").parquet(target)
+        summary_s = time.perf_counter() - start
+        written = spark.read.parquet(target)
+        statistics = compressed_statistics(written, segment="segment", unit="W")
+        stats_s = time.perf_counter() - start - summary_s
+        spark.stop()
+    finally:
+        if cluster is not None:
+            cluster.stop()
     return {
-        "wall_s": summary_s,
-        "session_start_s": started_s,
+        "wall_s": summary_s - cluster_s,
+        "cluster_start_s": cluster_s,
+        "session_start_s": started_s - cluster_s,
         "statistics_s": stats_s,
         "distinct_rows": len(statistics),
         **_totals(f"{target}/*.parquet"),
@@ -251,6 +286,12 @@ def main(argv: list[str] | None = None) -> None:
         "--spark-memory", default="8g", help="spark.driver.memory (local mode: all executors)"
     )
     parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="also run Spark on a standalone cluster started on 127.0.0.1",
+    )
+    parser.add_argument("--engines", default=None, help="comma-separated subset of duckdb,spark,standalone")
+    parser.add_argument(
         "--report-only", action="store_true", help="rewrite the RESULTS.md section from the saved results"
     )
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "SOURCE", "TARGET"), help=argparse.SUPPRESS)
@@ -261,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
         if engine == "duckdb":
             out = run_duckdb(source, target)
         else:
-            out = run_spark(source, target, args.master, args.spark_memory)
+            out = run_spark(source, target, args.master, args.spark_memory, standalone=engine == "standalone")
         Path(args.result).write_text(json.dumps(out, indent=1))
         return
 
@@ -277,12 +318,15 @@ def main(argv: list[str] | None = None) -> None:
     results["platform"] = _platform()
     results["master"] = args.master
     results["spark_memory"] = args.spark_memory
+    engines = ["duckdb", "spark"] + (["standalone"] if args.standalone else [])
+    if args.engines:
+        engines = [e for e in args.engines.split(",") if e in ("duckdb", "spark", "standalone")]
     for rows in sorted({args.rows, *args.also}):
         folder = OUT / f"tx_{rows}"
         print(f"[{time.strftime('%H:%M:%S')}] generating {rows:,} transactions ...", flush=True)
         data = generate(rows, folder)
-        entry: dict[str, Any] = {"data": data}
-        for engine in ("duckdb", "spark"):
+        entry: dict[str, Any] = {**results.get(str(rows), {}), "data": data}
+        for engine in engines:
             print(f"[{time.strftime('%H:%M:%S')}] {engine} summary of {rows:,} ...", flush=True)
             target = OUT / f"summary_{engine}_{rows}.parquet"
             argv_child = [

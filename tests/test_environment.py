@@ -50,3 +50,33 @@ def test_every_pinned_package_is_in_the_lock_file() -> None:
         name, version = dep.split("==")
         name = _norm(name)
         assert lock.get(name) == version, f"{name}: pyproject {version}, lock {lock.get(name)}"
+
+
+def test_spark_extra_is_pinned_alike_everywhere() -> None:
+    """The `spark` extra (pyspark with its Spark Connect client) is pinned the same in pyproject.toml, the lock file
+    and environment.yml's pip section, and the client's own dependencies are in the lock file (no run-time
+    downloads: the Connect server and the standalone daemons ship inside pyspark)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = {}
+    for dep in project["optional-dependencies"]["spark"]:
+        name, version = dep.split("==")
+        extra[_norm(name)] = version
+    lock = {}
+    for line in (ROOT / "requirements-lock.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            lock[_norm(name)] = version.strip()
+    for name, version in extra.items():
+        assert lock.get(name.split("[")[0]) == version, f"{name}: pyproject {version}, lock {lock.get(name)}"
+    for client in ("grpcio", "grpcio-status", "googleapis-common-protos", "protobuf", "zstandard", "py4j"):
+        assert client in lock, f"{client} (needed by pyspark[connect]) is not in requirements-lock.txt"
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    conda_pip = {}
+    for line in pip_section:
+        requirement = line.split("#")[0].strip()
+        if "==" in requirement:
+            name, version = requirement.split("==")
+            conda_pip[_norm(name)] = version
+    for name, version in extra.items():
+        assert conda_pip.get(name) == version, f"environment.yml pip section: {name}=={conda_pip.get(name)}"

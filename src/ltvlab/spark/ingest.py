@@ -16,9 +16,10 @@ here: it is read as stored (see :func:`ltvlab.spark.read_transactions`).
 from __future__ import annotations
 
 import glob
+import pickle
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,6 +30,7 @@ from ltvlab.data.load import load_experiment, load_transactions
 from ltvlab.data.quarantine import default_quarantine_dir
 from ltvlab.errors import DataValidationError, LtvlabError
 from ltvlab.paths import processed_data_dir
+from ltvlab.spark.session import to_pandas
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -138,6 +140,23 @@ def _validate_one(task: tuple[int, str], settings: dict[str, Any]) -> dict[str, 
     return out
 
 
+def _run_on_executors(
+    session: SparkSession, files: list[str], settings: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One executor task per file (``spark.range`` with one partition per file, then ``mapInPandas``), each
+    sending back its report pickled: DataFrame APIs only, so classic sessions and Spark Connect run the same code."""
+    paths = list(files)
+
+    def validate(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            done = [pickle.dumps(_validate_one((int(i), paths[int(i)]), settings)) for i in batch["id"]]
+            yield pd.DataFrame({"id": batch["id"].to_numpy(), "result": pd.Series(done, dtype=object)})
+
+    tasks = session.range(0, len(paths), 1, numPartitions=max(1, len(paths)))
+    rows = to_pandas(tasks.mapInPandas(validate, "id long, result binary"))
+    return [pickle.loads(bytes(blob)) for blob in rows["result"]]
+
+
 def _prepare_output(output: Path) -> None:
     if output.exists():
         strays = [
@@ -212,12 +231,7 @@ def ingest_files(
         "options": options,
         "output": str(target.resolve()),
     }
-    tasks = list(enumerate(files))
-    results = (
-        session.sparkContext.parallelize(tasks, numSlices=max(1, len(tasks)))
-        .map(lambda task: _validate_one(task, settings))
-        .collect()
-    )
+    results = _run_on_executors(session, files, settings)
     folder = Path(quarantine_dir) if quarantine_dir is not None else default_quarantine_dir()
     reports = [_finish(result, folder) for result in sorted(results, key=lambda r: r["index"])]
     frame = session.read.parquet(str(target.resolve()))

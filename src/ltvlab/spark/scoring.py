@@ -1,7 +1,8 @@
 """Distributed scoring: P(alive), expected purchases and discounted CLV per customer on the Spark executors.
 
 The driver checks the unit and takes the posterior draws once (:func:`ltvlab.ltv.scoring_plan`, the same draws as
-:func:`ltvlab.ltv.score_customers` with the same ``max_draws`` and ``seed``) and broadcasts them with the horizon.
+:func:`ltvlab.ltv.score_customers` with the same ``max_draws`` and ``seed``) and ships them with the horizon inside
+the scoring function (DataFrame APIs only, so a classic session and Spark Connect run the same code).
 Each executor scores its partitions with ``mapInPandas``, batch by batch, through the public scoring engine
 (:mod:`ltvlab.ltv.engine`: ``validate_summary``, ``unique_rows``, ``unique_row_table``): distinct summaries of a batch
 are evaluated once, ``chunk_rows`` at a time, so an executor holds at most draws x ``chunk_rows`` numbers. The
@@ -120,21 +121,20 @@ def score_dataframe(
     id_column = CUSTOMER_HASH if hash_customer_ids else col.CUSTOMER_ID
     columns = score_columns(quantities, id_column)
     schema = ", ".join(f"`{name}` {'string' if i == 0 else 'double'}" for i, name in enumerate(columns))
-    payload = summary.sparkSession.sparkContext.broadcast(
-        {
-            "draws": draws,
-            "horizon": horizon,
-            "quantities": quantities,
-            "p_index": p_index,
-            "s_index": s_index,
-            "chunk_rows": chunk_rows,
-            "salt": key,
-            "columns": columns,
-        }
-    )
+    # The draws travel inside the function's closure (pickled once per task): no SparkContext broadcast, which
+    # Spark Connect lacks; they are a few thousand numbers per parameter.
+    work = {
+        "draws": draws,
+        "horizon": horizon,
+        "quantities": quantities,
+        "p_index": p_index,
+        "s_index": s_index,
+        "chunk_rows": chunk_rows,
+        "salt": key,
+        "columns": columns,
+    }
 
     def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        work = payload.value
         for batch in batches:
             if len(batch) == 0:
                 continue
@@ -148,7 +148,7 @@ def score_dataframe(
 
 
 def score_batch(batch: pd.DataFrame, work: dict[str, Any]) -> pd.DataFrame:
-    """Score one batch of customers (runs on an executor); ``work`` is the broadcast payload."""
+    """Score one batch of customers (runs on an executor); ``work`` holds the draws, horizon and segment indexes."""
     batch = batch.reset_index(drop=True)
     validate_summary(batch, need_monetary=work["s_index"] is not None)
     rows = unique_rows(batch, work["p_index"], work["s_index"])

@@ -19,13 +19,17 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DEFAULT_MASTER = "local[2]"
-# Settings of a session that ltvlab starts itself; a session given by the caller is used as it is.
+# SQL settings of every session ltvlab starts itself (local, cluster or Spark Connect); a session given by the
+# caller, or already active, is used as it is.
+SESSION_DEFAULTS: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",  # stored dates are naive UTC, as in the DuckDB path
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+# Further settings of a local-mode session (its driver JVM is started by this process).
 LOCAL_DEFAULTS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
-    "spark.sql.session.timeZone": "UTC",  # stored dates are naive UTC, as in the DuckDB path
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.driver.memory": "2g",
     "spark.log.level": "ERROR",
 }
@@ -43,6 +47,15 @@ def pandas_conversion() -> Iterator[None]:
         yield
 
 
+def to_pandas(frame: Any) -> Any:
+    """``frame.toPandas()`` without pyspark's conversion notices and with empty ``attrs`` (a Spark Connect client
+    puts the query's metrics there; ltvlab sets its own)."""
+    with pandas_conversion():
+        result = frame.toPandas()
+    result.attrs.clear()
+    return result
+
+
 def require_pyspark() -> None:
     """Raise :class:`LtvlabError` with the install command when pyspark cannot be imported."""
     try:
@@ -54,6 +67,11 @@ def require_pyspark() -> None:
         ) from exc
 
 
+def is_connect_url(master: str | None) -> bool:
+    """Whether a master URL names a Spark Connect server (``sc://host:port``)."""
+    return bool(master) and str(master).startswith("sc://")
+
+
 def spark_session(
     master: str | None = None,
     *,
@@ -63,10 +81,12 @@ def spark_session(
     """The active SparkSession, or a new one.
 
     Order of precedence: a session already active in this process (e.g. under ``spark-submit`` or in a
-    notebook attached to a cluster) is returned unchanged; else ``SPARK_REMOTE`` (Spark Connect) when set and
-    ``master`` is not given; else a classic session on ``master`` (default: the ``SPARK_MASTER`` environment variable,
-    else ``local[2]``). ``config`` adds or overrides settings of a new session; local sessions get
-    :data:`LOCAL_DEFAULTS` and run the Python workers with this interpreter.
+    notebook attached to a cluster) is returned unchanged; else ``master`` when given; else the ``SPARK_REMOTE``
+    environment variable (Spark Connect); else ``SPARK_MASTER``; else ``local[2]``. A master URL
+    ``sc://host:15002`` opens a Spark Connect session; any other (``spark://host:7077``, ``yarn``, ``local[4]``)
+    a classic session on that master. New sessions get :data:`SESSION_DEFAULTS`; local ones also
+    :data:`LOCAL_DEFAULTS` and run the Python workers with this interpreter. ``config`` adds or overrides settings
+    of a new session (on Spark Connect only SQL settings, ``spark.sql.*``, can be set by the client).
     """
     require_pyspark()
     from pyspark.sql import SparkSession
@@ -74,18 +94,18 @@ def spark_session(
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    remote = os.environ.get("SPARK_REMOTE")
+    chosen = master or os.environ.get("SPARK_REMOTE") or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
     builder = SparkSession.builder.appName(app_name)
-    if remote and master is None:
-        builder = builder.remote(remote)
+    settings = dict(SESSION_DEFAULTS)
+    if is_connect_url(chosen) or (master is None and chosen == os.environ.get("SPARK_REMOTE")):
+        builder = builder.remote(chosen)
     else:
-        chosen = master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
         builder = builder.master(chosen)
         if chosen.startswith("local"):
             # executors are threads of a local JVM that start Python workers: use this interpreter
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            for key, value in LOCAL_DEFAULTS.items():
-                builder = builder.config(key, value)
-    for key, value in (config or {}).items():
-        builder = builder.config(key, str(value))
+            settings.update(LOCAL_DEFAULTS)
+    settings.update({key: str(value) for key, value in (config or {}).items()})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
     return builder.getOrCreate()

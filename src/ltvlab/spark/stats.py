@@ -15,7 +15,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.spark.session import pandas_conversion
+from ltvlab.spark.session import to_pandas
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -56,8 +56,7 @@ def compressed_statistics(
         )
     source = summary.where(F.col(col.X) > 0) if kind == "spend" else summary
     grouped = source.groupBy(*keys).agg(F.count(F.lit(1)).alias(COUNT)).orderBy(*keys)
-    with pandas_conversion():
-        result = grouped.toPandas()
+    result = to_pandas(grouped)
     result[col.X] = result[col.X].astype("int64")
     result[COUNT] = result[COUNT].astype("int64")
     if segment:

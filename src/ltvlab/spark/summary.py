@@ -26,7 +26,7 @@ import pandas as pd
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.features.summary import UNIT_DAYS, TimeUnit, _check_dates, _finish_summary
-from ltvlab.spark.session import pandas_conversion
+from ltvlab.spark.session import to_pandas
 from ltvlab.spark.source import read_transactions
 
 if TYPE_CHECKING:
@@ -151,8 +151,7 @@ def to_summary_frame(
     from pyspark.sql import types as T
 
     cal, hold = _check_dates(calibration_end, holdout_end, unit)
-    with pandas_conversion():
-        result = summary.orderBy(col.CUSTOMER_ID).toPandas()
+    result = to_pandas(summary.orderBy(col.CUSTOMER_ID))
     n_after = None
     if transactions is not None:
         firsts = transactions.groupBy(col.CUSTOMER_ID).agg(
