@@ -2,7 +2,11 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ltvlab.errors import ConvergenceWarning, DataValidationError, LtvlabError
+from ltvlab import _config
+
+_config.configure()  # PyTensor's BLAS and cache directory, before anything imports PyTensor (see ltvlab._config)
+
+from ltvlab.errors import ConvergenceWarning, DataValidationError, LtvlabError  # noqa: E402
 
 try:
     __version__ = version("ltvlab")
