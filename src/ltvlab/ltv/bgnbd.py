@@ -28,6 +28,7 @@ import pytensor.tensor as pt
 from scipy import special
 
 from ltvlab.data.synthetic_btyd import bgnbd_counts
+from ltvlab.data.synthetic_processes import BGNBD_DATED
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import distributions as dist
@@ -207,5 +208,6 @@ MODEL = register(
         simulate_calibration=_simulate_calibration,
         strategy_purchases=strategy_purchases(formulas.bgnbd_p_alive, 0.0),
         coefficients=BGNBD_COEFFICIENTS,
+        dated_process=BGNBD_DATED,
     )
 )

@@ -86,7 +86,8 @@ def plot_model_tracking(
     calibration = tracking.loc[tracking["period"] == "calibration", "week"]
     if len(calibration) and len(calibration) < len(tracking):
         ax.axvline(calibration.max() + 0.5, color="grey", linestyle=":", label="end of calibration")
-    ax.set_xlabel("week")
-    ax.set_ylabel("cumulative repeat purchases")
-    ax.legend(frameon=False)
+    ax.set_xlabel("week since the cohort's first purchase (weeks)")
+    ax.set_ylabel("cumulative repeat purchases (transactions)")
+    ax.set_title("Tracking: cumulative repeat purchases, actual vs every model (posterior mean)", fontsize=11)
+    ax.legend(frameon=False, loc="upper left")
     return ax

@@ -87,6 +87,9 @@ class ModelDef:
     simulate_calibration: Callable[..., Any] | None = None
     strategy_purchases: Callable[..., Any] | None = None
     expected_spend: Callable[..., Any] | None = None
+    # How the dated synthetic CRM simulates this model (a ltvlab.data.synthetic_processes.DatedProcess); None:
+    # ``generate_crm`` does not offer it.
+    dated_process: Any | None = None
     coefficients: Mapping[str, tuple[str, float, str]] = field(default_factory=dict)
 
     def eta_name(self, param: str) -> str:
