@@ -37,12 +37,17 @@ def plot_tracking(tracking: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.plot(
         tracking["week"], tracking["expected_cumulative"], color="tab:blue", ls="--", label="model (expected)"
     )
+    return finish_tracking_axes(ax, tracking, "model")
+
+
+def finish_tracking_axes(ax: Axes, tracking: pd.DataFrame, what: str) -> Axes:
+    """Calibration end, axis labels with units, title and legend of a weekly tracking plot (one model or many)."""
     calibration = tracking.loc[tracking["period"] == "calibration", "week"]
     if len(calibration) and len(calibration) < len(tracking):
         ax.axvline(calibration.max() + 0.5, color="grey", ls=":", label="end of calibration")
     ax.set_xlabel("week since the cohort's first purchase (weeks)")
     ax.set_ylabel("cumulative repeat purchases (transactions)")
-    ax.set_title("Tracking: cumulative repeat purchases, actual vs model (posterior mean)", fontsize=11)
+    ax.set_title(f"Tracking: cumulative repeat purchases, actual vs {what} (posterior mean)", fontsize=11)
     ax.legend(frameon=False, loc="upper left")
     return ax
 
