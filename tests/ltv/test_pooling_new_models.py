@@ -31,6 +31,7 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import get_model, model_spec
 from ltvlab.ltv.bgbb import BGBB, PERIOD
 from ltvlab.ltv.mbgnbd import MBGNBD
+from tests.ltv.test_calibration import _design_effect
 
 N_DATASETS = 50
 SIZES = (150, 300, 600, 1200)
@@ -129,16 +130,6 @@ def test_partial_pooling_recovers_known_segment_parameters(key):
             assert abs(z) < 3.5, f"{case.name} {k} segment s{s}: truth {theta[k][s]:.3f}, z = {z:.2f}"
 
 
-def _design_effect(hits: np.ndarray) -> float:
-    """Design effect 1 + (m - 1) ICC of a datasets x checks 0/1 array (one-way ANOVA estimator of the ICC)."""
-    n_groups, m = hits.shape
-    means = hits.mean(axis=1)
-    msb = m * np.sum((means - hits.mean()) ** 2) / (n_groups - 1)
-    msw = np.sum((hits - means[:, None]) ** 2) / (n_groups * (m - 1))
-    icc = (msb - msw) / (msb + (m - 1) * msw) if msb + (m - 1) * msw > 0 else 0.0
-    return float(1.0 + (m - 1) * max(icc, 0.0))
-
-
 @pytest.mark.slow
 @pytest.mark.study
 @pytest.mark.parametrize("key", sorted(CASES))
@@ -168,7 +159,8 @@ def test_partial_pooling_intervals_are_calibrated(key):
             f"{case.name} dataset {i + 1}/{N_DATASETS}: {np.mean(row):.2f}, {time.perf_counter() - started:.0f} s"
         )
     coverage = float(hits.mean())
-    deff = _design_effect(hits.astype(float))
+    _, deff = _design_effect(hits.astype(float))
+    deff = max(deff, 1.0)
     se = float(np.sqrt(0.9 * 0.1 * deff / hits.size))
     n_pop = N_DATASETS * len(names)
     population = float(hits[:, :: 1 + len(SIZES)].mean())

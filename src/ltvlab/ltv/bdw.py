@@ -25,6 +25,7 @@ from scipy.special import betaln
 
 from ltvlab.features import columns as col
 from ltvlab.ltv._model import BTYDSpec
+from ltvlab.ltv.distributions import betaln_pt
 from ltvlab.ltv.registry import ModelDef, register
 
 __all__ = ["BdW", "bdw_loglik", "bdw_retention_rate", "bdw_survival"]
@@ -71,9 +72,6 @@ def bdw_loglik(x: ArrayLike, T: ArrayLike, alpha, beta, c) -> np.ndarray:
 
 
 def _log_survival_pt(t, alpha, beta, c):
-    def betaln_pt(a, b):
-        return pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b)
-
     return betaln_pt(alpha, beta + t**c) - betaln_pt(alpha, beta)
 
 
