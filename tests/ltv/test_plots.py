@@ -51,6 +51,22 @@ def test_p_alive_heatmap(cdnow_sample_summary):
     assert "weeks" in ax.get_xlabel() and _labelled(ax)
 
 
+def test_p_alive_grid_uses_the_fitted_models_formula_mbgnbd():
+    # MBG/NBD at the CDNOW-sample MLE (Batislam et al. 2007), two posterior draws (the grid averages over draws).
+    # Closed form written out here, independently of ltvlab.ltv.formulas (Batislam et al. 2007, eq. 8):
+    # P(alive) = 1 / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x)); below 1 even at x = 0.
+    draws = {"r": [[0.525], [0.60]], "alpha": [[6.183], [5.5]], "a": [[0.891], [0.8]], "b": [[1.614], [1.9]]}
+    fit = FixedFit("mbgnbd", {k: np.array(v) for k, v in draws.items()})
+    T = 39.0
+    grid = p_alive_grid(fit, T=T, max_frequency=6, n_recency=9)
+    x, t_x = grid["x"].to_numpy(float), np.where(grid["x"] == 0, 0.0, grid["t_x"])
+    expected = np.zeros(len(grid))
+    for r, alpha, a, b in zip(*(np.ravel(v) for v in draws.values()), strict=True):
+        expected += 1.0 / (1.0 + a / (b + x) * ((alpha + T) / (alpha + t_x)) ** (r + x)) / 2.0
+    np.testing.assert_allclose(grid["p_alive"], expected, rtol=1e-12)
+    assert grid.loc[grid["x"] == 0, "p_alive"].lt(0.9).all()  # BG/NBD's formula would say 1 here
+
+
 def test_clv_distribution_and_shrinkage(cdnow_sample_summary):
     scores = score_customers(cdnow_bgnbd(), cdnow_gamma_gamma(), cdnow_sample_summary)
     segments = np.where(cdnow_sample_summary["first_purchase"].dt.month == 1, "jan", "feb-mar")

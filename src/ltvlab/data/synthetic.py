@@ -55,19 +55,17 @@ from ltvlab.data.synthetic_btyd import (
     simulate_pareto_nbd,
 )
 from ltvlab.data.synthetic_crm import SyntheticCRM, generate_crm
-from ltvlab.data.synthetic_truth import (
-    DEFAULT_STRATEGIES,
-    HyperParameters,
-    StrategySpec,
-    expected_post_outcomes,
-)
+from ltvlab.data.synthetic_processes import BGNBD_DATED, PARETO_NBD_DATED, DatedProcess
+from ltvlab.data.synthetic_truth import DEFAULT_STRATEGIES, HyperParameters, StrategySpec
 
 __all__ = [
+    "BGNBD_DATED",
     "DEFAULT_STRATEGIES",
+    "PARETO_NBD_DATED",
+    "DatedProcess",
     "HyperParameters",
     "StrategySpec",
     "SyntheticCRM",
-    "expected_post_outcomes",
     "generate_crm",
     "simulate_bgnbd",
     "simulate_gamma_gamma",

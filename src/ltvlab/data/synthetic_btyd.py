@@ -190,6 +190,15 @@ def _frame(x, t_x, T, x_holdout, holdout, latent: dict[str, np.ndarray]) -> pd.D
     return pd.DataFrame(data)
 
 
+def _beta_dropout_customers(counts, n, r, alpha, a, b, T, holdout, seed) -> pd.DataFrame:
+    """Customers with ``lambda ~ Gamma(r, alpha)``, ``p ~ Beta(a, b)`` run through ``counts`` (BG/NBD or
+    MBG/NBD): the summary frame with the latent ``lam`` and ``p``."""
+    n, rng, T_arr, hold, lam = _customers(n, {"r": r, "alpha": alpha, "a": a, "b": b}, T, holdout, seed)
+    p = rng.beta(a, b, size=n)
+    x, t_x, x_h = counts(lam, p, T_arr, hold, rng)
+    return _frame(x, t_x, T_arr, x_h, hold, {"lam": lam, "p": p})
+
+
 def simulate_bgnbd(
     n: int,
     r: float,
@@ -223,10 +232,7 @@ def simulate_bgnbd(
     DataFrame with ``x``, ``t_x``, ``T`` (plus ``x_holdout``, ``duration_holdout``) and the latent truth
     ``lam``, ``p``.
     """
-    n, rng, T_arr, hold, lam = _customers(n, {"r": r, "alpha": alpha, "a": a, "b": b}, T, holdout, seed)
-    p = rng.beta(a, b, size=n)
-    x, t_x, x_h = bgnbd_counts(lam, p, T_arr, hold, rng)
-    return _frame(x, t_x, T_arr, x_h, hold, {"lam": lam, "p": p})
+    return _beta_dropout_customers(bgnbd_counts, n, r, alpha, a, b, T, holdout, seed)
 
 
 def simulate_mbgnbd(
@@ -242,10 +248,7 @@ def simulate_mbgnbd(
 ) -> pd.DataFrame:
     """Simulate ``n`` customers' summaries ``(x, t_x, T)`` from the MBG/NBD model (arguments of
     :func:`simulate_bgnbd`); latent truth ``lam``, ``p``."""
-    n, rng, T_arr, hold, lam = _customers(n, {"r": r, "alpha": alpha, "a": a, "b": b}, T, holdout, seed)
-    p = rng.beta(a, b, size=n)
-    x, t_x, x_h = mbgnbd_counts(lam, p, T_arr, hold, rng)
-    return _frame(x, t_x, T_arr, x_h, hold, {"lam": lam, "p": p})
+    return _beta_dropout_customers(mbgnbd_counts, n, r, alpha, a, b, T, holdout, seed)
 
 
 def simulate_pareto_nbd(

@@ -22,15 +22,13 @@ from ltvlab.data.synthetic_frames import (
     interactions_frame,
     transactions_frame,
 )
+from ltvlab.data.synthetic_processes import DatedProcess
 from ltvlab.data.synthetic_truth import (
     Assignment,
     HyperParameters,
-    Model,
     StrategySpec,
     draw_effects,
     draw_segments,
-    expected_post_outcomes,
-    purchase_parameter_names,
     resolve_strategies,
     treatment_probability,
 )
@@ -52,7 +50,7 @@ class SyntheticCRM:
     experiment: pd.DataFrame
     strategy_effects: pd.DataFrame
     truth: dict = field(repr=False)
-    model: Model
+    model: str
     assignment: Assignment
     start: str
     acquisition_end: str
@@ -83,20 +81,20 @@ def _segment_sizes(n_customers: int, n_segments: int, segment_sizes) -> np.ndarr
     return sizes
 
 
-def _kept_times(kept, total, start, length, rng):
-    """Times of the first ``kept`` of ``total`` uniform events on ``[start, start + length)``.
+def _dated_process(model: str | None) -> tuple[str, DatedProcess]:
+    """The registry's name and dated process of ``model`` (None: the default purchase model).
 
-    The last kept event is the ``kept``-th order statistic (``Beta(kept, total - kept + 1)``); the others are
-    uniform below it (their order does not matter). Returns (owner index, times).
+    The registry lives in :mod:`ltvlab.ltv`, above the data layer, so it is imported here, when a CRM is
+    generated, and never at import time.
     """
-    has = kept > 0
-    idx = np.flatnonzero(has)
-    last = start[idx] + length[idx] * rng.beta(kept[idx], total[idx] - kept[idx] + 1)
-    others = kept[idx] - 1
-    owner_o = np.repeat(idx, others)
-    rel = np.repeat(np.arange(idx.size), others)
-    times_o = start[owner_o] + rng.random(owner_o.size) * (last[rel] - start[owner_o])
-    return np.concatenate([idx, owner_o]), np.concatenate([last, times_o])
+    from ltvlab.ltv.registry import DEFAULT_PURCHASE_MODEL, get_model, registered_models
+
+    name = DEFAULT_PURCHASE_MODEL if model is None else model
+    known = [n for n in registered_models() if get_model(n).dated_process is not None]
+    process = get_model(name).dated_process if name in registered_models(None) else None
+    if process is None:
+        raise LtvlabError(f"model={name!r} has no dated CRM simulator; use one of {known}")
+    return name, process
 
 
 class _Accumulator:
@@ -112,25 +110,13 @@ def _simulate_chunk(ctx: dict, lo: int, hi: int, rng: np.random.Generator) -> di
     m = hi - lo
     seg = ctx["segment_of"][lo:hi]
     sp = ctx["seg_params"]
-    model: Model = ctx["model"]
+    process: DatedProcess = ctx["process"]
     d0 = rng.integers(0, ctx["acq_days"], size=m)  # first purchase, days after start
     w_cal = (ctx["cal_off"] - d0 + 1) / 7.0  # calibration exposure: through the end of calibration_end
     h = ctx["hold_days"] / 7.0
     lam = rng.gamma(sp["r"][seg], 1.0 / sp["alpha"][seg])
-    if model == "bgnbd":
-        drop = np.clip(rng.beta(sp["a"][seg], sp["b"][seg]), 1e-12, 1.0)
-        n1 = rng.poisson(lam * w_cal)
-        j1 = rng.geometric(drop)
-        k1 = np.minimum(n1, j1)
-        alive = j1 > n1
-        own1, t1 = _kept_times(k1, n1, np.zeros(m), w_cal, rng)
-    else:
-        drop = np.maximum(rng.gamma(sp["s"][seg], 1.0 / sp["beta"][seg]), 1e-300)  # no exact zeros
-        life = rng.exponential(1.0 / drop)
-        span = np.minimum(life, w_cal)
-        k1 = rng.poisson(lam * span)
-        alive = life > w_cal
-        own1, t1 = _kept_times(k1, k1, np.zeros(m), span, rng)
+    drop = process.draw_dropout(rng, sp, seg)
+    k1, alive, own1, t1 = process.run(lam, drop, np.zeros(m), w_cal, np.ones(m, dtype=bool), rng)
     nu = rng.gamma(sp["q"][seg], 1.0 / sp["gamma"][seg])
     chan = rng.choice(len(ACQUISITION_CHANNELS), size=m, p=ACQUISITION_PROBS)
     region = rng.choice(len(REGIONS), size=m, p=REGION_PROBS)
@@ -153,39 +139,27 @@ def _simulate_chunk(ctx: dict, lo: int, hi: int, rng: np.random.Generator) -> di
     log_drop = np.log(ctx["drop_mult"])[:, seg].T
     lam2 = lam * np.exp((treated * log_rate).sum(axis=1))
     drop2_raw = drop * np.exp((treated * log_drop).sum(axis=1))
-    drop2 = np.minimum(drop2_raw, 1.0) if model == "bgnbd" else drop2_raw
+    drop2 = process.cap_dropout(drop2_raw)
 
     # holdout-period purchases of customers alive at its start
     t0 = w_cal
     hh = np.full(m, h)
-    if model == "bgnbd":
-        n2 = rng.poisson(lam2 * h) * alive
-        j2 = rng.geometric(drop2)
-        k2 = np.minimum(n2, j2)
-        alive_end = alive & (j2 > n2)
-        own2, t2 = _kept_times(k2, n2, t0, hh, rng)
-    else:
-        life2 = rng.exponential(1.0 / drop2)
-        span2 = np.minimum(life2, h) * alive
-        k2 = rng.poisson(lam2 * span2)
-        alive_end = alive & (life2 > h)
-        own2, t2 = _kept_times(k2, k2, t0, span2, rng)
+    k2, alive_end, own2, t2 = process.run(lam2, drop2, t0, hh, alive, rng)
 
     # truth: effects on expected holdout outcomes, per strategy, switching one strategy on and off
     acc = ctx["acc"]
     n_seg = ctx["n_segments"]
     mean_spend = sp["p"][seg] / nu
-    y_pur, _ = expected_post_outcomes(model, lam2, drop2, alive, h)
+    y_pur, _ = process.expected_outcomes(lam2, drop2, alive, h)
     for j in range(k):
         on, off = treated[:, j], ~treated[:, j]
         lam_on = lam2 * np.exp(np.where(on, 0.0, log_rate[:, j]))
         lam_off = lam2 * np.exp(np.where(on, -log_rate[:, j], 0.0))
         d_on = drop * np.exp((treated * log_drop).sum(axis=1) + np.where(on, 0.0, log_drop[:, j]))
         d_off = drop * np.exp((treated * log_drop).sum(axis=1) - np.where(on, log_drop[:, j], 0.0))
-        if model == "bgnbd":
-            d_on, d_off = np.minimum(d_on, 1.0), np.minimum(d_off, 1.0)
-        p1, r1 = expected_post_outcomes(model, lam_on, d_on, alive, h)
-        p0, r0 = expected_post_outcomes(model, lam_off, d_off, alive, h)
+        d_on, d_off = process.cap_dropout(d_on), process.cap_dropout(d_off)
+        p1, r1 = process.expected_outcomes(lam_on, d_on, alive, h)
+        p0, r0 = process.expected_outcomes(lam_off, d_off, alive, h)
         dp, dr = p1 - p0, r1 - r0
         for g_idx in (seg, np.full(m, n_seg)):
             for name, val in (
@@ -256,7 +230,7 @@ def generate_crm(
     *,
     n_segments: int = 5,
     segment_sizes=None,
-    model: Model = "bgnbd",
+    model: str | None = None,
     start: str | date = "2022-01-01",
     acquisition_end: str | date = "2022-03-31",
     calibration_end: str | date = "2022-12-31",
@@ -287,7 +261,8 @@ def generate_crm(
     n_segments, segment_sizes
         Number of latent segments of (as equal as possible) size, or explicit sizes adding up to ``n_customers``.
     model
-        ``"bgnbd"`` or ``"paretonbd"``: the purchase/dropout process.
+        Name of a registered purchase model with a dated simulator (BG/NBD, Pareto/NBD; see
+        :mod:`ltvlab.data.synthetic_processes`); None for the registry's default model.
     start, acquisition_end, calibration_end, holdout_end
         Dates (inclusive). Strategies act from the day after ``calibration_end`` (the campaign period is the
         holdout period); no data after ``holdout_end``.
@@ -306,8 +281,7 @@ def generate_crm(
     seed
         Seed of everything.
     """
-    if model not in ("bgnbd", "paretonbd"):
-        raise LtvlabError(f"model={model!r}; use 'bgnbd' or 'paretonbd'")
+    model, process = _dated_process(model)
     if assignment not in ("randomised", "confounded"):
         raise LtvlabError(f"assignment={assignment!r}; use 'randomised' or 'confounded'")
     if int(n_customers) != n_customers or n_customers < 1:
@@ -328,12 +302,12 @@ def generate_crm(
     root = np.random.SeedSequence(seed)
     truth_seq, assign_seq, chunk_seq = root.spawn(3)
     truth_rng, assign_rng = np.random.default_rng(truth_seq), np.random.default_rng(assign_seq)
-    segments = draw_segments(model, sizes, hyper, truth_rng)
+    segments = draw_segments(process, sizes, hyper, truth_rng)
     rate_mult, drop_mult = draw_effects(strategy_specs, n_seg, hyper, truth_rng)
     segment_of = assign_rng.permutation(np.repeat(np.arange(n_seg, dtype=np.int16), sizes))
-    seg_params = {c: segments[c].to_numpy() for c in (*purchase_parameter_names(model), "p", "q", "gamma")}
+    seg_params = {c: segments[c].to_numpy() for c in (*process.param_names, "p", "q", "gamma")}
     ctx = {
-        "model": model,
+        "process": process,
         "assignment": assignment,
         "hyper": hyper,
         "strategies": strategy_specs,
@@ -359,7 +333,7 @@ def generate_crm(
     ids = customer_ids(n_customers)
     keys = [key for key in parts[0]["customers"] if key != "arm"]
     cust = {key: np.concatenate([p["customers"][key] for p in parts]) for key in keys}
-    customers = customers_frame(ids, cust, model, names, segments, d_start)
+    customers = customers_frame(ids, cust, process, names, segments, d_start)
     transactions = transactions_frame(ids, parts, d_start)
     interactions = interactions_frame(ids, parts, d_start, names)
     experiment = experiment_frame(ids, parts, cust, customers, ctx["cal_off"])

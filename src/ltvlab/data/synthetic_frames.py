@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from ltvlab.data.synthetic_processes import DatedProcess
 from ltvlab.features import columns as col
 
 ACQUISITION_CHANNELS = ("web", "app", "store", "referral")
@@ -33,7 +34,7 @@ def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
 
 
 def customers_frame(
-    ids, cust: dict, model: str, strategy_names, segments: pd.DataFrame, start: date
+    ids, cust: dict, process: DatedProcess, strategy_names, segments: pd.DataFrame, start: date
 ) -> pd.DataFrame:
     seg = cust["segment"]
     data = {
@@ -43,7 +44,7 @@ def customers_frame(
         "region": _categorical(cust["region"], REGIONS),
         col.FIRST_PURCHASE: _dates(start, cust["d0"]),
         "lam": cust["lam"].astype(np.float32),
-        ("p" if model == "bgnbd" else "mu"): cust["drop"].astype(np.float32),
+        process.dropout_column: cust["drop"].astype(np.float32),
         "nu": cust["nu"].astype(np.float32),
         "expected_spend": (segments["p"].to_numpy()[seg] / cust["nu"]).astype(np.float32),
         "online_share": cust["online_share"].astype(np.float32),

@@ -11,9 +11,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ltvlab.data.synthetic_processes import DatedProcess
 from ltvlab.errors import LtvlabError
 
-Model = Literal["bgnbd", "paretonbd"]
 Assignment = Literal["randomised", "confounded"]
 
 # CDNOW maximum-likelihood estimates (weeks): Fader, Hardie & Lee (2005) and their Pareto/NBD and
@@ -104,21 +104,17 @@ def resolve_strategies(strategies: tuple[str | StrategySpec, ...]) -> tuple[Stra
     return tuple(out)
 
 
-def purchase_parameter_names(model: Model) -> tuple[str, ...]:
-    return ("r", "alpha", "a", "b") if model == "bgnbd" else ("r", "alpha", "s", "beta")
-
-
 def draw_segments(
-    model: Model, sizes: np.ndarray, hyper: HyperParameters, rng: np.random.Generator
+    process: DatedProcess, sizes: np.ndarray, hyper: HyperParameters, rng: np.random.Generator
 ) -> pd.DataFrame:
     """Segment truth table: per segment the purchase/dropout and Gamma-Gamma parameters."""
     n_seg = sizes.size
-    centre = hyper.bgnbd if model == "bgnbd" else hyper.pareto_nbd
+    centre = process.centre(hyper)
     data: dict[str, object] = {
         "segment": [f"S{g + 1:02d}" for g in range(n_seg)],
         "n_customers": sizes.astype(np.int64),
     }
-    for name in purchase_parameter_names(model):
+    for name in process.param_names:
         data[name] = np.exp(np.log(centre[name]) + hyper.segment_log_sd * rng.standard_normal(n_seg))
     for name in ("p", "q", "gamma"):
         data[name] = np.exp(np.log(hyper.gamma_gamma[name]) + hyper.spend_log_sd * rng.standard_normal(n_seg))
@@ -146,21 +142,3 @@ def treatment_probability(
         np.log1p(pre_purchases) - hyper.confounding_center
     )
     return 1.0 / (1.0 + np.exp(-logit))
-
-
-def expected_post_outcomes(
-    model: Model, lam: np.ndarray, drop: np.ndarray, alive: np.ndarray, horizon_weeks: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Expected purchases and P(at least one purchase) over ``horizon_weeks`` for customers alive at its start.
-
-    BG/NBD: ``E = (1 - exp(-lam p h)) / p`` and ``P = 1 - exp(-lam h)``; Pareto/NBD:
-    ``E = lam / mu (1 - exp(-mu h))`` and ``P = lam / (lam + mu) (1 - exp(-(lam + mu) h))``. Zero if not alive.
-    """
-    h = horizon_weeks
-    if model == "bgnbd":
-        purchases = -np.expm1(-lam * drop * h) / drop
-        retained = -np.expm1(-lam * h)
-    else:
-        purchases = lam / drop * -np.expm1(-drop * h)
-        retained = lam / (lam + drop) * -np.expm1(-(lam + drop) * h)
-    return purchases * alive, retained * alive

@@ -9,6 +9,7 @@ closed-form expectations are in :mod:`ltvlab.ltv.formulas` and the likelihoods i
 """
 
 from ltvlab.ltv import formulas
+from ltvlab.ltv.bdw import BdW
 from ltvlab.ltv.bgbb import BGBB
 from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.clv import (
@@ -70,6 +71,7 @@ __all__ = [
     "QUANTILES",
     "SBG",
     "BTYDFit",
+    "BdW",
     "ClvHorizon",
     "DiagnosticThresholds",
     "Diagnostics",

@@ -34,6 +34,7 @@ from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv._data import Compressed
 from ltvlab.ltv._model import BTYDSpec
+from ltvlab.ltv.distributions import betaln_pt
 from ltvlab.ltv.registry import ModelDef, register
 
 __all__ = [
@@ -94,10 +95,6 @@ def bgbb_loglik(x: ArrayLike, t_x: ArrayLike, n: ArrayLike, alpha, beta, gamma, 
     return logsumexp(np.concatenate([log_alive, log_dead], axis=-1), axis=-1)
 
 
-def _betaln_pt(a, b):
-    return pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b)
-
-
 def bgbb_loglik_pt(x, t_x, n, alpha, beta, gamma, delta):
     """PyTensor version of :func:`bgbb_loglik`; the data ``x, t_x, n`` must be NumPy arrays (the sum over the
     unobserved dropout opportunity has ``max(n - t_x)`` terms, fixed when the graph is built)."""
@@ -105,14 +102,14 @@ def bgbb_loglik_pt(x, t_x, n, alpha, beta, gamma, delta):
     gaps = max(int(np.max(n - t_x)) if n.size else 0, 1)
     i = np.arange(gaps, dtype=float)[None, :]
     valid = i < (n - t_x)[:, None]
-    head = -_betaln_pt(alpha, beta) - _betaln_pt(gamma, delta)
-    log_alive = head + _betaln_pt(alpha + x, beta + n - x) + _betaln_pt(gamma, delta + n)
+    head = -betaln_pt(alpha, beta) - betaln_pt(gamma, delta)
+    log_alive = head + betaln_pt(alpha + x, beta + n - x) + betaln_pt(gamma, delta + n)
     col_ = [pt.shape_padright(pt.as_tensor_variable(v)) for v in (alpha, beta, gamma, delta, head)]
     a_c, b_c, g_c, d_c, h_c = col_
     log_dead = (
         h_c
-        + _betaln_pt(a_c + x[:, None], b_c + (t_x - x)[:, None] + i)
-        + _betaln_pt(g_c + 1.0, d_c + t_x[:, None] + i)
+        + betaln_pt(a_c + x[:, None], b_c + (t_x - x)[:, None] + i)
+        + betaln_pt(g_c + 1.0, d_c + t_x[:, None] + i)
     )
     log_dead = pt.switch(valid, log_dead, -np.inf)
     stacked = pt.concatenate([pt.shape_padright(log_alive), log_dead], axis=1)

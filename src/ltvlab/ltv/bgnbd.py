@@ -28,6 +28,7 @@ import pytensor.tensor as pt
 from scipy import special
 
 from ltvlab.data.synthetic_btyd import bgnbd_counts
+from ltvlab.data.synthetic_processes import BGNBD_DATED
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import _score_kernels, formulas
@@ -98,18 +99,32 @@ def alive_counts(rng: np.random.Generator, p_alive, r, alpha, a, b_post, x, T, h
     return counts
 
 
-def _simulate_counts(rng, draw_params, sims, x, t_x, T, horizon) -> np.ndarray:
-    p_alive = repeat_draws(formulas.bgnbd_p_alive(x, t_x, T, *draw_params), sims)
-    check_finite(p_alive, "P(alive)", x, t_x, T)
-    r, alpha, a, b = (repeat_draws(v, sims) for v in draw_params)
-    return alive_counts(rng, p_alive, r, alpha, a, b + x, x, T, horizon)
+@dataclass(frozen=True)
+class BetaDropoutSimulators:
+    """The registry's simulators of a BG/NBD-type model (per-purchase dropout ``p ~ Beta(a, b)``): its P(alive),
+    the posterior ``b`` shift of an alive customer (``b + x + b_shift``: BG/NBD 0, MBG/NBD 1) and its exact
+    calibration simulator (:mod:`ltvlab.data.synthetic_btyd`)."""
+
+    p_alive: Callable[..., np.ndarray]
+    b_shift: float
+    counts: Callable[..., tuple]
+
+    def simulate_counts(self, rng, draw_params, sims, x, t_x, T, horizon) -> np.ndarray:
+        p_alive = repeat_draws(self.p_alive(x, t_x, T, *draw_params), sims)
+        check_finite(p_alive, "P(alive)", x, t_x, T)
+        r, alpha, a, b = (repeat_draws(v, sims) for v in draw_params)
+        return alive_counts(rng, p_alive, r, alpha, a, b + x + self.b_shift, x, T, horizon)
+
+    def simulate_calibration(
+        self, rng: np.random.Generator, params: list[np.ndarray], T: np.ndarray
+    ) -> np.ndarray:
+        r, alpha, a, b = params
+        lam = rng.gamma(r, 1.0 / alpha)
+        x, _, _ = self.counts(lam, rng.beta(a, b), T, None, rng)
+        return x
 
 
-def _simulate_calibration(rng: np.random.Generator, params: list[np.ndarray], T: np.ndarray) -> np.ndarray:
-    r, alpha, a, b = params
-    lam = rng.gamma(r, 1.0 / alpha)
-    x, _, _ = bgnbd_counts(lam, rng.beta(a, b), T, None, rng)
-    return x
+_SIMULATORS = BetaDropoutSimulators(formulas.bgnbd_p_alive, 0.0, bgnbd_counts)
 
 
 def strategy_purchases(
@@ -203,10 +218,11 @@ MODEL = register(
         expected_purchases=formulas.bgnbd_expected_purchases,
         expected_purchases_new=formulas.bgnbd_expected_purchases_new,
         holdout_pmf=bgnbd_holdout_pmf,
-        simulate_counts=_simulate_counts,
-        simulate_calibration=_simulate_calibration,
+        simulate_counts=_SIMULATORS.simulate_counts,
+        simulate_calibration=_SIMULATORS.simulate_calibration,
         strategy_purchases=strategy_purchases(formulas.bgnbd_p_alive, 0.0),
         score_kernel=_score_kernels.BGNBD_KERNEL,
         coefficients=BGNBD_COEFFICIENTS,
+        dated_process=BGNBD_DATED,
     )
 )

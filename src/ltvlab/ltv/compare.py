@@ -30,9 +30,32 @@ from ltvlab.ltv.covariates import covariate_matrix, row_params
 from ltvlab.ltv.holdout import cumulative_tracking, holdout_validation
 from ltvlab.ltv.registry import get_model, model_spec, registered_models
 
-__all__ = ["ModelComparison", "compare_fits", "compare_models", "model_tracking", "pointwise_loglik"]
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "ModelComparison",
+    "compare_fits",
+    "compare_models",
+    "model_tracking",
+    "pointwise_loglik",
+]
 
 PARETO_K_BAD = 0.7
+
+# The columns of ModelComparison.table a report shows, with their labels (for ltvlab.reports.format_table).
+COMPARISON_COLUMNS: dict[str, str] = {
+    "label": "model",
+    "holdout_log_density": "holdout log predictive density",
+    "holdout_mae": "per-customer MAE (purchases)",
+    "holdout_predicted": "holdout purchases, predicted",
+    "holdout_actual": "holdout purchases, actual",
+    "log_likelihood": "calibration log-likelihood",
+    "elpd_loo": "PSIS-LOO ELPD",
+    "elpd_loo_se": "ELPD SE",
+    "elpd_diff": "ELPD minus best",
+    "elpd_diff_se": "SE of difference",
+    "pareto_k_bad": "customers with Pareto k > 0.7",
+    "diagnostics": "diagnostics gate",
+}
 
 
 def pointwise_loglik(fit: Any, summary: pd.DataFrame) -> np.ndarray:
@@ -68,6 +91,13 @@ def _loo(fit: Any, summary: pd.DataFrame) -> dict[str, float | int | str | None]
         ),
         "_pointwise": np.asarray(result.loo_i),
     }
+
+
+def _gate(fit: Any) -> str:
+    """The reports' status words: a MAP fit has no sampler diagnostics to pass or fail."""
+    if fit.method != "nuts":
+        return "not applicable"
+    return "passed" if fit.diagnostics.ok else "failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +137,7 @@ def compare_fits(
                 "holdout_predicted": holdout.predicted_total,
                 "holdout_actual": holdout.actual_total,
                 **loo,
-                "diagnostics": "passed" if fit.diagnostics.ok else "failed",
+                "diagnostics": _gate(fit),
             }
         )
     table = pd.DataFrame(rows)

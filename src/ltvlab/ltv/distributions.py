@@ -25,6 +25,7 @@ from scipy.special import gammaln
 from ltvlab.ltv.formulas import _QUAD_NODES, _QUAD_PANELS, _pnbd_log_dead_integral
 
 __all__ = [
+    "betaln_pt",
     "bgnbd_loglik",
     "bgnbd_loglik_pt",
     "gamma_gamma_loglik",
@@ -34,6 +35,11 @@ __all__ = [
     "pnbd_loglik",
     "pnbd_loglik_pt",
 ]
+
+
+def betaln_pt(a, b):
+    """log B(a, b) in PyTensor (the beta-function terms of the BG/BB, sBG and BdW likelihoods)."""
+    return pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b)
 
 
 def _quadrature_rule(n_nodes: int, panels: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:

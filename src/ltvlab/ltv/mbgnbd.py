@@ -20,8 +20,7 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._model import BTYDSpec
-from ltvlab.ltv._sim import check_finite, repeat_draws
-from ltvlab.ltv.bgnbd import BGNBD_COEFFICIENTS, alive_counts, alive_holdout_pmf, strategy_purchases
+from ltvlab.ltv.bgnbd import BGNBD_COEFFICIENTS, BetaDropoutSimulators, alive_holdout_pmf, strategy_purchases
 from ltvlab.ltv.registry import ModelDef, register
 
 __all__ = ["MBGNBD", "mbgnbd_holdout_pmf"]
@@ -43,18 +42,7 @@ def mbgnbd_holdout_pmf(k, t, x, t_x, T, r, alpha, a, b, p_alive) -> np.ndarray:
     return alive_holdout_pmf(k, t, x, T, r, alpha, a, b + x + 1.0, p_alive)
 
 
-def _simulate_counts(rng, draw_params, sims, x, t_x, T, horizon) -> np.ndarray:
-    p_alive = repeat_draws(formulas.mbgnbd_p_alive(x, t_x, T, *draw_params), sims)
-    check_finite(p_alive, "P(alive)", x, t_x, T)
-    r, alpha, a, b = (repeat_draws(v, sims) for v in draw_params)
-    return alive_counts(rng, p_alive, r, alpha, a, b + x + 1.0, x, T, horizon)
-
-
-def _simulate_calibration(rng: np.random.Generator, params: list[np.ndarray], T: np.ndarray) -> np.ndarray:
-    r, alpha, a, b = params
-    lam = rng.gamma(r, 1.0 / alpha)
-    x, _, _ = mbgnbd_counts(lam, rng.beta(a, b), T, None, rng)
-    return x
+_SIMULATORS = BetaDropoutSimulators(formulas.mbgnbd_p_alive, 1.0, mbgnbd_counts)
 
 
 MODEL = register(
@@ -74,8 +62,8 @@ MODEL = register(
         expected_purchases=formulas.mbgnbd_expected_purchases,
         expected_purchases_new=formulas.mbgnbd_expected_purchases_new,
         holdout_pmf=mbgnbd_holdout_pmf,
-        simulate_counts=_simulate_counts,
-        simulate_calibration=_simulate_calibration,
+        simulate_counts=_SIMULATORS.simulate_counts,
+        simulate_calibration=_SIMULATORS.simulate_calibration,
         strategy_purchases=strategy_purchases(formulas.mbgnbd_p_alive, 1.0),
         score_kernel=_score_kernels.MBGNBD_KERNEL,
         coefficients=BGNBD_COEFFICIENTS,

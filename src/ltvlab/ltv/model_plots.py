@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
+from ltvlab.ltv.plots import finish_tracking_axes
+
 __all__ = ["plot_model_tracking", "plot_period_tracking", "plot_retention_projection"]
 
 
@@ -83,10 +85,4 @@ def plot_model_tracking(
         ax.plot(
             tracking["week"], tracking[f"expected_{name}"], linestyle=styles[i % len(styles)], label=label
         )
-    calibration = tracking.loc[tracking["period"] == "calibration", "week"]
-    if len(calibration) and len(calibration) < len(tracking):
-        ax.axvline(calibration.max() + 0.5, color="grey", linestyle=":", label="end of calibration")
-    ax.set_xlabel("week")
-    ax.set_ylabel("cumulative repeat purchases")
-    ax.legend(frameon=False)
-    return ax
+    return finish_tracking_axes(ax, tracking, "every model")

@@ -17,7 +17,8 @@ from matplotlib.axes import Axes
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv.clv import PURCHASE_PARAMS, QUANTILES, pair_draws
+from ltvlab.ltv.clv import QUANTILES, pair_draws
+from ltvlab.ltv.registry import get_model
 
 UNIT_NAMES = {"W": "weeks", "D": "days"}
 POOLING_ORDER = ("none", "partial", "complete")
@@ -36,12 +37,17 @@ def plot_tracking(tracking: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.plot(
         tracking["week"], tracking["expected_cumulative"], color="tab:blue", ls="--", label="model (expected)"
     )
+    return finish_tracking_axes(ax, tracking, "model")
+
+
+def finish_tracking_axes(ax: Axes, tracking: pd.DataFrame, what: str) -> Axes:
+    """Calibration end, axis labels with units, title and legend of a weekly tracking plot (one model or many)."""
     calibration = tracking.loc[tracking["period"] == "calibration", "week"]
     if len(calibration) and len(calibration) < len(tracking):
         ax.axvline(calibration.max() + 0.5, color="grey", ls=":", label="end of calibration")
     ax.set_xlabel("week since the cohort's first purchase (weeks)")
     ax.set_ylabel("cumulative repeat purchases (transactions)")
-    ax.set_title("Tracking: cumulative repeat purchases, actual vs model (posterior mean)", fontsize=11)
+    ax.set_title(f"Tracking: cumulative repeat purchases, actual vs {what} (posterior mean)", fontsize=11)
     ax.legend(frameon=False, loc="upper left")
     return ax
 
@@ -71,17 +77,21 @@ def p_alive_grid(
     max_draws: int | None = 200,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Posterior-mean P(alive) over frequency ``x = 0..max_frequency`` and recency ``t_x in [0, T]``."""
-    from ltvlab.ltv import formulas
+    """Posterior-mean P(alive) over frequency ``x = 0..max_frequency`` and recency ``t_x in [0, T]``.
 
+    The formula is the fitted model's own (``get_model(name).p_alive`` of the registry), evaluated for each
+    posterior draw of segment ``segment_index`` and averaged over draws.
+    """
     draws = pair_draws(purchase_fit, None, max_draws=max_draws, seed=seed)
-    params = [draws.purchase[n][:, [segment_index]] for n in PURCHASE_PARAMS[draws.purchase_model]]
-    fn = formulas.bgnbd_p_alive if draws.purchase_model == "bgnbd" else formulas.pnbd_p_alive
+    model = get_model(draws.purchase_model)
+    if model.p_alive is None:
+        raise LtvlabError(f"{model.label} declares no P(alive); a P(alive) grid needs a purchase model")
+    params = [draws.purchase[n][:, [segment_index]] for n in model.param_names]
     recency = np.linspace(0.0, T, n_recency)
     frequency = np.arange(max_frequency + 1)
     xx, rr = np.meshgrid(frequency, recency, indexing="ij")
     x, t_x = xx.ravel().astype(float), np.where(xx.ravel() == 0, 0.0, rr.ravel())
-    values = fn(x, t_x, np.full_like(x, T), *params).mean(axis=0)
+    values = model.p_alive(x, t_x, np.full_like(x, T), *params).mean(axis=0)
     return pd.DataFrame({col.X: x.astype(int), col.T_X: rr.ravel(), "p_alive": values})
 
 

@@ -15,6 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from ltvlab.data.synthetic_btyd import pareto_nbd_counts
+from ltvlab.data.synthetic_processes import PARETO_NBD_DATED
 from ltvlab.features import columns as col
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
@@ -119,5 +120,6 @@ MODEL = register(
             "gamma_purchase": ("alpha", -1.0, "purchase"),
             "gamma_dropout": ("beta", -1.0, "dropout"),
         },
+        dated_process=PARETO_NBD_DATED,
     )
 )

@@ -93,6 +93,9 @@ class ModelDef:
     # The compiled scoring kernel of :mod:`ltvlab.ltv._score_kernels` (``*_KERNEL``) that evaluates p_alive and
     # expected_purchases row by row; None: the model is not scored by the engine.
     score_kernel: int | None = None
+    # How the dated synthetic CRM simulates this model (a ltvlab.data.synthetic_processes.DatedProcess); None:
+    # ``generate_crm`` does not offer it.
+    dated_process: Any | None = None
     coefficients: Mapping[str, tuple[str, float, str]] = field(default_factory=dict)
 
     def eta_name(self, param: str) -> str:

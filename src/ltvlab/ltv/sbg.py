@@ -32,6 +32,7 @@ from scipy.special import betaln, hyp2f1
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv._model import BTYDSpec
+from ltvlab.ltv.distributions import betaln_pt
 from ltvlab.ltv.registry import ModelDef, register
 
 __all__ = [
@@ -76,15 +77,11 @@ def sbg_loglik(x: ArrayLike, T: ArrayLike, alpha, beta) -> np.ndarray:
     return np.where(x > 0, churn, stay) - betaln(alpha, beta)
 
 
-def _betaln_pt(a, b):
-    return pt.gammaln(a) + pt.gammaln(b) - pt.gammaln(a + b)
-
-
 def sbg_loglik_pt(x, T, alpha, beta):
     """PyTensor version of :func:`sbg_loglik`."""
-    churn = _betaln_pt(alpha + 1.0, beta + pt.maximum(T, 1.0) - 1.0)
-    stay = _betaln_pt(alpha, beta + T)
-    return pt.switch(pt.gt(x, 0), churn, stay) - _betaln_pt(alpha, beta)
+    churn = betaln_pt(alpha + 1.0, beta + pt.maximum(T, 1.0) - 1.0)
+    stay = betaln_pt(alpha, beta + T)
+    return pt.switch(pt.gt(x, 0), churn, stay) - betaln_pt(alpha, beta)
 
 
 def sbg_survival(t: ArrayLike, alpha, beta) -> np.ndarray:
