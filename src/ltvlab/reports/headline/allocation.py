@@ -116,8 +116,8 @@ def coverage_context(study: Any) -> str:
         f"{fmt.integer(study.n_customers)} customers ({study.settings}), they covered the realised value for "
         + ", ".join(shares)
         + cells
-        + f". A {level} interval misses about one data set in {round(1 / (1 - study.credible_mass))}, so one miss "
-        "here is no sign of a broken interval; misses in most of the repeats would be."
+        + f". A {level} interval misses about one data set in {round(1 / (1 - study.credible_mass))}, so a miss in this "
+        "one data set is no sign of a broken interval; misses in most of the repeats would be."
     )
 
 
