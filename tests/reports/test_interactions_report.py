@@ -159,7 +159,6 @@ def test_value_tables_average_draws_and_format_money():
          "prob_positive": [0.99], "cost": [4.0], "value_per_cost": [3.0], "per_cost_lower": [2.0], "per_cost_upper": [4.0]}
     )  # fmt: skip
     row = value_view(value).to_frame().iloc[0]
-    assert row["Value per contact"] == "+$12 (90% interval 8.0 to 16)" or row["Value per contact"].startswith(
-        "+$12"
-    )
-    assert row["Cost per contact"] == "$4" and row["P(value > 0)"] == "99%"
+    assert row["Value per contact"] == "+$12.0 (90% interval $8.0 to $16.0)"
+    assert row["Value per unit of cost"] == "+3.0 (90% interval 2.0 to 4.0)"
+    assert row["Cost per contact"] == "$4.00" and row["P(value > 0)"] == "99%"
