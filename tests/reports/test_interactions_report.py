@@ -108,7 +108,7 @@ def test_plain_answer_speaks_of_each_strategy_and_the_design():
     text = plain_answer(_effects(), randomised=False, value=value)
     assert "call changes the purchase rate by +35" in text and "keeps customers longer" in text
     assert "strongest in s1" in text and "email" in text
-    assert "per contact against a cost of $4" in text
+    assert "per contact against a cost of $4.00" in text
     assert text.endswith("unless the targeting is adjusted for.")
     point = _effects().assign(lower=np.nan, upper=np.nan)
     assert "point estimate" in plain_answer(point, randomised=True)
@@ -138,3 +138,27 @@ def test_point_estimates_have_no_interval_and_no_coverage():
     assert frame["Change per contact"].str.endswith("(point estimate, no interval)").all()
     ax = plot_effect_forest(point, parameter="dropout", truth=TRUTH)
     assert "estimate (point estimate)" in {t.get_text() for t in ax.get_legend().get_texts()}
+
+
+def test_value_tables_average_draws_and_format_money():
+    from ltvlab.reports.interactions import overall_value, value_view
+
+    values = pd.DataFrame(
+        {
+            "segment": ["s1", "s2"] * 4,
+            "strategy": ["call"] * 8,
+            "draw": [0, 0, 1, 1, 2, 2, 3, 3],
+            "incremental_value": [1.0, 3.0, 2.0, 4.0, 3.0, 5.0, 4.0, 6.0],
+        }
+    )
+    overall = overall_value(values, {"call": 4.0}, level=0.5)
+    assert overall.iloc[0]["mean"] == pytest.approx(3.5)  # draws average 2, 3, 4, 5
+    assert overall.iloc[0]["lower"] == pytest.approx(np.quantile([2, 3, 4, 5], 0.25))
+    value = pd.DataFrame(
+        {"segment": ["s1"], "strategy": ["call"], "value_per_contact": [12.0], "lower": [8.0], "upper": [16.0],
+         "prob_positive": [0.99], "cost": [4.0], "value_per_cost": [3.0], "per_cost_lower": [2.0], "per_cost_upper": [4.0]}
+    )  # fmt: skip
+    row = value_view(value).to_frame().iloc[0]
+    assert row["Value per contact"] == "+$12.0 (90% interval $8.0 to $16.0)"
+    assert row["Value per unit of cost"] == "+3.0 (90% interval 2.0 to 4.0)"
+    assert row["Cost per contact"] == "$4.00" and row["P(value > 0)"] == "99%"

@@ -500,7 +500,8 @@ def _fit_with_contacts(
     """``ltv fit --contacts/--covariates``: the time-varying-covariate BG/NBD or Pareto/NBD fit."""
     check_contact_options(contact_options)
     from ltvlab.cli._options import READING_KEYS, reading_kwargs
-    from ltvlab.ltv.interactions import TVCSpec, prepare_tvc_data
+    from ltvlab.ltv.interactions.data import prepare_tvc_data
+    from ltvlab.ltv.interactions.fit import TVCSpec
 
     if save_path is not None:
         raise LtvlabError("--save does not store fits with contacts yet; drop --save (or --contacts)")

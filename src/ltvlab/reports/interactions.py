@@ -304,7 +304,7 @@ def effects_view(effects: pd.DataFrame, truth: pd.DataFrame | None = None, *, le
         shown["interval covers truth"] = [
             fmt.MISSING if c is None else ("yes" if c else "no") for c in table["covered"]
         ]
-    return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"))
+    return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"), transpose=False)
 
 
 def comparison_view(comparison: pd.DataFrame, *, level: float = 0.9) -> Any:
@@ -325,4 +325,54 @@ def comparison_view(comparison: pd.DataFrame, *, level: float = 0.9) -> Any:
             "adjusted covers truth": ["yes" if c else "no" for c in comparison["adjusted_covered"]],
         }
     )
-    return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"))
+    return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"), transpose=False)
+
+
+def value_view(value: pd.DataFrame, *, level: float = 0.9, currency: str = "$") -> Any:
+    """Incremental value per contact and per unit of cost (``summarise_values`` of the ltv module) as a table."""
+    from ltvlab.reports.tables import format_table
+
+    def band(mid: str, lo: str, hi: str, row: pd.Series, kind: str) -> str:
+        return fmt.lift(
+            row[mid], row[lo], row[hi], kind=kind, level=level, label="interval", currency=currency
+        )
+
+    shown = pd.DataFrame(
+        {
+            "strategy": value["strategy"],
+            "segment": value["segment"].astype(str),
+            "value per contact": [
+                band("value_per_contact", "lower", "upper", r, "money") for _, r in value.iterrows()
+            ],
+            "cost per contact": [fmt.money(c, currency) for c in value["cost"]],
+            "value per unit of cost": [
+                band("value_per_cost", "per_cost_lower", "per_cost_upper", r, "number")
+                for _, r in value.iterrows()
+            ],
+            "P(value > 0)": [fmt.percent(p) for p in value["prob_positive"]],
+        }
+    )
+    return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"), transpose=False)
+
+
+def overall_value(values: pd.DataFrame, costs: dict[str, float], *, level: float = 0.9) -> pd.DataFrame:
+    """Per strategy, the segments' value per contact averaged draw by draw (equal weights), with its interval.
+
+    ``values``: ``segment, strategy, draw, incremental_value`` draws. Returns ``strategy, segment ("all"), mean,
+    lower, upper, cost`` (the ``value`` input of :func:`plain_answer`)."""
+    per_draw = values.groupby(["strategy", "draw"])["incremental_value"].mean().reset_index()
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    rows = []
+    for strategy, part in per_draw.groupby("strategy", sort=True):
+        v = part["incremental_value"].to_numpy(float)
+        rows.append(
+            {
+                "strategy": strategy,
+                "segment": "all",
+                "mean": float(v.mean()),
+                "lower": float(np.quantile(v, lo)),
+                "upper": float(np.quantile(v, hi)),
+                "cost": float(costs[strategy]),
+            }
+        )
+    return pd.DataFrame(rows)
