@@ -31,7 +31,13 @@ import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv import _build
-from ltvlab.ltv.diagnostics import DiagnosticThresholds, Diagnostics, diagnose, map_diagnostics, warn_if_failed
+from ltvlab.ltv.diagnostics import (
+    Diagnostics,
+    DiagnosticThresholds,
+    diagnose,
+    map_diagnostics,
+    warn_if_failed,
+)
 from ltvlab.ltv.interactions.data import TVCData
 from ltvlab.ltv.interactions.likelihood import tvc_loglik, tvc_loglik_pt
 from ltvlab.ltv.priors import DEFAULT_COEFFICIENT_SD, DEFAULT_POOLING_SD, resolve_priors
@@ -193,7 +199,9 @@ class TVCSpec:
     def build(self, data: TVCData) -> pm.Model:
         """The PyMC model (priors + ``Potential`` with the weighted exact log-likelihood)."""
         if not (data.x > 0).any():
-            raise LtvlabError("no customer has a repeat purchase in calibration: the rates are not identified")
+            raise LtvlabError(
+                "no customer has a repeat purchase in calibration: the rates are not identified"
+            )
         pooling = self.pooling
         effect_pooling = self.effect_pooling or pooling
         if "partial" in (pooling, effect_pooling) and len(data.segments) < 2:
@@ -217,11 +225,16 @@ class TVCSpec:
                     u = pm.Normal(f"z_{eta}", 0.0, 1.0, dims="segment")
                     value = pm.Deterministic(name, pt.exp(mu + sigma * u), dims="segment")
                 elif pooling == "none":
-                    value = pm.Deterministic(name, pt.exp(pm.Normal(eta, mu0, sd0, dims="segment")), dims="segment")
+                    value = pm.Deterministic(
+                        name, pt.exp(pm.Normal(eta, mu0, sd0, dims="segment")), dims="segment"
+                    )
                 else:
                     value = pm.Deterministic(name, pt.exp(pm.Normal(eta, mu0, sd0)))
                 params[name] = pt.ones(n_seg) * value
-            for name, covs, dims in (("gamma", purchase, "purchase_covariate"), ("delta", dropout, "dropout_covariate")):
+            for name, covs, dims in (
+                ("gamma", purchase, "purchase_covariate"),
+                ("delta", dropout, "dropout_covariate"),
+            ):
                 if not covs:
                     continue
                 sd = self.coefficient_sd
@@ -234,10 +247,14 @@ class TVCSpec:
                     effect = pm.Normal(name, 0.0, sd, dims=("segment", dims))
                 else:
                     shared = pm.Normal(f"{name}_shared", 0.0, sd, dims=dims)
-                    effect = pm.Deterministic(name, pt.ones((n_seg, 1)) * shared[None, :], dims=("segment", dims))
+                    effect = pm.Deterministic(
+                        name, pt.ones((n_seg, 1)) * shared[None, :], dims=("segment", dims)
+                    )
                 params[name] = effect
             if data.static_names:
-                params["beta_static"] = pm.Normal("beta_static", 0.0, self.coefficient_sd, dims="static_covariate")
+                params["beta_static"] = pm.Normal(
+                    "beta_static", 0.0, self.coefficient_sd, dims="static_covariate"
+                )
             total = tvc_loglik_pt(data, self.model, params, data.positions(purchase), data.positions(dropout))
             pm.Potential("loglik", total)
         return model
@@ -309,11 +326,15 @@ class TVCSpec:
                 samples = {name: np.asarray(point[name])[None, ...] for name in out}
             else:
                 samples = _laplace_draws(model, point, out, draws, seed)
-                notes.append("Laplace approximation at the posterior mode (not MCMC): intervals are approximate")
+                notes.append(
+                    "Laplace approximation at the posterior mode (not MCMC): intervals are approximate"
+                )
         n_seg = len(data.segments)
         fixed = {}
         for name in self.base_params:
-            fixed[name] = np.broadcast_to(samples[name].reshape(samples[name].shape[0], -1), (samples[name].shape[0], n_seg)).copy()
+            fixed[name] = np.broadcast_to(
+                samples[name].reshape(samples[name].shape[0], -1), (samples[name].shape[0], n_seg)
+            ).copy()
         for name in ("gamma", "delta", "beta_static"):
             if name in samples:
                 fixed[name] = np.asarray(samples[name], float)
@@ -364,14 +385,25 @@ def draw_params(fit_draws: dict[str, np.ndarray], d: int) -> dict[str, np.ndarra
     return {k: v[d] for k, v in fit_draws.items()}
 
 
-def total_loglik(data: TVCData, model: str, draws: dict[str, np.ndarray], purchase, dropout, max_draws: int = 100) -> float:
+def total_loglik(
+    data: TVCData, model: str, draws: dict[str, np.ndarray], purchase, dropout, max_draws: int = 100
+) -> float:
     """Weighted total log-likelihood averaged over (at most ``max_draws`` evenly spaced) draws."""
     n = draws["r"].shape[0]
     pick = np.unique(np.linspace(0, n - 1, min(n, max_draws)).astype(int))
-    return float(np.mean([np.sum(data.weight * tvc_loglik(data, model, draw_params(draws, d), purchase, dropout)) for d in pick]))
+    return float(
+        np.mean(
+            [
+                np.sum(data.weight * tvc_loglik(data, model, draw_params(draws, d), purchase, dropout))
+                for d in pick
+            ]
+        )
+    )
 
 
-def _laplace_draws(model: pm.Model, point: dict, out: list[str], n_draws: int, seed: int) -> dict[str, np.ndarray]:
+def _laplace_draws(
+    model: pm.Model, point: dict, out: list[str], n_draws: int, seed: int
+) -> dict[str, np.ndarray]:
     """Draws of ``out`` from the Gaussian approximation of the posterior at its mode (unconstrained space)."""
     value_vars = model.value_vars
     sizes = [int(np.prod(point[v.name].shape)) if np.ndim(point[v.name]) else 1 for v in value_vars]
@@ -385,7 +417,9 @@ def _laplace_draws(model: pm.Model, point: dict, out: list[str], n_draws: int, s
     grad = pytensor.function([flat], pt.grad(logp, flat))
     step = 1e-5 * np.maximum(1.0, np.abs(mode))
     hess = np.empty((mode.size, mode.size))
-    for j in range(mode.size):  # central differences of the exact gradient (a compiled Hessian is slow to build)
+    for j in range(
+        mode.size
+    ):  # central differences of the exact gradient (a compiled Hessian is slow to build)
         e = np.zeros(mode.size)
         e[j] = step[j]
         hess[:, j] = (grad(mode + e) - grad(mode - e)) / (2 * step[j])
