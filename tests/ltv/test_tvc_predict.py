@@ -200,3 +200,41 @@ def test_pnbd_future_integral_matches_quadrature():
         p_alive = 1 / (1 + np.exp(comp["log_dead"][row] - comp["log_alive"][row]))
         expected = p_alive * (r + data.x[row]) / (alpha + comp["A_T"][row]) * total
         assert abs(pred.expected_purchases[0][i] - expected) < 1e-10 * max(1.0, expected)
+
+
+def test_values_feed_the_budget_allocation_and_plan_covariates():
+    from ltvlab.data.contacts import CarryOver
+    from ltvlab.ltv.interactions import plan_covariates, summarise_values
+    from ltvlab.strategy.allocation import allocate_budget
+
+    data, table = case(5)
+    fit = fixed_fit("paretonbd", np.array([0.4, 0.1]), [0.0, -0.2])
+    history = pd.DataFrame(
+        {
+            "customer_id": ["c00", "c02"],
+            "timestamp": [CAL_END - pd.Timedelta(days=3), CAL_END - pd.Timedelta(days=10)],
+            "strategy": ["email", "sms"],
+        }
+    )
+    baseline = plan_covariates(
+        history,
+        "none",
+        origin=ORIGIN,
+        period_length="7D",
+        calibration_end=CAL_END,
+        horizon_periods=20,
+        carry_over=CarryOver.window(2),
+        strategies=["email", "sms"],
+    )
+    # the "none" plan keeps the carry-over of the contact sent 3 days before the end: one more period
+    tail = baseline[(baseline["period_start"] >= CAL_END) & (baseline["customer_id"] == "c00")]
+    assert tail["contacts_email"].tolist() == [1.0]
+    values = incremental_value_draws(
+        fit, data, baseline, carry_over=CarryOver.window(2), horizon_periods=20, spend_per_purchase=20.0
+    )
+    costs = {"email": 0.1, "sms": 0.3}
+    summary = summarise_values(values, costs)
+    assert (summary["value_per_contact"] > 0).all()
+    np.testing.assert_allclose(summary["value_per_cost"], summary["value_per_contact"] / summary["cost"])
+    result = allocate_budget(values, budget=5.0, costs=costs, segment_sizes={"all": 40})
+    assert result.spent <= 5.0 and result.expected_return > 0
