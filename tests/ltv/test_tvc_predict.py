@@ -207,7 +207,7 @@ def test_values_feed_the_budget_allocation_and_plan_covariates():
     from ltvlab.ltv.interactions import plan_covariates, summarise_values
     from ltvlab.strategy.allocation import allocate_budget
 
-    data, table = case(5)
+    data, _table = case(5)
     fit = fixed_fit("paretonbd", np.array([0.4, 0.1]), [0.0, -0.2])
     history = pd.DataFrame(
         {

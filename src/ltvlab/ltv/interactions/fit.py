@@ -31,6 +31,7 @@ import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv import _build
+from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.diagnostics import (
     Diagnostics,
     DiagnosticThresholds,
@@ -40,6 +41,7 @@ from ltvlab.ltv.diagnostics import (
 )
 from ltvlab.ltv.interactions.data import TVCData
 from ltvlab.ltv.interactions.likelihood import tvc_loglik, tvc_loglik_pt
+from ltvlab.ltv.pnbd import ParetoNBD
 from ltvlab.ltv.priors import DEFAULT_COEFFICIENT_SD, DEFAULT_POOLING_SD, resolve_priors
 from ltvlab.ltv.registry import get_model
 
@@ -47,7 +49,7 @@ __all__ = ["EFFECT_POOLING_SD", "TVCFit", "TVCSpec"]
 
 Pooling = Literal["none", "complete", "partial"]
 EFFECT_POOLING_SD = 0.3  # HalfNormal scale of the segment spread of the effects (log multipliers per contact)
-BASE_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "paretonbd": ("r", "alpha", "s", "beta")}
+BASE_PARAMS = {BGNBD.kind_name: ("r", "alpha", "a", "b"), ParetoNBD.kind_name: ("r", "alpha", "s", "beta")}
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ class TVCFit:
 
 @dataclass(frozen=True)
 class TVCSpec:
-    """BG/NBD (``model="bgnbd"``) or Pareto/NBD (``"paretonbd"``) with time-varying covariates.
+    """BG/NBD (``model=BGNBD.kind_name``) or Pareto/NBD (``ParetoNBD.kind_name``, the default) with time-varying
+    covariates.
 
     ``purchase_covariates`` / ``dropout_covariates`` name columns of the covariate table (default: all of them
     on the purchase rate and, for Pareto/NBD, on the dropout rate). ``carry_over`` (its text, e.g.
@@ -153,7 +156,7 @@ class TVCSpec:
     ``randomised=False`` the effects are associations unless the static covariates capture the targeting.
     """
 
-    model: Literal["bgnbd", "paretonbd"] = "paretonbd"
+    model: str = ParetoNBD.kind_name
     pooling: Pooling = "complete"
     effect_pooling: Pooling | None = None
     purchase_covariates: tuple[str, ...] | None = None
@@ -168,15 +171,17 @@ class TVCSpec:
 
     def __post_init__(self) -> None:
         if self.model not in BASE_PARAMS:
-            raise LtvlabError(f"model={self.model!r}: time-varying covariates need 'bgnbd' or 'paretonbd'")
+            raise LtvlabError(
+                f"model={self.model!r}: time-varying covariates need one of {sorted(BASE_PARAMS)}"
+            )
         for name in ("pooling", "effect_pooling"):
             value = getattr(self, name)
             if value is not None and value not in ("none", "complete", "partial"):
                 raise LtvlabError(f"{name}={value!r}: use 'none', 'complete' or 'partial'")
-        if self.model == "bgnbd" and self.dropout_covariates:
+        if self.model == BGNBD.kind_name and self.dropout_covariates:
             raise LtvlabError(
                 "BG/NBD's dropout is a chance per purchase, not a rate: covariates act on its purchase rate only; "
-                "use model='paretonbd' for effects on dropout"
+                f"use model={ParetoNBD.kind_name!r} for effects on dropout"
             )
         if self.carry_over is not None:
             object.__setattr__(self, "carry_over", str(self.carry_over))
@@ -187,7 +192,7 @@ class TVCSpec:
 
     def covariate_sets(self, data: TVCData) -> tuple[tuple[str, ...], tuple[str, ...]]:
         purchase = data.names if self.purchase_covariates is None else tuple(self.purchase_covariates)
-        if self.model == "bgnbd":
+        if self.model == BGNBD.kind_name:
             dropout: tuple[str, ...] = ()
         else:
             dropout = data.names if self.dropout_covariates is None else tuple(self.dropout_covariates)

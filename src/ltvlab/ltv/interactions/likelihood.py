@@ -34,6 +34,7 @@ import pytensor.tensor as pt
 from scipy.special import gammaln
 
 from ltvlab.ltv import distributions as dist
+from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.formulas import _pnbd_log_dead_integral
 from ltvlab.ltv.interactions.data import TVCData
 
@@ -149,7 +150,7 @@ def tvc_loglik(
     dropout: list[int] | None = None,
 ) -> np.ndarray:
     """Per-row log-likelihood (NumPy, exact). ``params``: segment arrays ``(G,)`` of ``r, alpha`` and ``a, b``
-    (``model="bgnbd"``) or ``s, beta`` (``"paretonbd"``); ``gamma (G, len(purchase))``, ``delta
+    (BG/NBD) or ``s, beta`` (Pareto/NBD); ``gamma (G, len(purchase))``, ``delta
     (G, len(dropout))`` and ``beta_static (q,)`` (omitted: no effect)."""
     return tvc_components(data, model, params, purchase, dropout)["loglik"]
 
@@ -179,7 +180,7 @@ def tvc_components(
     linear = np.sum(data.purchase_sum[:, purchase] * gamma[seg], axis=1) + data.x * stat
     r, alpha = params["r"][seg], params["alpha"][seg]
     x = data.x
-    if model == "bgnbd":
+    if model == BGNBD.kind_name:
         ll = linear + dist.bgnbd_loglik(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
         return {"loglik": ll, "A_T": a_T, "A_tx": a_tx, "static": stat}
     dropout = dropout or []
@@ -249,7 +250,7 @@ def tvc_loglik_pt(
     if purchase:
         linear = linear + pt.sum(data.purchase_sum[:, purchase] * gamma[seg], axis=1)
     r, alpha = params["r"][seg], params["alpha"][seg]
-    if model == "bgnbd":
+    if model == BGNBD.kind_name:
         ll = linear + _bgnbd_loglik_pt(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
         return pt.sum(weight * ll)
     dropout = dropout or []

@@ -33,6 +33,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
+from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.discounting import period_discount_rate
 from ltvlab.ltv.formulas import bgnbd_expected_purchases_new
 from ltvlab.ltv.interactions.data import PERIOD_START, UNIT_DAYS, TVCData, lookup
@@ -169,7 +170,7 @@ def _history(fit: TVCFit, data: TVCData, d: int) -> dict[str, np.ndarray]:
 
 
 def fit_base(fit: TVCFit) -> tuple[str, ...]:
-    return ("r", "alpha", "a", "b") if fit.model == "bgnbd" else ("r", "alpha", "s", "beta")
+    return ("r", "alpha", "a", "b") if fit.model == BGNBD.kind_name else ("r", "alpha", "s", "beta")
 
 
 def _cumulative(fit: TVCFit, data: TVCData, d: int, hist, z, lengths) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +180,7 @@ def _cumulative(fit: TVCFit, data: TVCData, d: int, hist, z, lengths) -> tuple[n
     z_p = z[:, :, data.positions(fit.purchase_covariates)]
     e_a = np.exp(np.einsum("nhk,nk->nh", z_p, gamma[seg]) + hist["static"][:, None])
     x, r, alpha = hist["x"], hist["r"], hist["alpha"]
-    if fit.model == "bgnbd":
+    if fit.model == BGNBD.kind_name:
         a, b = hist["a"], hist["b"]
         with np.errstate(divide="ignore", invalid="ignore"):
             odds = np.where(
