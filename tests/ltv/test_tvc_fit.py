@@ -36,9 +36,12 @@ def z_scores(fit, crm) -> pd.DataFrame:
     return merged.assign(z=(merged["mean"] - merged["value"]) / merged["sd"])
 
 
+@pytest.mark.slow  # ~150 s on the loaded 2-core machine (Laplace: MAP plus a finite-difference Hessian)
 def test_fit_records_how_it_was_made_and_recovers_effects():
     crm, data = crm_data(3000, "paretonbd", seed=11)
-    spec = TVCSpec(model="paretonbd", pooling="none", effect_pooling="none", carry_over="window:4", randomised=True)
+    spec = TVCSpec(
+        model="paretonbd", pooling="none", effect_pooling="none", carry_over="window:4", randomised=True
+    )
     fit = spec.fit(data, method="laplace", draws=400, seed=1)
     info = fit.to_dict()
     assert info["unit"] == "W" and info["period_length"] == "7 days 00:00:00"
@@ -78,6 +81,8 @@ def test_interval_coverage_over_simulated_datasets():
         rows.append(z.assign(seed=seed, covered=(z["lower"] <= z["value"]) & (z["value"] <= z["upper"])))
     table = pd.concat(rows, ignore_index=True)
     coverage = table["covered"].mean()
-    print(f"coverage {coverage:.3f} over {len(table)} intervals; z mean {table['z'].mean():.3f} sd {table['z'].std():.3f}")
+    print(
+        f"coverage {coverage:.3f} over {len(table)} intervals; z mean {table['z'].mean():.3f} sd {table['z'].std():.3f}"
+    )
     print(table.groupby("parameter")[["covered", "z"]].agg(["mean", "std"]))
     assert 0.84 <= coverage <= 0.96

@@ -8,6 +8,8 @@ covariate table period by period.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytensor
@@ -91,7 +93,9 @@ def test_summary_matches_customer_summary(merge):
         np.bincount(data.exposure_row, weights=data.time_tx, minlength=data.n_rows), data.t_x, atol=1e-12
     )
     np.testing.assert_allclose(
-        np.bincount(data.post.row, weights=data.post.length, minlength=data.n_rows), data.T - data.t_x, atol=1e-12
+        np.bincount(data.post.row, weights=data.post.length, minlength=data.n_rows),
+        data.T - data.t_x,
+        atol=1e-12,
     )
 
 
@@ -130,7 +134,9 @@ def test_zero_effects_equal_plain_models():
     tx, table = random_case(4, n=20)
     data = prepared(tx, table)
     bg = tvc_loglik(data, "bgnbd", {**BG, **effects([0.0, 0.0])}, [0, 1])
-    np.testing.assert_allclose(bg, dist.bgnbd_loglik(data.x, data.t_x, data.T, 0.8, 3.0, 0.7, 2.5), rtol=1e-12)
+    np.testing.assert_allclose(
+        bg, dist.bgnbd_loglik(data.x, data.t_x, data.T, 0.8, 3.0, 0.7, 2.5), rtol=1e-12
+    )
     pn = tvc_loglik(data, "paretonbd", {**PN, **effects([0.0, 0.0], [0.0, 0.0])}, [0, 1], [0, 1])
     np.testing.assert_allclose(pn, dist.pnbd_loglik(data.x, data.t_x, data.T, 0.8, 3.0, 0.6, 9.0), rtol=1e-10)
 
@@ -175,13 +181,17 @@ class RawPath:
         self.T = max((end - self.first) / pd.Timedelta(weeks=1), self.t_x)
         mine = table[table["customer_id"] == cid]
         self.z = {
-            int((row.period_start - ORIGIN) / pd.Timedelta(weeks=1)): np.array([getattr(row, n) for n in NAMES])
+            int((row.period_start - ORIGIN) / pd.Timedelta(weeks=1)): np.array(
+                [getattr(row, n) for n in NAMES]
+            )
             for row in mine.itertuples()
         }
         offset = (self.first - ORIGIN) / pd.Timedelta(weeks=1)
         self.offset = offset
         k0, k1 = int(np.floor(offset)), int(np.ceil(offset + self.T))
-        self.breaks = sorted({0.0, self.T, *[k - offset for k in range(k0, k1 + 1) if 0 < k - offset < self.T]})
+        self.breaks = sorted(
+            {0.0, self.T, *[k - offset for k in range(k0, k1 + 1) if 0 < k - offset < self.T]}
+        )
 
     def cov(self, t):
         return self.z.get(int(np.floor(self.offset + t + 1e-12)), np.zeros(len(NAMES)))
@@ -189,7 +199,7 @@ class RawPath:
     def cumulative(self, coef, t):
         """``int_0^t exp(coef . z(u)) du`` summed over the periods."""
         total, points = 0.0, [b for b in self.breaks if b < t] + [t]
-        for lo, hi in zip(points[:-1], points[1:], strict=True):
+        for lo, hi in itertools.pairwise(points):
             total += np.exp(coef @ self.cov(0.5 * (lo + hi))) * (hi - lo)
         return total
 
@@ -240,7 +250,7 @@ def integrated_loglik(path: RawPath, model, base, gamma, delta=None):
     points = [p for p in path.breaks if path.t_x < p < path.T]
     dead = 0.0
     grid = [path.t_x, *points, path.T]
-    for lo, hi in zip(grid[:-1], grid[1:], strict=True):
+    for lo, hi in itertools.pairwise(grid):
         dead += integrate.quad(death_density, lo, hi, epsabs=0, epsrel=1e-12, limit=200)[0]
     return lin + np.log(alive + dead)
 
@@ -274,8 +284,18 @@ def test_piece_rule_matches_closed_form():
     exact = log_piece_integral(P, Q, H, m, k)
     quad = np.array(
         [
-            np.log(integrate.quad(lambda v, i=i: ((1 + v / P[i]) ** -m[i]) * (1 + v / Q[i]) ** -k[i], 0, H[i],
-                                  epsabs=0, epsrel=1e-13, limit=200)[0]) - m[i] * np.log(P[i]) - k[i] * np.log(Q[i])
+            np.log(
+                integrate.quad(
+                    lambda v, i=i: ((1 + v / P[i]) ** -m[i]) * (1 + v / Q[i]) ** -k[i],
+                    0,
+                    H[i],
+                    epsabs=0,
+                    epsrel=1e-13,
+                    limit=200,
+                )[0]
+            )
+            - m[i] * np.log(P[i])
+            - k[i] * np.log(Q[i])
             for i in range(n)
         ]
     )
@@ -307,15 +327,26 @@ def test_pytensor_gradient_matches_finite_differences():
     data = prepared(tx, table)
     theta = pt.dvector("theta")
     params = {
-        "r": theta[0:1], "alpha": theta[1:2], "s": theta[2:3], "beta": theta[3:4],
-        "gamma": theta[4:6].reshape((1, 2)), "delta": theta[6:8].reshape((1, 2)),
+        "r": theta[0:1],
+        "alpha": theta[1:2],
+        "s": theta[2:3],
+        "beta": theta[3:4],
+        "gamma": theta[4:6].reshape((1, 2)),
+        "delta": theta[6:8].reshape((1, 2)),
     }
     total = tvc_loglik_pt(data, "paretonbd", params, [0, 1], [0, 1])
     grad = pytensor.function([theta], pt.grad(total, theta))
     point = np.array([0.8, 3.0, 0.6, 9.0, 0.3, -0.2, 0.4, 0.1])
 
     def value(v):
-        p = {"r": v[0:1], "alpha": v[1:2], "s": v[2:3], "beta": v[3:4], "gamma": v[None, 4:6], "delta": v[None, 6:8]}
+        p = {
+            "r": v[0:1],
+            "alpha": v[1:2],
+            "s": v[2:3],
+            "beta": v[3:4],
+            "gamma": v[None, 4:6],
+            "delta": v[None, 6:8],
+        }
         return np.sum(tvc_loglik(data, "paretonbd", p, [0, 1], [0, 1]))
 
     h = 1e-6

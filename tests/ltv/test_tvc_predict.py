@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ltvlab.ltv import formulas, get_model
+from ltvlab.ltv import get_model
 from ltvlab.ltv.diagnostics import map_diagnostics
 from ltvlab.ltv.interactions import prepare_tvc_data
 from ltvlab.ltv.interactions.fit import TVCFit
@@ -56,11 +56,28 @@ def fixed_fit(model, gamma, delta=None):
         draws["delta"] = np.array([[delta]], float)
         dropout = NAMES
     return TVCFit(
-        model=model, segments=("all",), purchase_covariates=NAMES, dropout_covariates=dropout,
-        static_covariates=(), static_mean=(), static_scale=(), draws=draws,
-        diagnostics=map_diagnostics(True, "", ["r"]), method="map", pooling="complete", effect_pooling="complete",
-        unit="W", period_length=pd.Timedelta(days=7), origin=ORIGIN, calibration_end=CAL_END,
-        carry_over="window:4", randomised=True, n_customers=0, n_rows=0, log_likelihood=0.0, seed=0,
+        model=model,
+        segments=("all",),
+        purchase_covariates=NAMES,
+        dropout_covariates=dropout,
+        static_covariates=(),
+        static_mean=(),
+        static_scale=(),
+        draws=draws,
+        diagnostics=map_diagnostics(True, "", ["r"]),
+        method="map",
+        pooling="complete",
+        effect_pooling="complete",
+        unit="W",
+        period_length=pd.Timedelta(days=7),
+        origin=ORIGIN,
+        calibration_end=CAL_END,
+        carry_over="window:4",
+        randomised=True,
+        n_customers=0,
+        n_rows=0,
+        log_likelihood=0.0,
+        seed=0,
     )
 
 
@@ -72,9 +89,11 @@ def constant_plan(data, level):
 
 @pytest.mark.parametrize("model", ["bgnbd", "paretonbd"])
 def test_zero_effects_equal_plain_model(model):
-    data, table = case(1)
+    data, _table = case(1)
     fit = fixed_fit(model, [0.0, 0.0], [0.0, 0.0])
-    pred = predict_plan(fit, data, constant_plan(data, (1.0, 2.0)), horizon_periods=20, annual_discount_rate=0.0)
+    pred = predict_plan(
+        fit, data, constant_plan(data, (1.0, 2.0)), horizon_periods=20, annual_discount_rate=0.0
+    )
     x, t_x, T = data.x[data.inverse], data.t_x[data.inverse], data.T[data.inverse]
     spec = get_model(model)
     params = list(BASE[model].values())
@@ -116,7 +135,13 @@ def test_incremental_value_of_a_contact():
             return (np.arange(n) < 2).astype(float)
 
     values = incremental_value_draws(
-        fit, data, empty, carry_over=Window(), horizon_periods=20, annual_discount_rate=0.0, spend_per_purchase=10.0
+        fit,
+        data,
+        empty,
+        carry_over=Window(),
+        horizon_periods=20,
+        annual_discount_rate=0.0,
+        spend_per_purchase=10.0,
     )
     assert set(values["strategy"]) == {"email", "sms"}
     sms = values.loc[values["strategy"] == "sms", "incremental_value"].to_numpy()
@@ -126,8 +151,12 @@ def test_incremental_value_of_a_contact():
     periods = CAL_END + pd.to_timedelta(7 * np.arange(2), unit="D")
     idx = pd.MultiIndex.from_product([data.customer_id, periods], names=["customer_id", "period_start"])
     plan = pd.DataFrame(index=idx).reset_index().assign(contacts_email=1.0, contacts_sms=0.0)
-    with_contact = predict_plan(fit, data, plan, horizon_periods=20, annual_discount_rate=0.0, spend_per_purchase=10.0)
-    without = predict_plan(fit, data, empty, horizon_periods=20, annual_discount_rate=0.0, spend_per_purchase=10.0)
+    with_contact = predict_plan(
+        fit, data, plan, horizon_periods=20, annual_discount_rate=0.0, spend_per_purchase=10.0
+    )
+    without = predict_plan(
+        fit, data, empty, horizon_periods=20, annual_discount_rate=0.0, spend_per_purchase=10.0
+    )
     assert email > 0
     np.testing.assert_allclose(email, np.mean(with_contact.clv[0] - without.clv[0]), rtol=1e-10)
 
@@ -136,7 +165,7 @@ def test_pnbd_future_integral_matches_quadrature():
     """The per-period closed form of the Pareto/NBD future purchases against a direct quadrature."""
     from scipy import integrate
 
-    data, table = case(4, n=10)
+    data, _table = case(4, n=10)
     gamma, delta = np.array([0.3, 0.1]), np.array([0.5, -0.3])
     fit = fixed_fit("paretonbd", gamma, delta)
     plan = constant_plan(data, (0.0, 0.0)).iloc[:0]
@@ -144,13 +173,17 @@ def test_pnbd_future_integral_matches_quadrature():
     rows = []
     for cid in data.customer_id:
         for p in range(6):
-            rows.append((cid, CAL_END + pd.Timedelta(weeks=p), float(rng.integers(0, 3)), float(rng.integers(0, 2))))
+            rows.append(
+                (cid, CAL_END + pd.Timedelta(weeks=p), float(rng.integers(0, 3)), float(rng.integers(0, 2)))
+            )
     plan = pd.DataFrame(rows, columns=["customer_id", "period_start", *NAMES])
     pred = predict_plan(fit, data, plan, horizon_periods=6, annual_discount_rate=0.0)
     from ltvlab.ltv.interactions.likelihood import tvc_components
 
     params = {k: np.array([v]) for k, v in BASE["paretonbd"].items()}
-    comp = tvc_components(data, "paretonbd", {**params, "gamma": gamma[None], "delta": delta[None]}, [0, 1], [0, 1])
+    comp = tvc_components(
+        data, "paretonbd", {**params, "gamma": gamma[None], "delta": delta[None]}, [0, 1], [0, 1]
+    )
     r, alpha, s, beta = BASE["paretonbd"].values()
     for i, cid in enumerate(data.customer_id):
         row = data.inverse[i]
@@ -167,3 +200,41 @@ def test_pnbd_future_integral_matches_quadrature():
         p_alive = 1 / (1 + np.exp(comp["log_dead"][row] - comp["log_alive"][row]))
         expected = p_alive * (r + data.x[row]) / (alpha + comp["A_T"][row]) * total
         assert abs(pred.expected_purchases[0][i] - expected) < 1e-10 * max(1.0, expected)
+
+
+def test_values_feed_the_budget_allocation_and_plan_covariates():
+    from ltvlab.data.contacts import CarryOver
+    from ltvlab.ltv.interactions import plan_covariates, summarise_values
+    from ltvlab.strategy.allocation import allocate_budget
+
+    data, _table = case(5)
+    fit = fixed_fit("paretonbd", np.array([0.4, 0.1]), [0.0, -0.2])
+    history = pd.DataFrame(
+        {
+            "customer_id": ["c00", "c02"],
+            "timestamp": [CAL_END - pd.Timedelta(days=3), CAL_END - pd.Timedelta(days=10)],
+            "strategy": ["email", "sms"],
+        }
+    )
+    baseline = plan_covariates(
+        history,
+        "none",
+        origin=ORIGIN,
+        period_length="7D",
+        calibration_end=CAL_END,
+        horizon_periods=20,
+        carry_over=CarryOver.window(2),
+        strategies=["email", "sms"],
+    )
+    # the "none" plan keeps the carry-over of the contact sent 3 days before the end: one more period
+    tail = baseline[(baseline["period_start"] >= CAL_END) & (baseline["customer_id"] == "c00")]
+    assert tail["contacts_email"].tolist() == [1.0]
+    values = incremental_value_draws(
+        fit, data, baseline, carry_over=CarryOver.window(2), horizon_periods=20, spend_per_purchase=20.0
+    )
+    costs = {"email": 0.1, "sms": 0.3}
+    summary = summarise_values(values, costs)
+    assert (summary["value_per_contact"] > 0).all()
+    np.testing.assert_allclose(summary["value_per_cost"], summary["value_per_contact"] / summary["cost"])
+    result = allocate_budget(values, budget=5.0, costs=costs, segment_sizes={"all": 40})
+    assert result.spent <= 5.0 and result.expected_return > 0

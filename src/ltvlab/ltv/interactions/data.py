@@ -92,7 +92,9 @@ class TVCData:
         """Columns of ``values`` of the covariates ``names``."""
         unknown = [n for n in names if n not in self.names]
         if unknown:
-            raise LtvlabError(f"covariate(s) {unknown} are not in the covariate table; it has {list(self.names)}")
+            raise LtvlabError(
+                f"covariate(s) {unknown} are not in the covariate table; it has {list(self.names)}"
+            )
         return [self.names.index(n) for n in names]
 
 
@@ -178,7 +180,9 @@ def _covariate_lookup(
             )
         z[:, j] = column
     cust = np.searchsorted(ids, covariates[col.CUSTOMER_ID].astype(str).to_numpy())
-    known = (cust < ids.size) & (ids[np.minimum(cust, ids.size - 1)] == covariates[col.CUSTOMER_ID].astype(str))
+    known = (cust < ids.size) & (
+        ids[np.minimum(cust, ids.size - 1)] == covariates[col.CUSTOMER_ID].astype(str)
+    )
     known = np.asarray(known, dtype=bool)
     keys = cust[known].astype(np.int64) * (1 << 32) + (period[known] + (1 << 31))
     order = np.argsort(keys, kind="stable")

@@ -31,9 +31,17 @@ import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv import _build
-from ltvlab.ltv.diagnostics import DiagnosticThresholds, Diagnostics, diagnose, map_diagnostics, warn_if_failed
+from ltvlab.ltv.bgnbd import BGNBD
+from ltvlab.ltv.diagnostics import (
+    Diagnostics,
+    DiagnosticThresholds,
+    diagnose,
+    map_diagnostics,
+    warn_if_failed,
+)
 from ltvlab.ltv.interactions.data import TVCData
 from ltvlab.ltv.interactions.likelihood import tvc_loglik, tvc_loglik_pt
+from ltvlab.ltv.pnbd import ParetoNBD
 from ltvlab.ltv.priors import DEFAULT_COEFFICIENT_SD, DEFAULT_POOLING_SD, resolve_priors
 from ltvlab.ltv.registry import get_model
 
@@ -41,7 +49,7 @@ __all__ = ["EFFECT_POOLING_SD", "TVCFit", "TVCSpec"]
 
 Pooling = Literal["none", "complete", "partial"]
 EFFECT_POOLING_SD = 0.3  # HalfNormal scale of the segment spread of the effects (log multipliers per contact)
-BASE_PARAMS = {"bgnbd": ("r", "alpha", "a", "b"), "paretonbd": ("r", "alpha", "s", "beta")}
+BASE_PARAMS = {BGNBD.kind_name: ("r", "alpha", "a", "b"), ParetoNBD.kind_name: ("r", "alpha", "s", "beta")}
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,8 @@ class TVCFit:
 
 @dataclass(frozen=True)
 class TVCSpec:
-    """BG/NBD (``model="bgnbd"``) or Pareto/NBD (``"paretonbd"``) with time-varying covariates.
+    """BG/NBD (``model=BGNBD.kind_name``) or Pareto/NBD (``ParetoNBD.kind_name``, the default) with time-varying
+    covariates.
 
     ``purchase_covariates`` / ``dropout_covariates`` name columns of the covariate table (default: all of them
     on the purchase rate and, for Pareto/NBD, on the dropout rate). ``carry_over`` (its text, e.g.
@@ -147,7 +156,7 @@ class TVCSpec:
     ``randomised=False`` the effects are associations unless the static covariates capture the targeting.
     """
 
-    model: Literal["bgnbd", "paretonbd"] = "paretonbd"
+    model: str = ParetoNBD.kind_name
     pooling: Pooling = "complete"
     effect_pooling: Pooling | None = None
     purchase_covariates: tuple[str, ...] | None = None
@@ -162,15 +171,17 @@ class TVCSpec:
 
     def __post_init__(self) -> None:
         if self.model not in BASE_PARAMS:
-            raise LtvlabError(f"model={self.model!r}: time-varying covariates need 'bgnbd' or 'paretonbd'")
+            raise LtvlabError(
+                f"model={self.model!r}: time-varying covariates need one of {sorted(BASE_PARAMS)}"
+            )
         for name in ("pooling", "effect_pooling"):
             value = getattr(self, name)
             if value is not None and value not in ("none", "complete", "partial"):
                 raise LtvlabError(f"{name}={value!r}: use 'none', 'complete' or 'partial'")
-        if self.model == "bgnbd" and self.dropout_covariates:
+        if self.model == BGNBD.kind_name and self.dropout_covariates:
             raise LtvlabError(
                 "BG/NBD's dropout is a chance per purchase, not a rate: covariates act on its purchase rate only; "
-                "use model='paretonbd' for effects on dropout"
+                f"use model={ParetoNBD.kind_name!r} for effects on dropout"
             )
         if self.carry_over is not None:
             object.__setattr__(self, "carry_over", str(self.carry_over))
@@ -181,7 +192,7 @@ class TVCSpec:
 
     def covariate_sets(self, data: TVCData) -> tuple[tuple[str, ...], tuple[str, ...]]:
         purchase = data.names if self.purchase_covariates is None else tuple(self.purchase_covariates)
-        if self.model == "bgnbd":
+        if self.model == BGNBD.kind_name:
             dropout: tuple[str, ...] = ()
         else:
             dropout = data.names if self.dropout_covariates is None else tuple(self.dropout_covariates)
@@ -193,7 +204,9 @@ class TVCSpec:
     def build(self, data: TVCData) -> pm.Model:
         """The PyMC model (priors + ``Potential`` with the weighted exact log-likelihood)."""
         if not (data.x > 0).any():
-            raise LtvlabError("no customer has a repeat purchase in calibration: the rates are not identified")
+            raise LtvlabError(
+                "no customer has a repeat purchase in calibration: the rates are not identified"
+            )
         pooling = self.pooling
         effect_pooling = self.effect_pooling or pooling
         if "partial" in (pooling, effect_pooling) and len(data.segments) < 2:
@@ -217,11 +230,16 @@ class TVCSpec:
                     u = pm.Normal(f"z_{eta}", 0.0, 1.0, dims="segment")
                     value = pm.Deterministic(name, pt.exp(mu + sigma * u), dims="segment")
                 elif pooling == "none":
-                    value = pm.Deterministic(name, pt.exp(pm.Normal(eta, mu0, sd0, dims="segment")), dims="segment")
+                    value = pm.Deterministic(
+                        name, pt.exp(pm.Normal(eta, mu0, sd0, dims="segment")), dims="segment"
+                    )
                 else:
                     value = pm.Deterministic(name, pt.exp(pm.Normal(eta, mu0, sd0)))
                 params[name] = pt.ones(n_seg) * value
-            for name, covs, dims in (("gamma", purchase, "purchase_covariate"), ("delta", dropout, "dropout_covariate")):
+            for name, covs, dims in (
+                ("gamma", purchase, "purchase_covariate"),
+                ("delta", dropout, "dropout_covariate"),
+            ):
                 if not covs:
                     continue
                 sd = self.coefficient_sd
@@ -234,10 +252,14 @@ class TVCSpec:
                     effect = pm.Normal(name, 0.0, sd, dims=("segment", dims))
                 else:
                     shared = pm.Normal(f"{name}_shared", 0.0, sd, dims=dims)
-                    effect = pm.Deterministic(name, pt.ones((n_seg, 1)) * shared[None, :], dims=("segment", dims))
+                    effect = pm.Deterministic(
+                        name, pt.ones((n_seg, 1)) * shared[None, :], dims=("segment", dims)
+                    )
                 params[name] = effect
             if data.static_names:
-                params["beta_static"] = pm.Normal("beta_static", 0.0, self.coefficient_sd, dims="static_covariate")
+                params["beta_static"] = pm.Normal(
+                    "beta_static", 0.0, self.coefficient_sd, dims="static_covariate"
+                )
             total = tvc_loglik_pt(data, self.model, params, data.positions(purchase), data.positions(dropout))
             pm.Potential("loglik", total)
         return model
@@ -309,11 +331,15 @@ class TVCSpec:
                 samples = {name: np.asarray(point[name])[None, ...] for name in out}
             else:
                 samples = _laplace_draws(model, point, out, draws, seed)
-                notes.append("Laplace approximation at the posterior mode (not MCMC): intervals are approximate")
+                notes.append(
+                    "Laplace approximation at the posterior mode (not MCMC): intervals are approximate"
+                )
         n_seg = len(data.segments)
         fixed = {}
         for name in self.base_params:
-            fixed[name] = np.broadcast_to(samples[name].reshape(samples[name].shape[0], -1), (samples[name].shape[0], n_seg)).copy()
+            fixed[name] = np.broadcast_to(
+                samples[name].reshape(samples[name].shape[0], -1), (samples[name].shape[0], n_seg)
+            ).copy()
         for name in ("gamma", "delta", "beta_static"):
             if name in samples:
                 fixed[name] = np.asarray(samples[name], float)
@@ -364,14 +390,25 @@ def draw_params(fit_draws: dict[str, np.ndarray], d: int) -> dict[str, np.ndarra
     return {k: v[d] for k, v in fit_draws.items()}
 
 
-def total_loglik(data: TVCData, model: str, draws: dict[str, np.ndarray], purchase, dropout, max_draws: int = 100) -> float:
+def total_loglik(
+    data: TVCData, model: str, draws: dict[str, np.ndarray], purchase, dropout, max_draws: int = 100
+) -> float:
     """Weighted total log-likelihood averaged over (at most ``max_draws`` evenly spaced) draws."""
     n = draws["r"].shape[0]
     pick = np.unique(np.linspace(0, n - 1, min(n, max_draws)).astype(int))
-    return float(np.mean([np.sum(data.weight * tvc_loglik(data, model, draw_params(draws, d), purchase, dropout)) for d in pick]))
+    return float(
+        np.mean(
+            [
+                np.sum(data.weight * tvc_loglik(data, model, draw_params(draws, d), purchase, dropout))
+                for d in pick
+            ]
+        )
+    )
 
 
-def _laplace_draws(model: pm.Model, point: dict, out: list[str], n_draws: int, seed: int) -> dict[str, np.ndarray]:
+def _laplace_draws(
+    model: pm.Model, point: dict, out: list[str], n_draws: int, seed: int
+) -> dict[str, np.ndarray]:
     """Draws of ``out`` from the Gaussian approximation of the posterior at its mode (unconstrained space)."""
     value_vars = model.value_vars
     sizes = [int(np.prod(point[v.name].shape)) if np.ndim(point[v.name]) else 1 for v in value_vars]
@@ -385,7 +422,9 @@ def _laplace_draws(model: pm.Model, point: dict, out: list[str], n_draws: int, s
     grad = pytensor.function([flat], pt.grad(logp, flat))
     step = 1e-5 * np.maximum(1.0, np.abs(mode))
     hess = np.empty((mode.size, mode.size))
-    for j in range(mode.size):  # central differences of the exact gradient (a compiled Hessian is slow to build)
+    for j in range(
+        mode.size
+    ):  # central differences of the exact gradient (a compiled Hessian is slow to build)
         e = np.zeros(mode.size)
         e[j] = step[j]
         hess[:, j] = (grad(mode + e) - grad(mode - e)) / (2 * step[j])

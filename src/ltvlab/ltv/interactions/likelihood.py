@@ -27,15 +27,18 @@ in log ``J`` over the range tested.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytensor.tensor as pt
 from scipy.special import gammaln
 
 from ltvlab.ltv import distributions as dist
+from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.formulas import _pnbd_log_dead_integral
 from ltvlab.ltv.interactions.data import TVCData
 
-__all__ = ["tvc_components", "tvc_loglik", "tvc_loglik_pt", "log_piece_integral", "log_piece_integral_pt"]
+__all__ = ["log_piece_integral", "log_piece_integral_pt", "tvc_components", "tvc_loglik", "tvc_loglik_pt"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(8)
 _NODES = (_NODES + 1.0) / 2.0
@@ -61,7 +64,7 @@ def _log_piece_integral_numpy_rule(P, Q, H, m, n) -> np.ndarray:
     bounds = [np.zeros_like(lam)] + [np.minimum(lam, k / c) for k in _KAPPA] + [lam]
     g0 = (1.0 - e1) * np.log(S) - e2 * np.log(big)
     total = np.zeros_like(lam)
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         sig = lo[..., None] + (hi - lo)[..., None] * _NODES
         g = (1.0 - e1[..., None]) * (np.log(S)[..., None] + sig) - e2[..., None] * np.log(
             (big - S)[..., None] + S[..., None] * np.exp(sig)
@@ -82,7 +85,7 @@ def log_piece_integral_pt(P, Q, H, m, n):
     g0 = (1.0 - e1) * log_s - e2 * pt.log(big)
     col = pt.shape_padright
     total = 0.0
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         sig = col(lo) + col(hi - lo) * _NODES
         g = (1.0 - col(e1)) * (col(log_s) + sig) - col(e2) * pt.log(col(big - S) + col(S) * pt.exp(sig))
         total = total + (hi - lo) * pt.sum(pt.exp(g - col(g0)) * _WEIGHTS, axis=-1)
@@ -124,7 +127,11 @@ def _operational(xp, data: TVCData, table, scale, which: str):
 def _effect_table(xp, effect, values: np.ndarray, positions: list[int]):
     """``exp(effect[g] . v)`` for every segment ``g`` and distinct value ``v``: ``(G, V)``."""
     if not positions:
-        return xp.ones((effect.shape[0], values.shape[0])) if xp is np else pt.ones((effect.shape[0], values.shape[0]))
+        return (
+            xp.ones((effect.shape[0], values.shape[0]))
+            if xp is np
+            else pt.ones((effect.shape[0], values.shape[0]))
+        )
     v = values[:, positions]
     return xp.exp(effect @ v.T) if xp is np else pt.exp(pt.dot(effect, v.T))
 
@@ -143,7 +150,7 @@ def tvc_loglik(
     dropout: list[int] | None = None,
 ) -> np.ndarray:
     """Per-row log-likelihood (NumPy, exact). ``params``: segment arrays ``(G,)`` of ``r, alpha`` and ``a, b``
-    (``model="bgnbd"``) or ``s, beta`` (``"paretonbd"``); ``gamma (G, len(purchase))``, ``delta
+    (BG/NBD) or ``s, beta`` (Pareto/NBD); ``gamma (G, len(purchase))``, ``delta
     (G, len(dropout))`` and ``beta_static (q,)`` (omitted: no effect)."""
     return tvc_components(data, model, params, purchase, dropout)["loglik"]
 
@@ -159,19 +166,27 @@ def tvc_components(
     for Pareto/NBD ``B_T``, ``log_alive`` and ``log_dead`` (``log s D``; ``-inf`` when ``t_x == T``)."""
     seg = data.segment_code
     n_seg = len(data.segments)
-    gamma = np.asarray(params.get("gamma", np.zeros((n_seg, len(purchase)))), float).reshape(n_seg, len(purchase))
-    stat = data.static @ np.asarray(params["beta_static"], float) if data.static.shape[1] else np.zeros(data.n_rows)
+    gamma = np.asarray(params.get("gamma", np.zeros((n_seg, len(purchase)))), float).reshape(
+        n_seg, len(purchase)
+    )
+    stat = (
+        data.static @ np.asarray(params["beta_static"], float)
+        if data.static.shape[1]
+        else np.zeros(data.n_rows)
+    )
     e_a = _effect_table(np, gamma, data.values, purchase)
     a_T = _operational(np, data, e_a, np.exp(stat), "T")
     a_tx = _operational(np, data, e_a, np.exp(stat), "tx")
     linear = np.sum(data.purchase_sum[:, purchase] * gamma[seg], axis=1) + data.x * stat
     r, alpha = params["r"][seg], params["alpha"][seg]
     x = data.x
-    if model == "bgnbd":
+    if model == BGNBD.kind_name:
         ll = linear + dist.bgnbd_loglik(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
         return {"loglik": ll, "A_T": a_T, "A_tx": a_tx, "static": stat}
     dropout = dropout or []
-    delta = np.asarray(params.get("delta", np.zeros((n_seg, len(dropout)))), float).reshape(n_seg, len(dropout))
+    delta = np.asarray(params.get("delta", np.zeros((n_seg, len(dropout)))), float).reshape(
+        n_seg, len(dropout)
+    )
     e_b = _effect_table(np, delta, data.values, dropout)
     b_T = _operational(np, data, e_b, 1.0, "T")
     b_tx = _operational(np, data, e_b, 1.0, "tx")
@@ -192,7 +207,9 @@ def tvc_components(
         P = alpha[i] + a_tx[i] + ca - ca[first]
         Q = beta[i] + b_tx[i] + cb - cb[first]
         n_exp = s[i] + 1.0
-        log_piece = -s[i] * np.log(b_k / a_k) + log_piece_integral(P, Q * a_k / b_k, a_k * post.length, r[i] + x[i], n_exp)
+        log_piece = -s[i] * np.log(b_k / a_k) + log_piece_integral(
+            P, Q * a_k / b_k, a_k * post.length, r[i] + x[i], n_exp
+        )
         top = np.full(data.n_rows, -np.inf)
         np.maximum.at(top, i, log_piece)
         summed = np.bincount(i, weights=np.exp(log_piece - top[i]), minlength=data.n_rows)
@@ -211,7 +228,9 @@ def tvc_components(
     }
 
 
-def tvc_loglik_pt(data: TVCData, model: str, params: dict, purchase: list[int], dropout: list[int] | None = None):
+def tvc_loglik_pt(
+    data: TVCData, model: str, params: dict, purchase: list[int], dropout: list[int] | None = None
+):
     """Weighted total log-likelihood as a PyTensor scalar; ``params`` hold tensors shaped as in :func:`tvc_loglik`
     (segment parameters ``(G,)``, ``gamma (G, kp)``, ``delta (G, kd)``, ``beta_static (q,)``)."""
     seg = data.segment_code
@@ -231,7 +250,7 @@ def tvc_loglik_pt(data: TVCData, model: str, params: dict, purchase: list[int], 
     if purchase:
         linear = linear + pt.sum(data.purchase_sum[:, purchase] * gamma[seg], axis=1)
     r, alpha = params["r"][seg], params["alpha"][seg]
-    if model == "bgnbd":
+    if model == BGNBD.kind_name:
         ll = linear + _bgnbd_loglik_pt(x, a_tx, a_T, r, alpha, params["a"][seg], params["b"][seg])
         return pt.sum(weight * ll)
     dropout = dropout or []

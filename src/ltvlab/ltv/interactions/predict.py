@@ -33,6 +33,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
+from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.discounting import period_discount_rate
 from ltvlab.ltv.formulas import bgnbd_expected_purchases_new
 from ltvlab.ltv.interactions.data import PERIOD_START, UNIT_DAYS, TVCData, lookup
@@ -90,7 +91,9 @@ def plan_covariates(
     )
 
 
-def _future_z(data: TVCData, table: pd.DataFrame, names, horizon_periods: int) -> tuple[np.ndarray, np.ndarray]:
+def _future_z(
+    data: TVCData, table: pd.DataFrame, names, horizon_periods: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Covariates ``(n_customers, H, k)`` of the future periods and their lengths ``(n_customers, H)`` in unit.
 
     The future of every customer starts at ``T`` (the calibration end) and runs to the end of the period grid
@@ -153,7 +156,11 @@ def _history(fit: TVCFit, data: TVCData, d: int) -> dict[str, np.ndarray]:
     """Calibration parts of draw ``d`` per customer (rows expanded through ``data.inverse``)."""
     params = {k: v[d] for k, v in fit.draws.items()}
     comp = tvc_components(
-        data, fit.model, params, data.positions(fit.purchase_covariates), data.positions(fit.dropout_covariates)
+        data,
+        fit.model,
+        params,
+        data.positions(fit.purchase_covariates),
+        data.positions(fit.dropout_covariates),
     )
     seg = data.segment_code
     out = {k: v[data.inverse] for k, v in comp.items()}
@@ -163,7 +170,7 @@ def _history(fit: TVCFit, data: TVCData, d: int) -> dict[str, np.ndarray]:
 
 
 def fit_base(fit: TVCFit) -> tuple[str, ...]:
-    return ("r", "alpha", "a", "b") if fit.model == "bgnbd" else ("r", "alpha", "s", "beta")
+    return ("r", "alpha", "a", "b") if fit.model == BGNBD.kind_name else ("r", "alpha", "s", "beta")
 
 
 def _cumulative(fit: TVCFit, data: TVCData, d: int, hist, z, lengths) -> tuple[np.ndarray, np.ndarray]:
@@ -173,17 +180,21 @@ def _cumulative(fit: TVCFit, data: TVCData, d: int, hist, z, lengths) -> tuple[n
     z_p = z[:, :, data.positions(fit.purchase_covariates)]
     e_a = np.exp(np.einsum("nhk,nk->nh", z_p, gamma[seg]) + hist["static"][:, None])
     x, r, alpha = hist["x"], hist["r"], hist["alpha"]
-    if fit.model == "bgnbd":
+    if fit.model == BGNBD.kind_name:
         a, b = hist["a"], hist["b"]
         with np.errstate(divide="ignore", invalid="ignore"):
             odds = np.where(
                 x > 0,
-                a / (b + x - 1.0) * np.exp((r + x) * (np.log(alpha + hist["A_T"]) - np.log(alpha + hist["A_tx"]))),
+                a
+                / (b + x - 1.0)
+                * np.exp((r + x) * (np.log(alpha + hist["A_T"]) - np.log(alpha + hist["A_tx"]))),
                 0.0,
             )
         p_alive = 1.0 / (1.0 + odds)
         u = np.cumsum(e_a * lengths, axis=1)
-        new = bgnbd_expected_purchases_new(u, (r + x)[:, None], (alpha + hist["A_T"])[:, None], a[:, None], (b + x)[:, None])
+        new = bgnbd_expected_purchases_new(
+            u, (r + x)[:, None], (alpha + hist["A_T"])[:, None], a[:, None], (b + x)[:, None]
+        )
         return p_alive, p_alive[:, None] * new
     delta = fit.draws["delta"][d] if "delta" in fit.draws else np.zeros((len(fit.segments), 0))
     e_b = np.exp(np.einsum("nhk,nk->nh", z[:, :, data.positions(fit.dropout_covariates)], delta[seg]))
@@ -225,7 +236,9 @@ def predict_plan(
     _check(fit, data)
     z, lengths = _future_z(data, plan, data.names, horizon_periods)
     period_days = data.period_length / pd.Timedelta(days=1)
-    disc = (1.0 + period_discount_rate(annual_discount_rate, period_days)) ** -np.arange(1, horizon_periods + 1)
+    disc = (1.0 + period_discount_rate(annual_discount_rate, period_days)) ** -np.arange(
+        1, horizon_periods + 1
+    )
     pick = _pick(fit, n_draws)
     out = {k: np.empty((pick.size, data.n_customers)) for k in ("p_alive", "expected_purchases", "clv")}
     spend = np.asarray(spend_per_purchase, float)
@@ -247,7 +260,9 @@ def _check(fit: TVCFit, data: TVCData) -> None:
             f"period grid (unit {fit.unit}, {fit.origin} + {fit.period_length}); prepare them with the fit's"
         )
     if tuple(data.segments) != tuple(fit.segments):
-        raise LtvlabError(f"the data's segments {list(data.segments)} differ from the fit's {list(fit.segments)}")
+        raise LtvlabError(
+            f"the data's segments {list(data.segments)} differ from the fit's {list(fit.segments)}"
+        )
 
 
 def incremental_value_draws(
@@ -278,7 +293,9 @@ def incremental_value_draws(
     z0, lengths = _future_z(data, baseline, data.names, horizon_periods)
     weights = carry_over.weights(horizon_periods)
     period_days = data.period_length / pd.Timedelta(days=1)
-    disc = (1.0 + period_discount_rate(annual_discount_rate, period_days)) ** -np.arange(1, horizon_periods + 1)
+    disc = (1.0 + period_discount_rate(annual_discount_rate, period_days)) ** -np.arange(
+        1, horizon_periods + 1
+    )
     seg = data.segment_code[data.inverse]
     n_seg = len(data.segments)
     counts = np.bincount(seg, minlength=n_seg).astype(float)
@@ -302,7 +319,9 @@ def incremental_value_draws(
     return pd.DataFrame(rows, columns=["segment", "strategy", "draw", "incremental_value"])
 
 
-def summarise_values(values: pd.DataFrame, costs: dict[str, float] | None = None, level: float = 0.9) -> pd.DataFrame:
+def summarise_values(
+    values: pd.DataFrame, costs: dict[str, float] | None = None, level: float = 0.9
+) -> pd.DataFrame:
     """Per segment and strategy: mean and interval of the incremental value per contact and per unit cost."""
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
     rows = []
@@ -318,7 +337,13 @@ def summarise_values(values: pd.DataFrame, costs: dict[str, float] | None = None
         }
         if costs is not None:
             c = float(costs[strategy])
-            row.update({"cost": c, "value_per_cost": v.mean() / c, "per_cost_lower": np.quantile(v, lo) / c,
-                        "per_cost_upper": np.quantile(v, hi) / c})
+            row.update(
+                {
+                    "cost": c,
+                    "value_per_cost": v.mean() / c,
+                    "per_cost_lower": np.quantile(v, lo) / c,
+                    "per_cost_upper": np.quantile(v, hi) / c,
+                }
+            )
         rows.append(row)
     return pd.DataFrame(rows)
