@@ -1,7 +1,7 @@
 """One pymc-marketing measurement, run in the benchmark environment (``.venv-bench``) by ``run_all.py``.
 
 ``python benchmarks/measure_peer.py '{"summary": "...parquet", "draws": 1000, ...}' OUT.json`` fits
-``pymc_marketing.clv.BetaGeoModel`` (its default priors and PyMC's default NUTS sampler, one core) to the same
+``pymc_marketing.clv.BetaGeoModel`` (its default priors; PyMC's default NUTS sampler unless ``sampler`` is given, e.g. ``"nutpie"``; one core) to the same
 customer summary ltvlab fits and writes wall time, sampling time, diagnostics and posterior means to ``OUT.json``.
 pymc-marketing is never imported by ltvlab itself.
 """
@@ -22,7 +22,14 @@ PARAMS = ("r", "alpha", "a", "b")
 
 
 def fit_peer(
-    *, summary: str, draws: int, tune: int, chains: int, seed: int = 2024, priors: dict | None = None
+    *,
+    summary: str,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int = 2024,
+    priors: dict | None = None,
+    sampler: str | None = None,
 ) -> dict:
     """``priors``: ltvlab's resolved ``{param: [mu0, sd0]}`` on log(param); given, the peer gets the same
     LogNormal priors, so both tools sample the same posterior and their means must agree within MCSE."""
@@ -53,6 +60,7 @@ def fit_peer(
         cores=1,
         random_seed=seed,
         progressbar=False,
+        **({"nuts_sampler": sampler} if sampler else {}),
     )
     wall_s = time.perf_counter() - start
     idata = model.idata
@@ -72,6 +80,7 @@ def fit_peer(
         "divergences": divergences,
         "pymc_marketing": version("pymc-marketing"),
         "priors": "ltvlab's (LogNormal)" if priors else "pymc-marketing defaults",
+        "sampler": sampler or "pymc",
         "posterior": {
             name: {
                 "mean": float(table.loc[name, "mean"]),

@@ -41,7 +41,7 @@ __all__ = ["cache_enabled", "compile_nutpie"]
 
 DISABLE_ENV = "LTVLAB_COMPILE_CACHE"
 # Bumped whenever the generated callback source changes meaning without changing its text.
-_WRAPPER_VERSION = 1
+_WRAPPER_VERSION = 2
 
 
 def cache_enabled() -> bool:
@@ -183,7 +183,14 @@ def _callback(source: str, name: str, graph_key: str, inner: Any, arrays: list[n
     from pytensor.link.numba.cache import compile_numba_function_src
 
     key = hashlib.sha256(f"{_WRAPPER_VERSION}|{nutpie.__version__}|{graph_key}|{source}".encode()).hexdigest()
-    env = {"numba": numba, "np": np, "inner": inner, "_as_void_pointer": _as_void_pointer}
+    # __name__: Numba rebuilds a cached function's environment by importing the module named here
+    env = {
+        "__name__": __name__,
+        "numba": numba,
+        "np": np,
+        "inner": inner,
+        "_as_void_pointer": _as_void_pointer,
+    }
     env.update({f"_dtype{j}": value.dtype for j, value in enumerate(arrays)})
     function = compile_numba_function_src(source, name, global_env=env, cache_key=f"ltvlab_{key}")
     return numba.cfunc(signature, cache=True)(function)
