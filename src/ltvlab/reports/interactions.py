@@ -89,10 +89,11 @@ def plot_effect_forest(
     x = 100 * table["change"].to_numpy()
     lo, hi = 100 * table["change_lower"].to_numpy(), 100 * table["change_upper"].to_numpy()
     has = np.isfinite(lo) & np.isfinite(hi)
-    ax.errorbar(
-        x[has], y[has], xerr=[x[has] - lo[has], hi[has] - x[has]], fmt="o", color="#1f5fa8", capsize=3,
-        label=f"{label} ({fmt.level_text(level)} interval)",
-    )  # fmt: skip
+    if has.any():
+        ax.errorbar(
+            x[has], y[has], xerr=[x[has] - lo[has], hi[has] - x[has]], fmt="o", color="#1f5fa8", capsize=3,
+            label=f"{label} ({fmt.level_text(level)} interval)",
+        )  # fmt: skip
     if (~has).any():
         ax.plot(x[~has], y[~has], "o", color="#1f5fa8", label=f"{label} (point estimate)")
     if "true_change" in table:
@@ -124,9 +125,9 @@ def naive_vs_adjusted(
     out = parts[0].join(parts[1].drop(columns="truth"), how="inner").reset_index()
     for name in ("naive", "adjusted"):
         out[f"{name}_bias"] = out[name] - out["truth"]
-        out[f"{name}_covered"] = (out[f"{name}_lower"] <= out["truth"]) & (
-            out["truth"] <= out[f"{name}_upper"]
-        )
+        covered = (out[f"{name}_lower"] <= out["truth"]) & (out["truth"] <= out[f"{name}_upper"])
+        point = ~(out[f"{name}_upper"] > out[f"{name}_lower"])  # a point estimate covers nothing
+        out[f"{name}_covered"] = covered.astype(object).where(~point, None)
     return out.sort_values(["strategy", "segment"], kind="stable", ignore_index=True)
 
 
@@ -152,13 +153,18 @@ def plot_naive_vs_adjusted(comparison: pd.DataFrame, *, level: float = 0.9, ax: 
     return ax
 
 
+def _share(flags: pd.Series) -> float:
+    known = flags.dropna()
+    return float(known.astype(bool).mean()) if len(known) else float("nan")
+
+
 def bias_summary(comparison: pd.DataFrame) -> dict[str, float]:
     """Mean bias and interval coverage of the naive and the adjusted fit (over the compared effects)."""
     return {
         "naive_mean_bias": float(comparison["naive_bias"].mean()),
         "adjusted_mean_bias": float(comparison["adjusted_bias"].mean()),
-        "naive_coverage": float(comparison["naive_covered"].mean()),
-        "adjusted_coverage": float(comparison["adjusted_covered"].mean()),
+        "naive_coverage": _share(comparison["naive_covered"]),
+        "adjusted_coverage": _share(comparison["adjusted_covered"]),
     }
 
 
@@ -257,7 +263,8 @@ def plain_answer(
         if "dropout" in own.index:
             d = own.loc["dropout"]
             direction = "keeps customers longer" if d["change"] < 0 else "shortens their lifetime"
-            sure = "" if d["excludes_zero"] else " (the interval includes no change)"
+            has_interval = not fmt.is_missing(d["change_lower"])
+            sure = " (the interval includes no change)" if has_interval and not d["excludes_zero"] else ""
             parts.append(
                 f"{direction}: dropout {fmt.lift(d['change'], d['change_lower'], d['change_upper'], kind='percent', level=level, label='interval')}{sure}"
             )
@@ -307,6 +314,10 @@ def effects_view(effects: pd.DataFrame, truth: pd.DataFrame | None = None, *, le
     return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"), transpose=False)
 
 
+def _yes_no(flag: Any) -> str:
+    return fmt.MISSING if flag is None else ("yes" if flag else "no")
+
+
 def comparison_view(comparison: pd.DataFrame, *, level: float = 0.9) -> Any:
     """The naive-vs-adjusted comparison as a report table (log multipliers per contact)."""
     from ltvlab.reports.tables import format_table
@@ -321,8 +332,8 @@ def comparison_view(comparison: pd.DataFrame, *, level: float = 0.9) -> Any:
             "truth": [fmt.number(v, sign=True) for v in comparison["truth"]],
             "naive": [est("naive", r) for _, r in comparison.iterrows()],
             "adjusted for the score": [est("adjusted", r) for _, r in comparison.iterrows()],
-            "naive covers truth": ["yes" if c else "no" for c in comparison["naive_covered"]],
-            "adjusted covers truth": ["yes" if c else "no" for c in comparison["adjusted_covered"]],
+            "naive covers truth": [_yes_no(c) for c in comparison["naive_covered"]],
+            "adjusted covers truth": [_yes_no(c) for c in comparison["adjusted_covered"]],
         }
     )
     return format_table(shown, kinds=dict.fromkeys(shown.columns, "text"), transpose=False)
