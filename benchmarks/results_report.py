@@ -598,6 +598,19 @@ def spark_section(results: dict[str, Any]) -> list[str]:
         for rows in sizes
         if all(results[str(rows)].get(k, {}).get("status") == "ok" for k in ("duckdb", "spark"))
     ]
+    loads = [
+        e["load_avg"][0]
+        for rows in sizes
+        for e in results[str(rows)].values()
+        if isinstance(e, dict) and e.get("load_avg")
+    ]
+    if loads and max(loads) > (info.get("cores") or 2):
+        lines += [
+            "",
+            f"**Loaded machine.** The 1-minute load average was {min(loads):.1f} to {max(loads):.1f} on "
+            f"{info.get('cores', '?')} cores while these ran (other jobs shared the machine), so every time is "
+            "inflated, JVM starts most of all, and ratios between engines that ran minutes apart are rough.",
+        ]
     if faster:
         lines += [
             "",

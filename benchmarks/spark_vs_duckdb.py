@@ -161,6 +161,7 @@ def run_spark(source: str, target: str, master: str, memory: str, standalone: bo
         cluster = local_cluster(workers=2, worker_cores=1, worker_memory=executor).start()
         cluster_s = time.perf_counter() - start
         master = cluster.master_url
+        os.environ["PYSPARK_PYTHON"] = sys.executable  # the executors' Python (read by the classic driver)
         config.update(
             {
                 "spark.driver.memory": "1g",
@@ -168,7 +169,6 @@ def run_spark(source: str, target: str, master: str, memory: str, standalone: bo
                 "spark.executor.cores": "1",
                 "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1",
-                "spark.pyspark.python": sys.executable,
                 "spark.ui.enabled": "false",
             }
         )

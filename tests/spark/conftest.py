@@ -117,7 +117,7 @@ def spark(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         "spark.sql.shuffle.partitions": "2",
         "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse")),
     }
-    saved = {name: os.environ.get(name) for name in ("SPARK_MASTER", "SPARK_REMOTE")}
+    saved = {name: os.environ.get(name) for name in ("SPARK_MASTER", "SPARK_REMOTE", "PYSPARK_PYTHON")}
     os.environ.pop("SPARK_REMOTE", None)
     if mode == "local":
         master: str | None = "local[2]"
@@ -127,6 +127,9 @@ def spark(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         master = None
         if mode == "standalone":
             os.environ["SPARK_MASTER"] = cluster.master_url
+            # a classic driver tells executors which Python to run from PYSPARK_PYTHON (spark.pyspark.python is
+            # read by spark-submit only)
+            os.environ["PYSPARK_PYTHON"] = sys.executable
             config.update(
                 {
                     "spark.executor.memory": "512m",
@@ -134,7 +137,6 @@ def spark(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                     "spark.cores.max": "2",  # one executor on each worker (the master spreads them out)
                     "spark.driver.host": "127.0.0.1",
                     "spark.driver.bindAddress": "127.0.0.1",
-                    "spark.pyspark.python": sys.executable,
                     "spark.ui.enabled": "false",
                     "spark.local.dir": str(tmp_path_factory.mktemp("spark-local")),
                 }

@@ -1,6 +1,6 @@
-"""The whole Spark pipeline on three kinds of session equals the DuckDB path: local mode, a standalone cluster
-(a master and two workers on 127.0.0.1, started by the session fixture from the pyspark distribution) and a
-Spark Connect server on that cluster.
+"""The whole Spark pipeline on a real cluster equals the DuckDB path: a standalone cluster (a master and two
+workers on 127.0.0.1, started by the session fixture from the pyspark distribution) and a Spark Connect server on
+that cluster (local mode: the other modules of ``tests/spark``).
 
 One data set, made once: synthetic CRM transactions split into three CSV files, one of them with a bad amount.
 DuckDB side: each file through :func:`ltvlab.data.load_transactions`, the summary of their rows by
@@ -28,7 +28,8 @@ from ltvlab.ltv import BGNBD, GammaGamma, score_customers
 SEGMENT = "channel"
 NOW = pd.Timestamp("2026-01-01")
 BAD_ROW = 7  # data row of the second file whose amount is made unreadable
-ALL_MODES = pytest.mark.spark_modes("local", "standalone", "connect")
+# local mode runs the same steps in the other modules of tests/spark (ingest corpus, summaries, statistics, scores)
+CLUSTER_MODES = pytest.mark.spark_modes("standalone", "connect")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def _session_kind(spark: Any) -> str:
     return "local" if master.startswith("local") else "standalone"
 
 
-@ALL_MODES
+@CLUSTER_MODES
 def test_ingest_summary_statistics_and_scores_equal_duckdb(
     spark, request: pytest.FixtureRequest, one_machine: dict[str, Any], tmp_path: Path
 ) -> None:
