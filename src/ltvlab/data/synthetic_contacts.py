@@ -49,8 +49,10 @@ from ltvlab.data.contacts import (
 from ltvlab.data.synthetic_frames import customer_ids
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
+from ltvlab.ltv.bgnbd import BGNBD
+from ltvlab.ltv.pnbd import ParetoNBD
 
-Model = Literal["paretonbd", "bgnbd"]
+Model = str  # the registry name of the process: ParetoNBD.kind_name or BGNBD.kind_name
 Assignment = Literal["randomised", "targeted"]
 PARAMETERS = ("purchase", "dropout")
 WEEK = pd.Timedelta(days=7)
@@ -121,7 +123,7 @@ def segment_parameters(n_segments: int, model: Model) -> pd.DataFrame:
             "alpha": 6.0 * (1.0 - 0.5 * spread),
         }
     )
-    if model == "paretonbd":
+    if model == ParetoNBD.kind_name:
         frame["s"] = 0.8
         frame["beta"] = 18.0 * (1.0 + 0.4 * spread)
     else:
@@ -138,7 +140,7 @@ def default_effects(strategies: Sequence[str], segments: Sequence[str], model: M
     for j, name in enumerate(strategies):
         for g, seg in enumerate(segments):
             rows.append((seg, name, "purchase", _BASE_PURCHASE[j % 3] * factor[g]))
-            if model == "paretonbd":
+            if model == ParetoNBD.kind_name:
                 rows.append((seg, name, "dropout", _BASE_DROPOUT[j % 3] * factor[::-1][g]))
     return pd.DataFrame(rows, columns=["segment", "strategy", "parameter", "value"])
 
@@ -169,12 +171,12 @@ def _effects_frame(
     bad = sorted(set(frame["segment"].astype(str)) - set(segments))
     if bad:
         raise LtvlabError(f"effects name unknown segment(s) {bad}; the segments are {list(segments)}")
-    if model == "bgnbd" and (frame.loc[frame["parameter"] == "dropout", "value"] != 0).any():
+    if model == BGNBD.kind_name and (frame.loc[frame["parameter"] == "dropout", "value"] != 0).any():
         raise LtvlabError("BG/NBD dropout does not depend on covariates: give only 'purchase' effects")
     if not np.all(np.isfinite(frame["value"])):
         raise LtvlabError("effects values must be finite numbers (log multipliers per unit of z)")
     # every (segment, strategy, parameter) of the model, missing entries 0
-    params = ("purchase", "dropout") if model == "paretonbd" else ("purchase",)
+    params = ("purchase", "dropout") if model == ParetoNBD.kind_name else ("purchase",)
     full = pd.MultiIndex.from_product([segments, names, params], names=["segment", "strategy", "parameter"])
     frame["segment"] = frame["segment"].astype(str)
     value = frame.set_index(["segment", "strategy", "parameter"])["value"]
@@ -215,12 +217,12 @@ def _simulate_purchases(
     """Repeat purchases ``(owner, time in weeks since origin)`` under per-period rates ``(customers, periods)``."""
     n = acq.size
     alive = np.ones(n, dtype=bool)
-    remaining = rng.geometric(np.clip(p, 1e-12, 1.0)) if model == "bgnbd" else None
+    remaining = rng.geometric(np.clip(p, 1e-12, 1.0)) if model == BGNBD.kind_name else None
     owners, times = [], []
     for q in range(n_periods):
         lo = np.maximum(acq, q * length)
         exposure = np.clip((q + 1) * length - lo, 0.0, None) * alive
-        if model == "paretonbd":
+        if model == ParetoNBD.kind_name:
             death = rng.exponential(1.0 / np.maximum(drop_rate[:, q], 1e-300))
             dies = death < exposure
             exposure = np.where(dies, death, exposure)
@@ -252,7 +254,7 @@ def simulate_contact_crm(
     strategies: Sequence[str | ContactStrategy] = ("email", "sms", "call"),
     periods: int = 52,
     period_length: str | pd.Timedelta = WEEK,
-    model: Model = "paretonbd",
+    model: Model = ParetoNBD.kind_name,
     assignment: Assignment = "randomised",
     carry_over: CarryOver | None = None,
     effects: pd.DataFrame | Mapping | None = None,
@@ -275,7 +277,8 @@ def simulate_contact_crm(
     periods, period_length
         The calibration window: ``periods`` periods of ``period_length`` from ``start``.
     model
-        ``"paretonbd"`` (contacts change purchase rate and dropout rate) or ``"bgnbd"`` (purchase rate only).
+        Pareto/NBD (``ParetoNBD.kind_name``: contacts change purchase and dropout rate) or BG/NBD
+        (``BGNBD.kind_name``: purchase rate only).
     assignment
         ``"randomised"`` or ``"targeted"`` (contact chance rises with the score; see the module docstring).
     carry_over
@@ -299,7 +302,7 @@ def simulate_contact_crm(
         raise LtvlabError(f"n_customers={n_customers!r} must be a whole number >= 1")
     if int(n_segments) != n_segments or not 1 <= n_segments <= n_customers:
         raise LtvlabError(f"n_segments={n_segments!r} must be between 1 and n_customers")
-    if model not in ("paretonbd", "bgnbd"):
+    if model not in (ParetoNBD.kind_name, BGNBD.kind_name):
         raise LtvlabError(f"model={model!r} is not 'paretonbd' or 'bgnbd'")
     if assignment not in ("randomised", "targeted"):
         raise LtvlabError(f"assignment={assignment!r} is not 'randomised' or 'targeted'")
@@ -323,13 +326,13 @@ def simulate_contact_crm(
     labels = [str(s) for s in seg["segment"]]
     truth = _effects_frame(effects, names, labels, model)
     gamma = _matrix(truth, labels, names, "purchase")
-    delta = _matrix(truth, labels, names, "dropout") if model == "paretonbd" else np.zeros_like(gamma)
+    delta = _matrix(truth, labels, names, "dropout") if model == ParetoNBD.kind_name else np.zeros_like(gamma)
     origin = pd.Timestamp(start).normalize()
     rng = np.random.default_rng(seed)
 
     g = np.arange(n) % n_segments
     lam = rng.gamma(seg["r"].to_numpy()[g], 1.0 / seg["alpha"].to_numpy()[g])
-    if model == "paretonbd":
+    if model == ParetoNBD.kind_name:
         drop = np.maximum(rng.gamma(seg["s"].to_numpy()[g], 1.0 / seg["beta"].to_numpy()[g]), 1e-300)
     else:
         drop = rng.beta(seg["a"].to_numpy()[g], seg["b"].to_numpy()[g])
@@ -395,7 +398,7 @@ def simulate_contact_crm(
             col.FIRST_PURCHASE: origin + pd.to_timedelta(acq_day, unit="D"),
             "score": score,
             "lam": lam,
-            ("mu" if model == "paretonbd" else "p"): drop,
+            ("mu" if model == ParetoNBD.kind_name else "p"): drop,
             "nu": nu,
             col.X: x,
             col.T_X: np.where(x > 0, t_last - acq, 0.0),
