@@ -9,9 +9,8 @@ the prefixed ones with ``-D`` defines. Where no such library is found (other pla
 always wins. ``tests/ltv/test_blas.py`` checks that a Pareto/NBD MAP fit then emits no BLAS warning and that
 a BLAS-backed matrix product gives NumPy's result.
 
-**Compile cache.** ``LTVLAB_CACHE_DIR`` sets PyTensor's ``base_compiledir``, where PyTensor keeps compiled C
-modules and the Numba cache that :mod:`ltvlab.ltv._cache` fills (unless ``PYTENSOR_FLAGS`` already sets
-``base_compiledir``). Both settings must be made before PyTensor is imported, i.e. before ``import pymc``.
+**Compile cache location.** ``LTVLAB_CACHE_DIR`` sets PyTensor's ``base_compiledir``, where PyTensor keeps its
+compiled C modules and Numba cache (unless ``PYTENSOR_FLAGS`` already sets ``base_compiledir``). Both settings must be made before PyTensor is imported, i.e. before ``import pymc``.
 """
 
 from __future__ import annotations

@@ -111,8 +111,21 @@ def _fit(case: _Case, data: pd.DataFrame, *, draws: int, seed: int):
         return spec.fit(data, method="nuts", draws=draws, tune=draws, chains=2, seed=seed)
 
 
+# Known defect (issue 16): partial-pooling MBG/NBD NUTS on these 4 x 4,000 customers does not converge (one run:
+# R-hat 1.155, bulk ESS 10, 80 divergences). Kept as a strict expected failure in the study set, so it is run on
+# purpose and starts failing the moment the sampler problem is fixed.
+_KNOWN_NONCONVERGENT = (
+    pytest.mark.study,
+    pytest.mark.xfail(
+        strict=True, reason="partial-pooling MBG/NBD NUTS does not converge on 4 x 4,000 customers (issue 16)"
+    ),
+)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("key", sorted(CASES))
+@pytest.mark.parametrize(
+    "key", [pytest.param(k, marks=_KNOWN_NONCONVERGENT) if k == "mbgnbd" else k for k in sorted(CASES)]
+)
 def test_partial_pooling_recovers_known_segment_parameters(key):
     case = CASES[key]
     rng = np.random.default_rng(404)

@@ -7,7 +7,6 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
-from ltvlab.ltv import _cache
 from ltvlab.ltv._data import Compressed
 from ltvlab.ltv.covariates import Covariates, coefficient_names, from_columns
 from ltvlab.ltv.priors import Pooling, Priors
@@ -92,40 +91,8 @@ def build_model(
                 per_row = [theta[codes] for theta in thetas]
             loglik = kind.loglik_pt(*columns, *per_row)
             total = pt.sum(pt.as_tensor_variable(data.weight) * loglik)
-        pm.Potential("loglik", share_data(total))
+        pm.Potential("loglik", total)
     return model
-
-
-# Array constants of at least this many elements become shared variables (see :func:`share_data`).
-SHARED_MIN_SIZE = 2
-
-
-def share_data(expr: pt.TensorVariable) -> pt.TensorVariable:
-    """``expr`` with its array constants (the data) replaced by shared variables.
-
-    Compiled code then takes the data at run time instead of embedding them, so the compiled log-density and
-    gradient depend only on the model's structure and can be cached on disk and reused by any process that
-    fits a model of the same structure (:mod:`ltvlab.ltv._cache`). Names are positional (``ltvlab_data_<i>`` in
-    graph order), so the same structure always gets the same names.
-    """
-    from pytensor.compile.sharedvalue import shared
-    from pytensor.graph.basic import Constant
-    from pytensor.graph.replace import graph_replace
-    from pytensor.graph.traversal import ancestors
-
-    constants = [
-        v
-        for v in ancestors([expr])
-        if isinstance(v, Constant) and isinstance(v.data, np.ndarray) and v.data.size >= SHARED_MIN_SIZE
-    ]
-    if not constants:
-        return expr
-    replace = {
-        c: shared(np.array(c.data), name=f"ltvlab_data_{i}", shape=(None,) * c.data.ndim)
-        for i, c in enumerate(dict.fromkeys(constants))
-    }
-    # graph_replace rebuilds only what depends on the data: the model's random variables stay the same objects
-    return graph_replace(expr, replace)
 
 
 def covariate_cells(
@@ -184,18 +151,9 @@ def run_nuts(
     # min bulk ESS ~5x (benchmarks/RESULTS.md).
     # nutpie takes its options through nuts_sampler_kwargs, PyMC's own NUTS through its step-method kwargs.
     if sampler == "nutpie":
-        return _run_nutpie(
-            model,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            progressbar=progressbar,
-            target_accept=target_accept,
-            low_rank_modified_mass_matrix=True,
-            maxdepth=max_treedepth,
-        )
-    extra = {"nuts": {"max_treedepth": max_treedepth}}
+        extra = {"nuts_sampler_kwargs": {"low_rank_modified_mass_matrix": True, "maxdepth": max_treedepth}}
+    else:
+        extra = {"nuts": {"max_treedepth": max_treedepth}}
     with model:
         return pm.sample(
             draws=draws,
@@ -209,42 +167,3 @@ def run_nuts(
             compute_convergence_checks=False,
             **extra,
         )
-
-
-def _run_nutpie(
-    model: pm.Model,
-    *,
-    draws: int,
-    tune: int,
-    chains: int,
-    seed: int,
-    progressbar: bool,
-    target_accept: float,
-    **settings,
-):
-    """nutpie on the model compiled through the on-disk cache (:mod:`ltvlab.ltv._cache`).
-
-    Does what ``pm.sample(nuts_sampler="nutpie")`` does (same seed per run, same ``sampling_time`` attribute),
-    so the draws are those of PyMC's route for the same seed; only the compilation differs.
-    """
-    import time
-
-    import nutpie
-    from arviz.data.base import make_attrs
-    from pymc.util import _get_seeds_per_chain
-
-    compiled = _cache.compile_nutpie(model)
-    start = time.time()
-    idata = nutpie.sample(
-        compiled,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        target_accept=target_accept,
-        seed=_get_seeds_per_chain(seed, 1)[0],
-        progress_bar=progressbar,
-        **settings,
-    )
-    attrs = make_attrs({"sampling_time": time.time() - start, "tuning_steps": tune}, library=nutpie)
-    idata.posterior.attrs.update(attrs)
-    return idata
