@@ -39,6 +39,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(_config.blas_ldflags() is None, reason="no SciPy-bundled OpenBLAS on this platform")
 def test_pareto_nbd_map_emits_no_blas_warning(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTENSOR_FLAGS"}

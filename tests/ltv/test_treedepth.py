@@ -67,6 +67,7 @@ def test_bad_treedepth_is_refused(depth) -> None:
         BGNBD().fit(data, max_treedepth=depth)
 
 
+@pytest.mark.slow
 def test_failed_short_trees_are_refitted_with_full_length_trees(many_large_segments) -> None:
     # On these data capped trees mix badly (min bulk ESS 146 of 2,000 draws, measured with seed 1): the
     # automatic choice must notice and refit with full-length trees.

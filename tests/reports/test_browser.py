@@ -15,7 +15,10 @@ import pytest
 
 from tests.reports.conftest import run_cli, write_config, write_label_notebook
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+]  # tests/reports/test_report_pages.py covers every page by default
 SCRIPT = "<script>alert(1)</script>"
 
 

@@ -303,7 +303,7 @@ def simulate_contact_crm(
     if int(n_segments) != n_segments or not 1 <= n_segments <= n_customers:
         raise LtvlabError(f"n_segments={n_segments!r} must be between 1 and n_customers")
     if model not in (ParetoNBD.kind_name, BGNBD.kind_name):
-        raise LtvlabError(f"model={model!r} is not 'paretonbd' or 'bgnbd'")
+        raise LtvlabError(f"model={model!r} is not {ParetoNBD.kind_name!r} or {BGNBD.kind_name!r}")
     if assignment not in ("randomised", "targeted"):
         raise LtvlabError(f"assignment={assignment!r} is not 'randomised' or 'targeted'")
     if int(periods) != periods or periods < 2:
