@@ -41,3 +41,16 @@ def test_compare_diagnostics_handles_map_fits_without_chains() -> None:
     assert table.loc["map", "reasons"] == ""
     # rounding a table with NaN (MAP) must not raise, as it is displayed rounded in the LTV notebook
     table.round(4)
+
+
+def test_two_dimensional_parameters_get_one_row_per_element() -> None:
+    """Segment x strategy effects (ltvlab.ltv.interactions) are 2-D: every element is judged and labelled."""
+    rng = np.random.default_rng(0)
+    posterior = {"g": rng.normal(size=(2, 500, 2, 3)), "r": rng.normal(size=(2, 500))}
+    idata = az.from_dict(
+        posterior=posterior, coords={"seg": ["a", "b"], "k": ["x", "y", "z"]}, dims={"g": ["seg", "k"]}
+    )
+    table = diagnose(idata, ["g", "r"]).table
+    assert table["param"].tolist() == ["g[a,x]", "g[a,y]", "g[a,z]", "g[b,x]", "g[b,y]", "g[b,z]", "r"]
+    expected = az.rhat(idata, var_names=["g"])["g"].values.ravel()
+    np.testing.assert_allclose(table["r_hat"].to_numpy()[:6], expected)

@@ -70,8 +70,14 @@ def _flat_table(idata: az.InferenceData, var_names: Sequence[str]) -> pd.DataFra
         r = np.atleast_1d(rhat[name].values).ravel()
         b = np.atleast_1d(bulk[name].values).ravel()
         t = np.atleast_1d(tail[name].values).ravel()
-        coords = rhat[name].coords
-        labels = [str(v) for v in coords[rhat[name].dims[0]].values] if rhat[name].dims else [""]
+        coords, dims = rhat[name].coords, rhat[name].dims
+        # one label per element, in the order of ravel(): "segment" or "segment,strategy" for 2-D parameters
+        grids = (
+            np.meshgrid(*[[str(v) for v in coords[d].values] for d in dims], indexing="ij") if dims else []
+        )
+        labels = (
+            [",".join(parts) for parts in zip(*(g.ravel() for g in grids), strict=True)] if dims else [""]
+        )
         for i in range(r.size):
             label = f"{name}[{labels[i]}]" if labels[i] else name
             rows.append({"param": label, "r_hat": r[i], "ess_bulk": b[i], "ess_tail": t[i]})
