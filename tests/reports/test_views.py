@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -76,3 +78,26 @@ def test_cells_view_lists_the_misses_first_and_says_how_many_more() -> None:
     assert "2 of 30 intervals miss the truth" in table.caption
     assert table.caption.endswith("First 10 of 30 rows shown (20 more not shown).")
     assert shown["rate multiplier: estimated / true"].iloc[0] == "1.10 / 1.05"
+
+
+def test_clv_table_shows_each_figure_beside_its_value() -> None:
+    """The CLV table of the LTV report once rendered values without their row labels (both headers were empty)."""
+    from types import SimpleNamespace
+
+    from ltvlab.reports import format as fmt
+    from ltvlab.reports.views import clv_table
+
+    scores = pd.DataFrame({"clv_mean": [10.0, 30.0], "clv_q05": [5.0, 20.0], "clv_q95": [15.0, 45.0]})
+    baseline = SimpleNamespace(label="naive baseline", value_per_customer=12.5)
+    html = clv_table(scores, baseline)._repr_html_()
+    rows = [
+        ("model: mean CLV per customer", fmt.money(20.0)),
+        ("model: total CLV of the base", fmt.money(40.0)),
+        ("intervals, summed", f"{fmt.money(25.0)} to {fmt.money(60.0)}"),
+        ("naive baseline", f"{fmt.money(12.5)} per customer"),
+    ]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html)
+    pairs = list(zip(cells[::2], cells[1::2], strict=True))
+    assert len(pairs) == len(rows)
+    for (label, value), (want_label, want_value) in zip(pairs, rows, strict=True):
+        assert want_label in label and value == want_value, (label, value)

@@ -104,7 +104,9 @@ def clv_table(scores: pd.DataFrame, baseline: Any, *, currency: str = "$", level
         )
     rows.append((baseline.label, f"{fmt.money(baseline.value_per_customer, currency)} per customer"))
     frame = pd.DataFrame(rows, columns=["figure", "value"])
-    return format_table(frame, kinds={"figure": "text", "value": "text"}, labels={"figure": "", "value": ""})
+    return format_table(
+        frame, kinds={"figure": "text", "value": "text"}, labels={"figure": "figure", "value": "value"}
+    )
 
 
 def tier_view(tiers: pd.DataFrame, *, currency: str = "$") -> Table:
