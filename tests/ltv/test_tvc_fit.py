@@ -58,7 +58,11 @@ def test_bgnbd_rejects_dropout_covariates():
         TVCSpec(model="bgnbd", dropout_covariates=("contacts_email",))
 
 
-@pytest.mark.slow
+# Known defect (issue 17): partial pooling of the effects under NUTS shows divergences on these data (one run:
+# 7 divergences, R-hat 1.025, min bulk ESS 138; the effects' z-scores were within 4). Kept in the study set as a
+# strict expected failure until the effects get a non-centred form.
+@pytest.mark.study
+@pytest.mark.xfail(strict=True, reason="divergences in partial pooling of TVC effects under NUTS (issue 17)")
 def test_nuts_partial_pooling_recovers_effects():
     crm, data = crm_data(4000, "bgnbd", seed=12)
     spec = TVCSpec(model="bgnbd", pooling="partial", effect_pooling="partial")
