@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pandas as pd
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from ltvlab.reports.headline import (
@@ -224,3 +225,23 @@ def test_one_home_for_headlines_every_public_name_importable() -> None:
                  "render_notes", "allocation_headline", "data_quality_headline", "evidence_headline",
                  "experiment_headline", "ltv_headline", "prediction_miss", "prose", "unreliable_mark"):  # fmt: skip
         assert getattr(reports, name) is getattr(home, name), name
+
+
+@pytest.mark.parametrize(
+    ("name", "published"), [("bgnbd", "BG/NBD"), ("mbgnbd", "MBG/NBD"), ("paretonbd", "Pareto/NBD")]
+)
+def test_the_ltv_headline_names_the_model_by_its_label_not_its_registry_name(name, published) -> None:
+    from ltvlab.reports.headline import ltv_headline
+
+    fit = SimpleNamespace(**vars(_fit("nuts", True)), model_name=name, pooling="complete")
+    holdout = SimpleNamespace(predicted_total=100.0, actual_total=101.0, predicted_spend_total=None,
+                              actual_spend_total=None, mae=0.7, naive_mae=1.0)  # fmt: skip
+    scores = pd.DataFrame({"clv_mean": [10.0, 20.0], "clv_q05": [5.0, 8.0], "clv_q95": [15.0, 40.0]})
+    headline = ltv_headline(
+        fit, fit, holdout, scores, source="s", calibration_end="c", holdout_end="h", unit="W", horizon_weeks=52,
+        annual_discount_rate=0.1,
+    )  # fmt: skip
+    everything = " ".join([headline.text(), headline.analysed, *(c.name for c in headline.checks)])
+    assert f"; {published} with complete pooling" in headline.analysed
+    assert f"purchase model ({published})" in headline.checks[0].name
+    assert name not in everything

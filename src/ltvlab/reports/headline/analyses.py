@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from ltvlab.ltv.registry import get_model
 from ltvlab.reports import format as fmt
 from ltvlab.reports.headline.block import Headline
 from ltvlab.reports.status import (
@@ -27,6 +28,11 @@ from ltvlab.reports.status import (
 UNIT_NAMES = {"D": "days", "W": "weeks"}
 # A holdout total within this share of the observed total is not called a miss.
 HOLDOUT_TOLERANCE = 0.05
+
+
+def model_label(name: str) -> str:
+    """A registered model's label for prose (e.g. BG/NBD), never its registry name."""
+    return get_model(name).label
 
 
 def _period(start: Any, end: Any) -> str:
@@ -131,14 +137,15 @@ def ltv_headline(
     """Total and per-customer discounted CLV with the customers' intervals, the diagnostics gate of both fits,
     and the holdout misses (purchases and spend). ``other_fits`` (pooling mode -> fit) are the fits shown only
     for comparison (the shrinkage plot): one that failed its gate is named in a note."""
+    label = model_label(fit.model_name)
     checks = (
-        diagnostics_check(fit, name=f"diagnostics gate, purchase model ({fit.model_name})"),
+        diagnostics_check(fit, name=f"diagnostics gate, purchase model ({label})"),
         diagnostics_check(spend_fit, name="diagnostics gate, spend model (Gamma-Gamma)"),
     )
     n = len(scores)
     analysed = (
         f"{source}: {fmt.integer(n)} customers; calibration to {calibration_end}, holdout to {holdout_end}; "
-        f"time in {UNIT_NAMES.get(unit, unit)}; {fit.model_name} with {fit.pooling} pooling, fitted by "
+        f"time in {UNIT_NAMES.get(unit, unit)}; {label} with {fit.pooling} pooling, fitted by "
         f"{'MAP' if fit.method == 'map' else 'NUTS'}."
     )
     total = float(scores["clv_mean"].sum())
