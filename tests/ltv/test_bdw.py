@@ -1,4 +1,8 @@
-"""Beta-discrete-Weibull retention (Fader et al. 2018): closed forms, its own simulator, and the fit."""
+"""Beta-discrete-Weibull retention (Fader et al. 2018): closed forms, its own simulator, the fit, and its projections.
+
+Projections (survival, retention rates, residual value of ``ltvlab.ltv.sbg``'s projection functions on a BdW fit)
+are checked against the sBG at ``c = 1`` (closed forms) and against lifetimes simulated period by period, within 4
+binomial / sample standard errors."""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-from ltvlab.ltv import BdW, get_model
+from ltvlab.errors import LtvlabError
+from ltvlab.ltv import BGNBD, SBG, BdW, get_model
 from ltvlab.ltv.bdw import bdw_loglik, bdw_retention_rate, bdw_survival
-from ltvlab.ltv.sbg import sbg_loglik, sbg_survival
+from ltvlab.ltv.sbg import project_retention, residual_value, sbg_loglik, sbg_survival
+from tests.ltv.fixed_fit import FixedFit
 
 T = np.arange(1, 13, dtype=float)
 
@@ -93,3 +99,99 @@ def test_map_fit_is_the_maximum_likelihood_and_near_the_truth():
             ) / (4 * h * h)
     se = np.sqrt(np.diag(np.linalg.inv(hessian)))
     assert np.all(np.abs(np.log(estimate) - np.log(truth)) < 4 * se), (estimate, se)
+
+
+# --- projections: survival, retention rates and residual value of a BdW fit -------------------------------
+
+
+def _pinned(model_name: str, draws: dict[str, np.ndarray]) -> FixedFit:
+    """A fit whose posterior is exactly ``draws`` (one cohort, "all")."""
+    fit = FixedFit(model_name, {k: np.asarray(v, dtype=float)[:, None] for k, v in draws.items()})
+    fit.pooling = "none"
+    return fit
+
+
+def _walk_lifetimes(alpha, beta, c, n, periods, rng):
+    """Lifetimes by walking the periods (independent of the inverse-CDF simulator in ltvlab.ltv.bdw): a customer
+    with ``theta ~ Beta(alpha, beta)`` who is active after ``t - 1`` periods is still active after ``t`` with
+    probability ``(1 - theta)^(t^c - (t - 1)^c)``; ``periods + 1`` stands for "active after ``periods``"."""
+    theta = rng.beta(alpha, beta, n)
+    lifetime = np.full(n, periods + 1)
+    alive = np.arange(n)
+    for t in range(1, periods + 1):
+        stay = rng.random(alive.size) < (1.0 - theta[alive]) ** (t**c - (t - 1) ** c)
+        lifetime[alive[~stay]] = t
+        alive = alive[stay]
+    return lifetime
+
+
+def test_a_bdw_fit_with_c_one_projects_exactly_as_the_sbg():
+    # c = 1 makes BdW the sBG, whose projection and closed-form residual lifetime (F&H 2007, 2010) are tested in
+    # tests/ltv/test_sbg.py; the BdW path sums its survival curve instead, so this also checks that sum
+    rng = np.random.default_rng(11)
+    alpha, beta = (
+        0.704 * np.exp(0.1 * rng.standard_normal(200)),
+        1.182 * np.exp(0.1 * rng.standard_normal(200)),
+    )
+    bdw = _pinned(BdW.kind_name, {"alpha": alpha, "beta": beta, "c": np.ones(200)})
+    sbg = _pinned(SBG.kind_name, {"alpha": alpha, "beta": beta})
+    got, want = project_retention(bdw, periods=12), project_retention(sbg, periods=12)
+    assert set(got["model"]) == {"BdW"} and set(want["model"]) == {"sBG"}
+    numbers = [c for c in got.columns if c.startswith(("survival", "retention"))]
+    np.testing.assert_allclose(got[numbers].to_numpy(), want[numbers].to_numpy(), rtol=1e-10, equal_nan=True)
+    for tenure in (1, 8):
+        kwargs = {"tenure": tenure, "value_per_period": 100.0, "discount_rate": 0.1}
+        np.testing.assert_allclose(
+            residual_value(bdw, **kwargs)[["mean", "lower", "upper"]].to_numpy(),
+            residual_value(sbg, **kwargs)[["mean", "lower", "upper"]].to_numpy(),
+            rtol=1e-9,
+        )
+
+
+@pytest.mark.parametrize("c", [0.6, 1.5])
+def test_bdw_projection_matches_a_simulation_of_the_story(c):
+    # survival S(t) and retention rate r(t) = S(t) / S(t - 1) against simulated lifetimes; tolerance 4 binomial
+    # standard errors (n = 200,000 customers; for r(t), n = those active after t - 1 periods)
+    alpha, beta, n, periods = 0.9, 1.4, 200_000, 12
+    projection = project_retention(
+        _pinned(BdW.kind_name, {"alpha": [alpha], "beta": [beta], "c": [c]}), periods=periods
+    )
+    lifetime = _walk_lifetimes(alpha, beta, c, n, periods, np.random.default_rng(5))
+    active = np.array([(lifetime > t).sum() for t in range(periods + 1)], dtype=float)
+    survival, rate = active / n, active[1:] / active[:-1]
+    se_survival = np.sqrt(survival * (1 - survival) / n)
+    se_rate = np.sqrt(rate * (1 - rate) / active[:-1])
+    assert np.all(np.abs(projection["survival_mean"].to_numpy() - survival) <= 4 * se_survival + 1e-12)
+    assert np.all(np.abs(projection["retention_mean"].to_numpy()[1:] - rate) <= 4 * se_rate)
+    # one draw: the interval is the point
+    np.testing.assert_allclose(projection["survival_lower"], projection["survival_upper"])
+    # duration dependence is visible in the rates: c < 1 rises faster than the sBG's, c > 1 can fall
+    sbg_rate = (beta + np.arange(1, periods + 1) - 1) / (alpha + beta + np.arange(1, periods + 1) - 1)
+    assert np.all((projection["retention_mean"].to_numpy()[2:] > sbg_rate[1:]) == (c < 1))
+
+
+def test_bdw_residual_value_matches_a_simulation():
+    # discounted expected residual lifetime of a customer active in period 8 (7 renewals): the mean over simulated
+    # customers still active after 7 periods of sum_{k=8}^{L-1} 1.1^-(k-8) (the period-8 payment in full); 300
+    # periods cover it (1.1^-292 < 1e-12). Tolerance: 4 standard errors of that sample mean.
+    alpha, beta, c, d, tenure = 0.9, 1.4, 0.6, 0.1, 8
+    rng = np.random.default_rng(9)
+    lifetime = _walk_lifetimes(alpha, beta, c, 100_000, 300, rng)
+    lifetime = lifetime[lifetime > tenure - 1]
+    k = np.arange(tenure, 301)
+    factor = (1 + d) ** -(k - tenure)
+    derl = np.concatenate([[0.0], np.cumsum(factor)])[lifetime - tenure]  # payments in periods tenure..L-1
+    value = residual_value(
+        _pinned(BdW.kind_name, {"alpha": [alpha], "beta": [beta], "c": [c]}),
+        tenure=tenure,
+        value_per_period=1.0,
+        discount_rate=d,
+    )
+    assert abs(value["mean"].iloc[0] - derl.mean()) < 4 * derl.std() / np.sqrt(derl.size)
+
+
+def test_projections_refuse_a_non_contractual_fit():
+    with pytest.raises(LtvlabError, match="contractual model fit"):
+        project_retention(
+            _pinned(BGNBD.kind_name, {"r": [0.24], "alpha": [4.4], "a": [0.8], "b": [2.4]}), periods=3
+        )

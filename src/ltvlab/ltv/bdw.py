@@ -9,8 +9,11 @@ probability falls with tenure; ``c > 1``, it rises; ``c = 1`` is the sBG. Integr
     P(T = t) = S(t - 1) - S(t)                                    (cancels at the end of period t)
     r(t)     = S(t) / S(t - 1)                                    (retention rate of period t)
 
-Data and fitting are the sBG's: retention rows ``x`` (1 = cancelled at the end of period ``T``, 0 = still active
-after ``T`` periods) with customer counts (:func:`ltvlab.ltv.sbg.retention_rows`), every pooling mode, MAP or NUTS.
+Data, fitting and projections are the sBG's: retention rows ``x`` (1 = cancelled at the end of period ``T``, 0 = still active
+after ``T`` periods) with customer counts (:func:`ltvlab.ltv.sbg.retention_rows`), every pooling mode, MAP or NUTS;
+:func:`ltvlab.ltv.sbg.project_retention` and :func:`ltvlab.ltv.sbg.residual_value` project a BdW fit's survival,
+retention rates and discounted residual value from the survival function declared here (no closed-form residual
+lifetime: it is summed).
 """
 
 from __future__ import annotations
@@ -108,5 +111,7 @@ MODEL = register(
         spec=BdW,
         reference="Fader, Hardie, Liu, Davin & Steenburgh (2018), How to project customer retention revisited",
         simulate_calibration=_simulate_calibration,
+        survival=bdw_survival,
+        retention_rate=bdw_retention_rate,
     )
 )

@@ -66,6 +66,12 @@ class ModelDef:
 
     The spend model (``role="spend"``) takes ``(x, monetary)`` and declares ``expected_spend(x, monetary,
     *params)``.
+
+    Contractual models (``role="contractual"``) take ``(x, T)`` (x = 1: cancelled at the end of period ``T``)
+    and declare, broadcasting like the purchase models, ``survival(t, *params)`` (share of a cohort still active
+    after ``t`` periods) and ``retention_rate(t, *params)`` (``S(t) / S(t - 1)``, ``t >= 1``); optionally
+    ``residual_lifetime(n, *params, discount_rate=d)``, the discounted expected number of further periods of a
+    customer active in period ``n`` in closed form (without it, the projections sum the survival curve).
     """
 
     name: str
@@ -90,6 +96,9 @@ class ModelDef:
     simulate_calibration: Callable[..., Any] | None = None
     strategy_purchases: Callable[..., Any] | None = None
     expected_spend: Callable[..., Any] | None = None
+    survival: Callable[..., Any] | None = None
+    retention_rate: Callable[..., Any] | None = None
+    residual_lifetime: Callable[..., Any] | None = None
     # The compiled scoring kernel of :mod:`ltvlab.ltv._score_kernels` (``*_KERNEL``) that evaluates p_alive and
     # expected_purchases row by row; None: the model is not scored by the engine.
     score_kernel: int | None = None

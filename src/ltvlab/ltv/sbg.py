@@ -33,7 +33,7 @@ from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv.distributions import betaln_pt
-from ltvlab.ltv.registry import ModelDef, register
+from ltvlab.ltv.registry import ModelDef, get_model, register, registered_models
 
 __all__ = [
     "SBG",
@@ -41,12 +41,14 @@ __all__ = [
     "RetentionFindings",
     "constant_retention_baseline",
     "project_retention",
+    "residual_lifetime",
     "residual_value",
     "retention_findings",
     "retention_rows",
     "retention_rows_from_records",
     "sbg_loglik",
     "sbg_residual_lifetime",
+    "sbg_retention_rate",
     "sbg_survival",
 ]
 
@@ -87,6 +89,12 @@ def sbg_loglik_pt(x, T, alpha, beta):
 def sbg_survival(t: ArrayLike, alpha, beta) -> np.ndarray:
     """S(t): share of a cohort still active after ``t`` periods."""
     return np.exp(betaln(_f(alpha), _f(beta) + _f(t)) - betaln(_f(alpha), _f(beta)))
+
+
+def sbg_retention_rate(t: ArrayLike, alpha, beta) -> np.ndarray:
+    """r(t) = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1), for ``t >= 1``."""
+    t, alpha, beta = _f(t), _f(alpha), _f(beta)
+    return (beta + t - 1.0) / (alpha + beta + t - 1.0)
 
 
 def sbg_residual_lifetime(
@@ -210,14 +218,30 @@ def retention_rows_from_records(
 
 
 # --- projections ----------------------------------------------------------------------------------------
+# Every contractual model of the registry (sBG here, beta-discrete-Weibull in ltvlab.ltv.bdw) is projected the
+# same way: from the survival / retention-rate functions it declares, evaluated at each draw of its fit.
+
+# Discounted residual lifetimes without a closed form are summed until the discount factor is below this.
+_DISCOUNT_TAIL = 1e-12
 
 
-def _draws_by_cohort(fit: Any, max_draws: int | None, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    if fit.model_name != SBG.kind_name:
-        raise LtvlabError(f"retention projections need an sBG fit; this is a {fit.model_name} fit")
+def _contractual(fit: Any) -> ModelDef:
+    name = str(getattr(fit, "model_name", None))
+    if name not in registered_models("contractual"):
+        raise LtvlabError(
+            f"retention projections need a contractual model fit ({', '.join(registered_models('contractual'))}); "
+            f"this is a {name} fit"
+        )
+    return get_model(name)
+
+
+def _draws_by_cohort(
+    fit: Any, max_draws: int | None, seed: int
+) -> tuple[ModelDef, dict[str, list[np.ndarray]]]:
+    model = _contractual(fit)
     draws = fit.draws(max_draws=max_draws, seed=seed)
     names = list(fit.segments) if fit.pooling != "complete" else ["all"]
-    return {name: (draws["alpha"][:, j], draws["beta"][:, j]) for j, name in enumerate(names)}
+    return model, {name: [draws[k][:, j] for k in model.param_names] for j, name in enumerate(names)}
 
 
 def project_retention(
@@ -225,23 +249,49 @@ def project_retention(
 ) -> pd.DataFrame:
     """Projected survival ``S(t)`` and retention rate ``r(t)`` for ``t = 0..periods``, per cohort, with a central
     ``level`` interval over the fit's draws: ``cohort, period, survival_mean, survival_lower, survival_upper,
-    retention_mean, retention_lower, retention_upper`` (retention undefined at period 0)."""
+    retention_mean, retention_lower, retention_upper, model`` (retention undefined at period 0; ``model`` is
+    the model's label, "sBG" or "BdW"). Any contractual model's fit: the sBG's or the beta-discrete-Weibull's
+    (duration dependence)."""
     if not 0 < level < 1:
         raise LtvlabError(f"level={level!r} must lie strictly between 0 and 1")
     tails = ((1 - level) / 2, (1 + level) / 2)
     t = np.arange(periods + 1, dtype=float)
+    model, by_cohort = _draws_by_cohort(fit, max_draws, seed)
     frames = []
-    for name, (alpha, beta) in _draws_by_cohort(fit, max_draws, seed).items():
-        survival = sbg_survival(t[None, :], alpha[:, None], beta[:, None])
-        retention = (beta[:, None] + t[None, :] - 1.0) / (alpha[:, None] + beta[:, None] + t[None, :] - 1.0)
-        retention[:, 0] = np.nan
+    for name, params in by_cohort.items():
+        columns = [p[:, None] for p in params]
+        survival = np.broadcast_to(model.survival(t[None, :], *columns), (params[0].size, t.size))
+        retention = np.full(survival.shape, np.nan)
+        retention[:, 1:] = model.retention_rate(t[None, 1:], *columns)
         frame = pd.DataFrame({"cohort": name, "period": t.astype(int)})
         for label, values in (("survival", survival), ("retention", retention)):
             frame[f"{label}_mean"] = values.mean(axis=0)
             low, high = np.quantile(values, tails, axis=0)
             frame[f"{label}_lower"], frame[f"{label}_upper"] = low, high
+        frame["model"] = model.label
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def residual_lifetime(model: ModelDef, n: ArrayLike, *params: ArrayLike, discount_rate: float) -> np.ndarray:
+    """Discounted expected further periods of a customer active in period ``n`` under a contractual ``model``:
+    its closed form when it declares one, else ``sum_{k >= n} S(k) / S(n - 1) / (1 + d)^(k - n)`` summed until
+    the discount factor falls below 1e-12 (the remaining terms add less than that times ``1 / d``)."""
+    d = float(discount_rate)
+    if not (np.isfinite(d) and d > 0):
+        raise LtvlabError(
+            "discount_rate must be > 0: undiscounted retention lifetimes can have an infinite mean"
+        )
+    if model.residual_lifetime is not None:
+        return model.residual_lifetime(n, *params, discount_rate=d)
+    n = _f(n)
+    values = [_f(p) for p in params]
+    shape = np.broadcast_shapes(n.shape, *(v.shape for v in values))
+    k = np.arange(int(np.ceil(np.log(1 / _DISCOUNT_TAIL) / np.log1p(d))) + 1, dtype=float)
+    n_ = np.broadcast_to(n, shape)[..., None]
+    cols = [np.broadcast_to(v, shape)[..., None] for v in values]
+    ratio = model.survival(n_ + k, *cols) / model.survival(n_ - 1.0, *cols)
+    return np.sum(ratio / (1.0 + d) ** k, axis=-1)
 
 
 def residual_value(
@@ -255,14 +305,16 @@ def residual_value(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Discounted expected residual value per active customer in period ``tenure`` (``tenure - 1`` renewals),
-    per cohort: ``value_per_period`` x DERL (:func:`sbg_residual_lifetime`), mean and central ``level`` interval
-    over the draws: ``cohort, tenure, mean, lower, upper``."""
+    per cohort: ``value_per_period`` x DERL (:func:`residual_lifetime`; the sBG's closed form is
+    :func:`sbg_residual_lifetime`), mean and central ``level`` interval over the draws: ``cohort, tenure, mean,
+    lower, upper``. Any contractual model's fit."""
     if not (discount_rate > 0):
         raise LtvlabError("discount_rate must be > 0: undiscounted sBG lifetimes can have an infinite mean")
     tails = ((1 - level) / 2, (1 + level) / 2)
     rows = []
-    for name, (alpha, beta) in _draws_by_cohort(fit, max_draws, seed).items():
-        values = value_per_period * sbg_residual_lifetime(tenure, alpha, beta, discount_rate=discount_rate)
+    model, by_cohort = _draws_by_cohort(fit, max_draws, seed)
+    for name, params in by_cohort.items():
+        values = value_per_period * residual_lifetime(model, tenure, *params, discount_rate=discount_rate)
         low, high = np.quantile(values, tails)
         rows.append((name, int(tenure), float(values.mean()), float(low), float(high)))
     return pd.DataFrame(rows, columns=["cohort", "tenure", "mean", "lower", "upper"])
@@ -318,6 +370,9 @@ MODEL = register(
         spec=SBG,
         reference="Fader & Hardie (2007), How to project customer retention",
         simulate_calibration=_simulate_calibration,
+        survival=sbg_survival,
+        retention_rate=sbg_retention_rate,
+        residual_lifetime=sbg_residual_lifetime,
     )
 )
 
