@@ -13,7 +13,7 @@ from scipy import optimize
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv import BGNBD, SBG, BdW, get_model
-from ltvlab.ltv.bdw import bdw_loglik, bdw_retention_rate, bdw_survival
+from ltvlab.ltv.bdw import bdw_loglik, bdw_retention_rate, bdw_survival, duration_dependence
 from ltvlab.ltv.sbg import project_retention, residual_value, sbg_loglik, sbg_survival
 from tests.ltv.fixed_fit import FixedFit
 
@@ -195,3 +195,37 @@ def test_projections_refuse_a_non_contractual_fit():
         project_retention(
             _pinned(BGNBD.kind_name, {"r": [0.24], "alpha": [4.4], "a": [0.8], "b": [2.4]}), periods=3
         )
+
+
+def test_duration_dependence_reads_the_interval_of_c():
+    rng = np.random.default_rng(2)
+    draws = {"alpha": np.full((400, 3), 0.9), "beta": np.full((400, 3), 1.4)}
+    draws["c"] = np.column_stack([0.6 + 0.05 * rng.standard_normal(400), 1 + 0.2 * rng.standard_normal(400), 1.6 + 0.05 * rng.standard_normal(400)])  # fmt: skip
+    fit = FixedFit(BdW.kind_name, draws, segments=("falling", "unclear", "rising"))
+    fit.pooling = "none"
+    table = duration_dependence(fit, level=0.9).set_index("cohort")
+    np.testing.assert_allclose(table["c_lower"], np.quantile(draws["c"], 0.05, axis=0))
+    np.testing.assert_allclose(table["c_upper"], np.quantile(draws["c"], 0.95, axis=0))
+    assert "falls" in table.loc["falling", "reading"] and "rises" in table.loc["rising", "reading"]
+    assert "no duration dependence" in table.loc["unclear", "reading"]
+    with pytest.raises(LtvlabError, match="BdW fit"):
+        duration_dependence(_pinned(SBG.kind_name, {"alpha": [0.7], "beta": [1.2]}))
+
+
+def test_the_retention_plot_draws_each_model_and_cohort_with_its_band():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ltvlab.ltv.model_plots import plot_retention_models
+
+    bdw = _pinned(BdW.kind_name, {"alpha": [0.9, 1.0], "beta": [1.4, 1.5], "c": [0.6, 0.7]})
+    sbg = _pinned(SBG.kind_name, {"alpha": [0.9, 1.0], "beta": [1.4, 1.5]})
+    projections = [project_retention(sbg, periods=10), project_retention(bdw, periods=10)]
+    left, right = plot_retention_models(projections, last_observed=7)
+    assert [line.get_label() for line in left.get_lines()][:2] == ["all: sBG", "all: BdW"]
+    survival = left.get_lines()[1].get_ydata()
+    t = np.arange(11.0)
+    np.testing.assert_allclose(
+        survival, (bdw_survival(t, 0.9, 1.4, 0.6) + bdw_survival(t, 1.0, 1.5, 0.7)) / 2
+    )
+    assert len(right.get_lines()[0].get_xdata()) == 10  # retention rates from period 1

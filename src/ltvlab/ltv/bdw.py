@@ -19,19 +19,21 @@ lifetime: it is summed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import pytensor.tensor as pt
 from numpy.typing import ArrayLike
 from scipy.special import betaln
 
+from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv.distributions import betaln_pt
 from ltvlab.ltv.registry import ModelDef, register
 
-__all__ = ["BdW", "bdw_loglik", "bdw_retention_rate", "bdw_survival"]
+__all__ = ["BdW", "bdw_loglik", "bdw_retention_rate", "bdw_survival", "duration_dependence"]
 
 
 @dataclass(frozen=True)
@@ -115,3 +117,26 @@ MODEL = register(
         retention_rate=bdw_retention_rate,
     )
 )
+
+
+def duration_dependence(fit: Any, *, level: float = 0.90) -> pd.DataFrame:
+    """Per cohort, the posterior of ``c`` with a central ``level`` interval and what it says: ``cohort, c_mean,
+    c_lower, c_upper, reading``. ``c < 1`` throughout the interval: each customer's cancellation probability
+    falls with tenure; ``c > 1``: it rises; an interval containing 1 cannot tell the BdW from the sBG."""
+    if fit.model_name != BdW.kind_name:
+        raise LtvlabError(f"duration dependence needs a {MODEL.label} fit; this is a {fit.model_name} fit")
+    if not 0 < level < 1:
+        raise LtvlabError(f"level={level!r} must lie strictly between 0 and 1")
+    c = fit.draws()["c"]
+    names = list(fit.segments) if fit.pooling != "complete" else ["all"]
+    rows = []
+    for j, name in enumerate(names):
+        low, high = np.quantile(c[:, j], [(1 - level) / 2, (1 + level) / 2])
+        if high < 1:
+            reading = "cancellation probability falls with tenure (c < 1)"
+        elif low > 1:
+            reading = "cancellation probability rises with tenure (c > 1)"
+        else:
+            reading = "no duration dependence detectable (interval contains c = 1, the sBG)"
+        rows.append((name, float(c[:, j].mean()), float(low), float(high), reading))
+    return pd.DataFrame(rows, columns=["cohort", "c_mean", "c_lower", "c_upper", "reading"])

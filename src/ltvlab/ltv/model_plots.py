@@ -1,5 +1,5 @@
 """Figures of the models added through the registry: tracking by discrete period (BG/BB), retention
-projections (sBG), and one tracking plot with every compared model."""
+projections (sBG, beta-discrete-Weibull), and one tracking plot with every compared model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from matplotlib.axes import Axes
 
 from ltvlab.ltv.plots import finish_tracking_axes
 
-__all__ = ["plot_model_tracking", "plot_period_tracking", "plot_retention_projection"]
+__all__ = [
+    "plot_model_tracking",
+    "plot_period_tracking",
+    "plot_retention_models",
+    "plot_retention_projection",
+]
 
 
 def plot_period_tracking(tracking: pd.DataFrame, *, cumulative: bool = False, ax: Axes | None = None) -> Axes:
@@ -49,7 +54,8 @@ def plot_retention_projection(
         ax.fill_between(
             frame["period"], frame["survival_lower"], frame["survival_upper"], color=colour, alpha=0.2
         )
-        ax.plot(frame["period"], frame["survival_mean"], color=colour, label=f"{cohort}: sBG model")
+        model = frame["model"].iloc[0] if "model" in frame else "sBG"
+        ax.plot(frame["period"], frame["survival_mean"], color=colour, label=f"{cohort}: {model} model")
         base = next((b for b in baselines if b.cohort == cohort), None)
         if base is not None:
             ax.plot(
@@ -67,6 +73,56 @@ def plot_retention_projection(
     ax.set_ylim(0, 1.02)
     ax.legend(frameon=False, fontsize=8)
     return ax
+
+
+def plot_retention_models(
+    projections: list[pd.DataFrame],
+    observed: pd.DataFrame | None = None,
+    *,
+    last_observed: int | None = None,
+    axes: tuple[Axes, Axes] | None = None,
+) -> tuple[Axes, Axes]:
+    """Survival (left) and retention rate (right) per cohort under several contractual models, each
+    :func:`ltvlab.ltv.sbg.project_retention` frame one line style with its interval band; colours are cohorts.
+    ``observed`` (``cohort, period, survival``) adds the observed shares and the observed retention rates."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    left, right = axes
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ("-", "-.", ":", "--")
+    cohorts = sorted({c for p in projections for c in p["cohort"]})
+    for m, projection in enumerate(projections):
+        for cohort, frame in projection.groupby("cohort", sort=True):
+            colour = colours[cohorts.index(cohort) % len(colours)]
+            label = f"{cohort}: {frame['model'].iloc[0]}"
+            rates = frame[frame["period"] >= 1]
+            for ax, data, what in ((left, frame, "survival"), (right, rates, "retention")):
+                ax.fill_between(
+                    data["period"], data[f"{what}_lower"], data[f"{what}_upper"], color=colour, alpha=0.12
+                )
+                ax.plot(
+                    data["period"], data[f"{what}_mean"], color=colour, linestyle=styles[m % len(styles)],
+                    label=label,
+                )  # fmt: skip
+    if observed is not None:
+        for cohort, seen in observed.groupby("cohort", sort=True):
+            colour = colours[cohorts.index(cohort) % len(colours)] if cohort in cohorts else "black"
+            seen = seen.sort_values("period")
+            left.scatter(seen["period"], seen["survival"], color=colour, edgecolor="black", zorder=3, s=22)
+            survival = seen["survival"].to_numpy()
+            right.scatter(
+                seen["period"].to_numpy()[1:], survival[1:] / survival[:-1], color=colour, edgecolor="black",
+                zorder=3, s=22,
+            )  # fmt: skip
+    for ax, ylabel in ((left, "share still active"), (right, "retention rate (renewing share)")):
+        if last_observed is not None:
+            ax.axvline(last_observed, color="grey", linestyle=":")
+        ax.set_xlabel("period since acquisition")
+        ax.set_ylabel(ylabel)
+        ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    left.set_ylim(0, 1.02)
+    right.legend(frameon=False, fontsize=8)
+    return left, right
 
 
 def plot_model_tracking(
