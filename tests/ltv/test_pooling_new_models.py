@@ -1,4 +1,4 @@
-"""Partial pooling of the models added through the registry (MBG/NBD, BG/BB) recovers known segment parameters.
+"""Partial pooling of the models added through the registry (MBG/NBD, BG/BB, sBG) recovers known segment parameters.
 
 Two tiers:
 
@@ -7,11 +7,12 @@ Two tiers:
   correct posterior misses one at 3.5 sd is about 16 x 0.00047 = 0.7%.
 - a calibration study per model (``study``): as ``tests/ltv/test_calibration.py`` for BG/NBD, the truth of each of
   50 datasets is drawn from the very prior the model is given (population means and pooling sds, then 4 segment
-  parameters), data are simulated from the model's own exact generator, and the partial-pooling fit's 90% central
-  intervals of the 4 population means and 16 segment parameters are checked: 1,000 checks per model. The checks
-  within a dataset are correlated; the study estimates the design effect and prints the coverage, its SE and the
-  z-score against 0.90. The gate 84-96% is that of the existing models (about 3 SE at a design effect of 4: SE of
-  a proportion 0.9 over 1,000 / 4 effective checks = 0.019).
+  parameters), data are simulated from the model's own exact generator (sBG: an independent simulation of its
+  story in this file), and the partial-pooling fit's 90% central intervals of the population means and segment
+  parameters are checked: 1,000 checks per model with 4 parameters, 500 for the sBG's 2. The checks within a
+  dataset are correlated; the study estimates the design effect and prints the coverage, its SE and the z-score
+  against 0.90. The gate 84-96% is that of the existing models (about 3 SE at a design effect of 4: SE of a
+  proportion 0.9 over 1,000 / 4 effective checks = 0.019; for the sBG's 500 checks 0.027, so about 2.2 SE).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import get_model, model_spec
 from ltvlab.ltv.bgbb import BGBB, PERIOD
 from ltvlab.ltv.mbgnbd import MBGNBD
+from ltvlab.ltv.sbg import SBG
 from tests.ltv.test_calibration import _design_effect
 
 N_DATASETS = 50
@@ -60,6 +62,19 @@ def _bgbb_segment(n: int, theta: dict[str, float], rng: np.random.Generator) -> 
     return sim[[col.X, col.T_X, col.T]]
 
 
+def _sbg_segment(n: int, theta: dict[str, float], rng: np.random.Generator) -> pd.DataFrame:
+    # an independent generator of the sBG story (Fader & Hardie 2007): each customer's cancellation probability
+    # p ~ Beta(alpha, beta); the customer renews each period with probability 1 - p, so the period at whose end
+    # they cancel is geometric; observed for 4-8 periods (staggered starts), later cancellations are censored
+    p = rng.beta(theta["alpha"], theta["beta"], n)
+    lifetime = rng.geometric(np.clip(p, 1e-12, 1.0))
+    observed = rng.integers(4, 9, n)
+    cancelled = lifetime <= observed
+    return pd.DataFrame(
+        {col.X: cancelled.astype(int), col.T: np.where(cancelled, lifetime, observed).astype(float)}
+    )
+
+
 CASES = {
     "mbgnbd": _Case(
         MBGNBD.kind_name,
@@ -85,6 +100,13 @@ CASES = {
         },
         _bgbb_segment,
         PERIOD,
+    ),
+    "sbg": _Case(
+        SBG.kind_name,
+        # centred on the "regular" cohort of Fader & Hardie (2007): alpha 0.704, beta 1.182
+        {"alpha": (np.log(0.7), 0.3), "beta": (np.log(1.2), 0.3), "pooling_sd": 0.3},
+        _sbg_segment,
+        "period",
     ),
 }
 
@@ -122,10 +144,21 @@ _KNOWN_NONCONVERGENT = (
 )
 
 
+# The sBG case was added without being seen to pass on the shared machine (its NUTS fits did not get the CPU in
+# time), so it sits in the study set until it has been run.
+_NOT_YET_SEEN_PASSING = (pytest.mark.study,)
+
+
+def _recovery_param(key: str):
+    if key == "mbgnbd":
+        return pytest.param(key, marks=_KNOWN_NONCONVERGENT)
+    if key == "sbg":
+        return pytest.param(key, marks=_NOT_YET_SEEN_PASSING)
+    return key
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "key", [pytest.param(k, marks=_KNOWN_NONCONVERGENT) if k == "mbgnbd" else k for k in sorted(CASES)]
-)
+@pytest.mark.parametrize("key", [_recovery_param(k) for k in sorted(CASES)])
 def test_partial_pooling_recovers_known_segment_parameters(key):
     case = CASES[key]
     rng = np.random.default_rng(404)
