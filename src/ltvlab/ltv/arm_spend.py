@@ -39,7 +39,7 @@ from ltvlab.ltv.diagnostics import (
     warn_if_failed,
 )
 from ltvlab.ltv.gamma_gamma import GammaGamma
-from ltvlab.ltv.interactions.fit import EFFECT_POOLING_SD
+from ltvlab.ltv.interactions.fit import EFFECT_POOLING_SD, _laplace_draws
 from ltvlab.ltv.priors import DEFAULT_COEFFICIENT_SD, resolve_priors
 from ltvlab.ltv.registry import get_model
 
@@ -232,15 +232,15 @@ class ArmSpendSpec:
         self,
         data: ArmSpendData,
         *,
-        method: Literal["nuts", "map"] = "nuts",
+        method: Literal["nuts", "map", "laplace"] = "nuts",
         draws: int = 1000,
         tune: int = 1000,
         chains: int = 2,
         seed: int = 2024,
         target_accept: float = 0.9,
     ) -> ArmSpendFit:
-        if method not in ("nuts", "map"):
-            raise LtvlabError(f"method={method!r}: use 'nuts' or 'map'")
+        if method not in ("nuts", "map", "laplace"):
+            raise LtvlabError(f"method={method!r}: use 'nuts', 'map' or 'laplace'")
         model = self.build(data)
         names = self.gate_names(data)
         out = ("p", "q", "gamma", "kappa")
@@ -265,7 +265,10 @@ class ArmSpendSpec:
         else:
             point, converged, message = _build.run_map(model, seed)
             diagnostics = map_diagnostics(converged, message, names)
-            samples = {name: np.asarray(point[name])[None, ...] for name in out}
+            if method == "map":
+                samples = {name: np.asarray(point[name])[None, ...] for name in out}
+            else:  # Gaussian approximation at the mode, as the purchase model's method="laplace"
+                samples = _laplace_draws(model, point, list(out), draws, seed)
         warn_if_failed(diagnostics, "Gamma-Gamma spend with the treatment arm")
         return ArmSpendFit(
             segments=data.segments,

@@ -271,8 +271,8 @@ def fit_experiment(
 ) -> ExperimentFit:
     """Fit the arm's effects on purchase and dropout (Pareto/NBD with the ``arm`` covariate) and on spend.
 
-    ``method="laplace"`` fits the purchase model by its Laplace approximation and the spend model by NUTS (it is
-    small); use it for simulation studies, NUTS for reports. ``method="map"`` fits both at their posterior mode
+    ``method="laplace"`` fits both by the Laplace approximation at the posterior mode (approximate intervals,
+    fast): for simulation studies; NUTS for reports. ``method="map"`` fits both at their posterior mode
     (one 'draw', no interval): for checks of the mechanics only.
     """
     if len(data.segments) < 2 and "partial" in (pooling, effect_pooling):
@@ -289,7 +289,7 @@ def fit_experiment(
     purchase = spec.fit(data.tvc, method=method, draws=draws, tune=tune, chains=chains, seed=seed)
     spend = ArmSpendSpec(pooling=spend_pooling, effect_pooling=effect_pooling).fit(
         data.spend,
-        method="map" if method == "map" else "nuts",
+        method=method,
         draws=draws,
         tune=tune,
         chains=chains,
@@ -421,10 +421,18 @@ class ExperimentValue:
             "level": self.level,
             "n_draws": self.n_draws,
             "diagnostics_ok": self.diagnostics_ok,
-            "value": self.table.to_dict(orient="records"),
-            "arms": self.arms.to_dict(orient="records"),
+            "value": _records(self.table),
+            "arms": _records(self.arms),
             "warnings": list(self.warnings),
         }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with missing values as ``None`` (JSON has no NaN)."""
+    return [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
 
 
 def experiment_value(

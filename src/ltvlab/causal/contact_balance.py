@@ -1,5 +1,4 @@
-"""Were the contacts randomised? Balance of contact intensity on the targeting covariates, and naive versus
-adjusted contact effects against a known truth.
+"""Were the contacts randomised? Balance of each strategy's contact intensity on the targeting covariates.
 
 A randomised contact log sends each strategy with a chance that does not depend on the customer; a targeted
 one sends more to the customers a score says will buy more, so the time-varying-covariate fit without the
@@ -12,13 +11,13 @@ difference of the covariate between the customers above and below the median con
 
 The adjustment is the fit with the targeting covariates as static covariates
 (``prepare_tvc_data(static=..., static_columns=...)``): when the assignment depends only on them (no unmeasured
-targeting), the contact effects are identified. :func:`effect_errors` lines fits up against a known truth
-(simulations) to show how far each is from it.
+targeting), the contact effects are identified (:func:`ltvlab.reports.interactions.naive_vs_adjusted` lines the naive and adjusted fits up
+against a simulation's truth).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,9 +26,8 @@ from scipy import stats
 from ltvlab.data.contacts import STRATEGY, TIMESTAMP
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv.interactions import TVCFit
 
-__all__ = ["effect_errors", "targeting_balance"]
+__all__ = ["targeting_balance"]
 
 
 def targeting_balance(
@@ -92,21 +90,3 @@ def targeting_balance(
             targeted = bool(p_value < alpha and abs(smd) > smd_threshold)
             rows.append((strategy, covariate, float(corr), float(p_value), float(smd), targeted))
     return pd.DataFrame(rows, columns=["strategy", "covariate", "correlation", "p_value", "smd", "targeted"])
-
-
-def effect_errors(fits: Mapping[str, TVCFit], truth: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
-    """Each fit's effects against the truth (``segment, strategy, parameter, value`` as the simulators give):
-    ``fit, segment, strategy, parameter, truth, mean, lower, upper, error, z, covered``."""
-    frames = []
-    key = ["segment", "strategy", "parameter"]
-    for label, fit in fits.items():
-        est = fit.effects(level=level)
-        merged = est.merge(truth[[*key, "value"]].rename(columns={"value": "truth"}), on=key, how="inner")
-        if merged.empty:
-            raise LtvlabError(f"fit {label!r}: no effect matches the truth's segment/strategy/parameter")
-        merged["error"] = merged["mean"] - merged["truth"]
-        merged["z"] = merged["error"] / merged["sd"]
-        merged["covered"] = (merged["lower"] <= merged["truth"]) & (merged["truth"] <= merged["upper"])
-        merged.insert(0, "fit", label)
-        frames.append(merged[["fit", *key, "truth", "mean", "lower", "upper", "error", "z", "covered"]])
-    return pd.concat(frames, ignore_index=True)
