@@ -122,7 +122,9 @@ def test_a_horizon_inside_the_window_is_not_extrapolation(small):
     assert any("extrapolation" in w for w in longer.warnings)
 
 
+@pytest.mark.slow
 def test_map_fit_runs_end_to_end_and_serialises(small):
+    # compiles both PyMC models (157 s on the shared 2-core machine at load 23; seen passing)
     sim, data = small
     fit = fit_experiment(data, method="map", effect_pooling="none", seed=3)
     value = experiment_value(fit, data, horizon_periods=26)
@@ -178,3 +180,16 @@ def test_decomposed_incremental_clv_covers_the_simulated_truth_at_the_nominal_ra
     assert summary["datasets"].min() == 40
     assert (np.abs(summary["coverage"] - 0.9) < 3 * se).all(), summary
     assert abs(summary["coverage"].mean() - 0.9) < 2 * se, summary
+
+
+def test_partially_pooled_spend_effect_is_non_centred(small):
+    from ltvlab.ltv.arm_spend import ArmSpendSpec
+
+    _, data = small
+    model = ArmSpendSpec(effect_pooling="partial").build(data.spend)
+    assert {"mu_kappa", "tau_kappa", "u_kappa", "kappa"} <= set(model.named_vars)
+    assert model.named_vars["u_kappa"].eval().shape == (2,)
+    from dataclasses import replace
+
+    one = ArmSpendSpec(effect_pooling="partial")._effect_pooling(replace(data.spend, segments=("all",)))
+    assert one == "complete"  # one segment: nothing to pool over

@@ -20,7 +20,8 @@ def test_naive_fit_is_biased_on_targeted_contacts_and_the_adjusted_fit_recovers_
     # by exp(0.5) per sd): without the score the purchase effects absorb the score's effect; with it as a static
     # covariate they are identified. Laplace posteriors, 4,000 customers, 1 segment, 3 strategies, 52 weeks.
     crm = simulate_contact_crm(4_000, n_segments=1, assignment="targeted", seed=31)
-    kw = dict(calibration_end=crm.calibration_end, merge_same_day=False)
+    segment = crm.customers[["customer_id", "segment"]]  # the truth's segment label
+    kw = dict(calibration_end=crm.calibration_end, merge_same_day=False, segment=segment)
     naive = prepare_tvc_data(crm.transactions, crm.covariates, **kw)
     adjusted = prepare_tvc_data(
         crm.transactions,
@@ -42,6 +43,8 @@ def test_naive_fit_is_biased_on_targeted_contacts_and_the_adjusted_fit_recovers_
             crm.truth,
             parameter=parameter,
         )
+        assert len(comp) == 3 and comp["truth"].notna().all()
+        print(comp.round(3).to_string())
         sd = {n: (comp[f"{n}_upper"] - comp[f"{n}_lower"]) / (2 * Z90) for n in ("naive", "adjusted")}
         z_adjusted = comp["adjusted_bias"] / sd["adjusted"]
         # adjusted: within 3.5 posterior sd of the truth for each strategy (6 checks, ~0.3% false alarms)

@@ -70,6 +70,7 @@ def _read_assignment(path: str, arm_col: str, treatment: str | None, segment_col
 def experiment_value(**options: Any) -> None:
     """Incremental CLV of a randomised test with its frequency, retention and spend parts (Shapley split),
     intervals by segment, and the share of the value that accrues after the test window (extrapolation)."""
+    from ltvlab.cli.ltv import _clean
     from ltvlab.ltv.experiment_value import experiment_data, experiment_value, fit_experiment
 
     source = {k: options.pop(k) for k in list(options) if k in TRANSACTION_SOURCE_KEYS}
@@ -114,7 +115,7 @@ def experiment_value(**options: Any) -> None:
         **value.to_dict(),
     }
     if options["as_json"]:
-        echo_json(report)
+        echo_json(_clean(report))
         return
     from ltvlab.reports import format as fmt
 
