@@ -20,10 +20,10 @@ def balance_view(balance: pd.DataFrame) -> Any:
             "strategy": balance["strategy"],
             "covariate": balance["covariate"],
             "correlation with contacts per period": [
-                fmt.number(v, sign=True) for v in balance["correlation"]
+                fmt.number(v, decimals=2, sign=True) for v in balance["correlation"]
             ],
             "p-value": [fmt.p_value(v) for v in balance["p_value"]],
-            "SMD, high vs low contact rate": [fmt.number(v, sign=True) for v in balance["smd"]],
+            "SMD, high vs low contact rate": [fmt.number(v, decimals=2, sign=True) for v in balance["smd"]],
             "contacts follow the covariate": ["yes" if t else "no" for t in balance["targeted"]],
         }
     )
@@ -42,10 +42,10 @@ def balance_sentence(balance: pd.DataFrame, *, declared_randomised: bool) -> str
             "effects."
         )
     parts = [
-        f"{r.strategy} contacts rise with {r.covariate} (correlation {fmt.number(r.correlation, sign=True)}, "
+        f"{r.strategy} contacts rise with {r.covariate} (correlation {fmt.number(r.correlation, decimals=2, sign=True)}, "
         f"{fmt.p_value(r.p_value)})"
         if r.correlation > 0
-        else f"{r.strategy} contacts fall with {r.covariate} (correlation {fmt.number(r.correlation, sign=True)}, "
+        else f"{r.strategy} contacts fall with {r.covariate} (correlation {fmt.number(r.correlation, decimals=2, sign=True)}, "
         f"{fmt.p_value(r.p_value)})"
         for r in flagged.itertuples()
     ]
