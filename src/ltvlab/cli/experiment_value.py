@@ -61,7 +61,7 @@ def _read_assignment(path: str, arm_col: str, treatment: str | None, segment_col
 )
 @click.option("--annual-discount-rate", type=float, default=0.10, show_default=True)
 @click.option("--method", type=click.Choice(["nuts", "laplace", "map"]), default="nuts", show_default=True)
-@click.option("--effect-pooling", type=click.Choice(["none", "complete", "partial"]), default="partial",
+@click.option("--effect-pooling", type=click.Choice(["none", "complete", "partial"]), default="none",
               show_default=True, help="Pooling of the arm effects over segments.")  # fmt: skip
 @click.option("--draws", type=int, default=1000, show_default=True)
 @click.option("--chains", type=int, default=2, show_default=True)

@@ -156,7 +156,7 @@ class ArmSpendSpec:
     """Spec of the arm-aware Gamma-Gamma (see the module docstring)."""
 
     pooling: Literal["none", "complete"] = "complete"
-    effect_pooling: Pooling = "partial"
+    effect_pooling: Pooling = "none"
     coefficient_sd: float = DEFAULT_COEFFICIENT_SD
     effect_pooling_sd: float = EFFECT_POOLING_SD
     thresholds: DiagnosticThresholds = field(default_factory=DiagnosticThresholds)
