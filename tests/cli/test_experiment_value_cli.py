@@ -66,4 +66,5 @@ def test_text_output_names_each_part_with_its_interval(files, sim) -> None:
     assert "Randomised test on 1,200 customers, 8 periods observed" in result.output
     for part in ("frequency", "retention", "spend", "total"):
         assert f"all {part:>9}:" in result.output
-    assert "per customer" in result.output
+    assert "per customer (posterior mode, no interval)" in result.output  # --method map: one point
+    assert "of the total accrues after the 8-period test window" in result.output

@@ -129,6 +129,7 @@ def test_map_fit_runs_end_to_end_and_serialises(small):
     fit = fit_experiment(data, method="map", effect_pooling="none", seed=3)
     value = experiment_value(fit, data, horizon_periods=26)
     assert value.n_draws == 1
+    assert value.table["lower"].isna().all()  # a point estimate has no interval
     assert set(value.table["part"]) == set(PARTS)
     assert set(value.table["group"]) == {*data.segments, "all"}
     payload = json.loads(json.dumps(value.to_dict()))

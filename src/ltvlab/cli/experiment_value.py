@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import pandas as pd
 
 from ltvlab.cli._options import (
@@ -109,7 +110,13 @@ def experiment_value(**options: Any) -> None:
         "seed": options["seed"],
         "effects": fit.purchase.effects().to_dict(orient="records")
         + [
-            {"segment": s, "parameter": "spend", "mean": float(k.mean())}
+            {
+                "segment": s,
+                "parameter": "spend",
+                "mean": float(k.mean()),
+                "lower": float(np.quantile(k, 0.05)),
+                "upper": float(np.quantile(k, 0.95)),
+            }
             for s, k in zip(fit.spend.segments, fit.spend.draws["kappa"].T, strict=True)
         ],
         **value.to_dict(),
@@ -124,9 +131,18 @@ def experiment_value(**options: Any) -> None:
         f"observed, value over {value.horizon_periods} periods"
     )
     for row in value.table.to_dict(orient="records"):
-        band = fmt.interval(row["lower"], row["upper"], kind="money", level=value.level, label="interval")
+        band = (
+            "posterior mode, no interval"
+            if value.n_draws == 1
+            else fmt.interval(row["lower"], row["upper"], kind="money", level=value.level, label="interval")
+        )
         click.echo(
             f"  {row['group']:>12} {row['part']:>9}: {fmt.money(row['mean'], sign=True)} per customer ({band})"
         )
+    total = value.table.query("group == 'all' and part == 'total'").iloc[0]
+    click.echo(
+        f"  {fmt.percent(total['share_after_window'])} of the total accrues after the {value.window_periods}-period "
+        "test window: model extrapolation, not observed"
+    )
     for warning in value.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)

@@ -438,6 +438,10 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _quantile(values: np.ndarray, q: float) -> float:
+    return float("nan") if np.isnan(q) else float(np.quantile(values, q))
+
+
 def experiment_value(
     source: ExperimentFit | dict[str, np.ndarray],
     data: ExperimentData,
@@ -454,6 +458,8 @@ def experiment_value(
     total = parts.sum(axis=-1)
     groups = [*data.segments, ALL]
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    if v.shape[0] == 1:  # a point estimate (MAP, or the truth): no interval
+        lo = hi = np.nan
     rows, long = [], []
     for gi, group in enumerate(groups):
         for pi, part in enumerate(PARTS):
@@ -462,8 +468,8 @@ def experiment_value(
                 "group": group,
                 "part": part,
                 "mean": float(t.mean()),
-                "lower": float(np.quantile(t, lo)),
-                "upper": float(np.quantile(t, hi)),
+                "lower": _quantile(t, lo),
+                "upper": _quantile(t, hi),
                 "in_window": float(parts[:, gi, pi, 0].mean()),
                 "after_window": float(parts[:, gi, pi, 1].mean()),
             }
@@ -472,8 +478,8 @@ def experiment_value(
                     share = parts[:, gi, pi, 1] / t
                 row.update(
                     share_after_window=float(np.mean(share)),
-                    share_after_window_lower=float(np.quantile(share, lo)),
-                    share_after_window_upper=float(np.quantile(share, hi)),
+                    share_after_window_lower=_quantile(share, lo),
+                    share_after_window_upper=_quantile(share, hi),
                 )
             rows.append(row)
             long.append(
@@ -496,8 +502,8 @@ def experiment_value(
                     "group": group,
                     "arm": arm,
                     "clv": float(a.mean()),
-                    "lower": float(np.quantile(a, lo)),
-                    "upper": float(np.quantile(a, hi)),
+                    "lower": _quantile(a, lo),
+                    "upper": _quantile(a, hi),
                 }
             )
     fit = source if isinstance(source, ExperimentFit) else None
