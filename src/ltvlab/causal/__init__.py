@@ -1,5 +1,6 @@
 """Observational causal designs: propensity weighting (IPW, AIPW), difference-in-differences, sensitivity."""
 
+from ltvlab.causal.contact_balance import targeting_balance
 from ltvlab.causal.did import DidResult, difference_in_differences
 from ltvlab.causal.panel import purchase_panel
 from ltvlab.causal.plots import plot_estimates_vs_naive, plot_event_study, plot_love, plot_propensity
@@ -25,5 +26,6 @@ __all__ = [
     "plot_love",
     "plot_propensity",
     "purchase_panel",
+    "targeting_balance",
     "verdict",
 ]

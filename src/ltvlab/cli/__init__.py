@@ -61,6 +61,10 @@ def _register() -> None:
 
     cli.add_command(ltv_cmd.ltv)
 
+    from ltvlab.cli import experiment_value as experiment_value_cmd
+
+    ltv_cmd.ltv.add_command(experiment_value_cmd.experiment_value)
+
     from ltvlab.cli import causal as causal_cmd
 
     cli.add_command(causal_cmd.causal)
