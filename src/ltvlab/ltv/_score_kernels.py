@@ -1,22 +1,27 @@
 """Compiled per-row scoring kernels: P(alive), expected purchases and discounted CLV summarised over draws.
 
 The scoring engine (:mod:`ltvlab.ltv.engine`) hands :func:`score_block` a block of distinct summary rows and the
-posterior draws; one compiled pass (Numba, parallel over rows on the machine's cores) returns, per row, the mean
-and the 5/50/95% quantiles over draws of each quantity, without forming a draws x rows array. Quantiles are
-NumPy's default ("linear") rule, taken by a partial sort (selection) of the row's draws in the kernel.
+posterior draws; compiled passes (Numba, parallel on the machine's cores) return, per row, the mean and the
+5/50/95% quantiles over draws of each quantity, without forming a draws x rows array. Quantiles are NumPy's
+default ("linear") rule, exactly: the needed order statistics of a row's draws are found by one pass that copies
+the values inside brackets read off a sorted sample of the draws, and a selection inside each bracket.
 
 Work is shared wherever the formulas allow. Alive at ``T`` the future of a customer depends on ``(x, T)`` only
-(memorylessness), so expected purchases are ``P(alive) x R(t; x, T)``; ``R`` and the discounted sum of its
-increments are computed once per distinct ``(parameter cell, x, T)``, the parts that do not involve ``x`` once
-per ``(cell, T)``, and the ``t_x`` terms of P(alive) once per ``(cell, x, t_x)``. Customer summaries made from
-dated transactions have few distinct ``T`` and ``t_x`` (whole days), so this removes most of the special-function
-evaluations.
+(memorylessness), so expected purchases are ``P(alive) x R(t; x, T)``. Rows are ordered by (cell, x, T, t_x)
+and cut into blocks; per block and draw (parallel over draws) the logarithms of ``alpha + tau`` (and ``beta +
+tau``) are taken once per distinct (cell, tau) over the block's T and t_x values, the horizon terms once per
+(cell, T), and then, per (cell, x), one power series of the Gauss hypergeometric function with shared
+coefficients is summed at all of that group's points -- every (T, horizon) for the BG/NBD-type ``R`` and every
+T and t_x for the Pareto/NBD P(alive) term -- each point stopping when its own terms are negligible. The
+tables hold, per (cell, x, T) and draw, ``R``, its discounted increments and the T part of the death odds, and
+per (cell, x, t_x) the t_x part, both in linear space scaled so that P(alive) per row and draw is one division;
+where those scaled numbers would underflow (hundreds of purchases) the draw takes the log-space formula, and
+where SciPy's hyp2f1 is not finite the Pareto/NBD quadrature, as :mod:`ltvlab.ltv.formulas` does.
 
-The formulas are those of :mod:`ltvlab.ltv.formulas` term by term (same expressions, same special functions:
-the Gauss hypergeometric function is SciPy's own, called through its Cython C interface), so scores equal the
-NumPy expressions to rounding. The one rewrite: for BG/NBD-type models the series ``2F1(A, B; C; z)`` is summed
-here for all horizons of a customer at once (shared coefficients) where it converges fast, and SciPy's function is
-called otherwise.
+The formulas are those of :mod:`ltvlab.ltv.formulas` term by term; where the shared series does not apply
+(``z > 0.92``, or parameters for which its terms change sign) SciPy's own hyp2f1 is called through its Cython C
+interface, so scores equal the NumPy expressions to rounding (tested to 1e-10 in
+``tests/ltv/test_scoring_kernels.py``).
 
 Model kinds are declared by the model modules (``ModelDef.score_kernel``): :data:`BGNBD_KERNEL`,
 :data:`MBGNBD_KERNEL`, :data:`PNBD_KERNEL`.
