@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,19 +105,60 @@ def synthetic(n: int, draws: int, model: str, seed: int = 2024) -> tuple[pd.Data
     return summary, purchase, spend
 
 
+def _phase_timers() -> dict[str, list[float]]:
+    """Wrap the engine's phases (dedup, tables, per-row pass) to add up their wall and CPU seconds."""
+    import ltvlab.ltv.scoring as scoring_module
+    from ltvlab.ltv import _score_kernels
+
+    totals: dict[str, list[float]] = {"dedup": [0.0, 0.0], "tables": [0.0, 0.0], "rows": [0.0, 0.0]}
+
+    def timed(module: Any, attr: str, phase: str) -> None:
+        inner = getattr(module, attr)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start, cpu = time.perf_counter(), time.process_time()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                totals[phase][0] += time.perf_counter() - start
+                totals[phase][1] += time.process_time() - cpu
+
+        setattr(module, attr, wrapper)
+
+    timed(scoring_module, "unique_rows", "dedup")
+    timed(_score_kernels, "_tables", "tables")
+    timed(_score_kernels, "_rows", "rows")
+    return totals
+
+
 def child(args: argparse.Namespace) -> dict[str, Any]:
-    from ltvlab.ltv import write_scores
+    from ltvlab.ltv import score_customers, write_scores
     from ltvlab.ltv.engine import scoring_plan, unique_row_table, unique_rows
 
     summary, purchase, spend = synthetic(args.customers, args.draws, args.model)
     spend_fit = spend if args.clv else None
     OUT.mkdir(exist_ok=True)
-    if args.child in ("warm-up", "new"):
+    if args.child in ("compile", "warm-up"):
+        start, cpu = time.perf_counter(), time.process_time()
+        write_scores(purchase, spend_fit, summary, OUT / f"scores_{args.model}.parquet", max_draws=None)
+        return {"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}
+    if args.child == "new":
+        phases = _phase_timers()
         start, cpu = time.perf_counter(), time.process_time()
         run = write_scores(purchase, spend_fit, summary, OUT / f"scores_{args.model}.parquet", max_draws=None)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        parquet_phases = {k: [round(v[0], 2), round(v[1], 2)] for k, v in phases.items()}
+        memory_wall = memory_cpu = float("nan")
+        if not args.skip_memory:
+            start, cpu_mem = time.perf_counter(), time.process_time()
+            score_customers(purchase, spend_fit, summary, max_draws=None)
+            memory_wall, memory_cpu = time.perf_counter() - start, time.process_time() - cpu_mem
         return {
-            "wall_s": time.perf_counter() - start,
-            "cpu_s": time.process_time() - cpu,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "phases_wall_cpu_s": parquet_phases,
+            "memory_wall_s": memory_wall,
+            "memory_cpu_s": memory_cpu,
             "n_unique": run.n_unique_summaries,
             "columns": len(run.columns),
         }
@@ -185,15 +227,17 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_child(argv: list[str]) -> dict[str, Any]:
+def run_child(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     out = OUT / "scoring_child.json"
     OUT.mkdir(exist_ok=True)
-    proc = subprocess.Popen([sys.executable, __file__, *argv, "--result", str(out)])
+    load_before = os.getloadavg()[0]
+    proc = subprocess.Popen([sys.executable, __file__, *argv, "--result", str(out)], env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"child {argv} failed with status {status}")
     result = json.loads(out.read_text())
     result["peak_rss_mib"] = usage.ru_maxrss / 1024.0
+    result["load_1min_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return result
 
 
@@ -204,23 +248,29 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--models", default="bgnbd,mbgnbd,paretonbd")
-    parser.add_argument("--reference-rows", type=int, default=20_000)
-    parser.add_argument("--child", choices=("warm-up", "new", "reference"))
+    parser.add_argument("--reference-rows", type=int, default=5_000)
+    parser.add_argument("--child", choices=("compile", "warm-up", "new", "reference"))
     parser.add_argument("--model", default="bgnbd")
     parser.add_argument("--clv", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true", help="time only the Parquet path")
     parser.add_argument("--result")
     args = parser.parse_args()
     if args.child:
         Path(args.result).write_text(json.dumps(child(args)))
         return
     common = ["--customers", str(args.customers), "--draws", str(args.draws)]
+    small = ["--customers", "1000", "--draws", "50", "--clv"]
+    with tempfile.TemporaryDirectory() as empty_cache:  # first-ever compile: an empty Numba cache
+        first = run_child(["--child", "compile", *small], env={**os.environ, "NUMBA_CACHE_DIR": empty_cache})
+    print(json.dumps({"measurement": "first-ever compile (empty Numba cache)", **first}), flush=True)
+    warm = run_child(["--child", "warm-up", *small])
+    print(json.dumps({"measurement": "cached kernels (package cache)", **warm}), flush=True)
     rows = []
-    warm = run_child(["--child", "warm-up", "--customers", "1000", "--draws", "50", "--clv"])
-    print(json.dumps({"measurement": "warm-up (compile)", **warm}), flush=True)
     for model in args.models.split(","):
         for clv in (False, True):
             flag = ["--clv"] if clv else []
-            new = run_child(["--child", "new", "--model", model, *common, *flag])
+            memory = ["--skip-memory"] if args.skip_memory else []
+            new = run_child(["--child", "new", "--model", model, *common, *flag, *memory])
             ref = run_child(
                 [
                     "--child",
@@ -237,17 +287,22 @@ def main() -> None:
             print(json.dumps(entry), flush=True)
             rows.append(entry)
     print(
-        "\n| model | quantities | distinct rows | compiled wall s | compiled peak RSS MiB | NumPy path s "
-        "(extrapolated from rows) | speed-up | max abs diff | max rel diff |"
+        "\n| model | quantities | distinct rows | Parquet wall s | CPU s | dedup / tables / rows CPU s | "
+        "in memory wall s | peak RSS MiB | load 1 min | NumPy path s (extrapolated) | max abs diff | "
+        "max rel diff |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for e in rows:
         n, r = e["new"], e["reference"]
         what = "P(alive), E[purchases], CLV" if e["clv"] else "P(alive), E[purchases]"
+        ph = n["phases_wall_cpu_s"]
+        load = n["load_1min_before_after"]
         print(
-            f"| {e['model']} | {what} | {n['n_unique']:,} | {n['wall_s']:.1f} | {n['peak_rss_mib']:.0f} | "
-            f"{r['numpy_s_extrapolated']:.0f} ({r['reference_rows']:,}) | "
-            f"{r['numpy_s_extrapolated'] / n['wall_s']:.1f}x | {r['max_abs_diff']:.1e} | {r['max_rel_diff']:.1e} |"
+            f"| {e['model']} | {what} | {n['n_unique']:,} | {n['wall_s']:.1f} | {n['cpu_s']:.1f} | "
+            f"{ph['dedup'][1]:.1f} / {ph['tables'][1]:.1f} / {ph['rows'][1]:.1f} | {n['memory_wall_s']:.1f} | "
+            f"{n['peak_rss_mib']:.0f} | {load[0]:.1f} -> {load[1]:.1f} | "
+            f"{r['numpy_s_extrapolated']:.0f} ({r['reference_rows']:,} rows) | {r['max_abs_diff']:.1e} | "
+            f"{r['max_rel_diff']:.1e} |"
         )
 
 

@@ -97,8 +97,9 @@ def _max_relative_difference(new: pd.DataFrame, ref: pd.DataFrame) -> float:
 @pytest.mark.parametrize("unit", ["W", "D"])
 def test_kernels_equal_numpy_formulas_on_random_fits(model, unit):
     seed = {"bgnbd": 1, "mbgnbd": 2, "paretonbd": 3}[model] + (10 if unit == "D" else 0)
-    purchase = _random_fit(model, PARAMS[model], 200, 3, seed)
-    spend = _random_fit("gamma_gamma", SPEND, 200, 3, seed + 100)
+    # 300 draws: more than the 256 above which the kernels' quantiles come from sampled brackets
+    purchase = _random_fit(model, PARAMS[model], 300, 3, seed)
+    spend = _random_fit("gamma_gamma", SPEND, 300, 3, seed + 100)
     summary = _random_summary(1500, seed + 200, unit)
     scores = score_customers(purchase, spend, summary, max_draws=None)
     reference = _numpy_reference(purchase, spend, summary, unit)
@@ -107,6 +108,37 @@ def test_kernels_equal_numpy_formulas_on_random_fits(model, unit):
     alone = score_customers(purchase, None, summary, max_draws=None, horizon_weeks=26, period_weeks=26)
     ref_alone = _numpy_reference(purchase, None, summary, unit, horizon_weeks=26, period_weeks=26)
     assert _max_relative_difference(alone, ref_alone) <= 1e-10
+
+
+@pytest.mark.parametrize("model", sorted(PARAMS))
+def test_heavy_buyers_take_the_log_space_and_quadrature_paths(model):
+    """Customers with hundreds to thousands of purchases: the kernels' linear-space ratios underflow there (and
+    SciPy's hyp2f1 fails for Pareto/NBD), so those draws take the log-space formulas / quadrature of the NumPy
+    reference; the scores must still equal it."""
+    rng = np.random.default_rng(7)
+    n = 120
+    x = np.repeat([0.0, 1.0, 40.0, 300.0, 900.0, 2500.0], n // 6)
+    T = rng.uniform(30.0, 80.0, size=n)
+    t_x = np.where(x > 0, T * rng.choice([0.2, 0.6, 0.95, 1.0], size=n), 0.0)
+    summary = pd.DataFrame(
+        {
+            col.CUSTOMER_ID: [f"c{i}" for i in range(n)],
+            col.X: x,
+            col.T_X: t_x,
+            col.T: T,
+            col.MONETARY: np.where(x > 0, 25.0, 0.0),
+            "segment": [f"s{i}" for i in rng.integers(0, 2, size=n)],
+        }
+    )
+    summary.attrs["unit"] = "W"
+    bounds = {k: (lo, hi) for k, (lo, hi) in PARAMS[model].items()}
+    bounds["alpha"] = (0.5, 3.0)  # small alpha: (alpha / (alpha + T))^(r + x) underflows for large x
+    purchase = _random_fit(model, bounds, 300, 2, 11)
+    spend = _random_fit("gamma_gamma", SPEND, 300, 2, 12)
+    scores = score_customers(purchase, spend, summary, max_draws=None)
+    reference = _numpy_reference(purchase, spend, summary, "W")
+    assert np.isfinite(reference.to_numpy()).all()
+    assert _max_relative_difference(scores, reference) <= 1e-10
 
 
 @pytest.mark.parametrize("model", sorted(PARAMS))

@@ -1,22 +1,27 @@
 """Compiled per-row scoring kernels: P(alive), expected purchases and discounted CLV summarised over draws.
 
 The scoring engine (:mod:`ltvlab.ltv.engine`) hands :func:`score_block` a block of distinct summary rows and the
-posterior draws; one compiled pass (Numba, parallel over rows on the machine's cores) returns, per row, the mean
-and the 5/50/95% quantiles over draws of each quantity, without forming a draws x rows array. Quantiles are
-NumPy's default ("linear") rule, taken by a partial sort (selection) of the row's draws in the kernel.
+posterior draws; compiled passes (Numba, parallel on the machine's cores) return, per row, the mean and the
+5/50/95% quantiles over draws of each quantity, without forming a draws x rows array. Quantiles are NumPy's
+default ("linear") rule, exactly: the needed order statistics of a row's draws are found by one pass that copies
+the values inside brackets read off a sorted sample of the draws, and a selection inside each bracket.
 
 Work is shared wherever the formulas allow. Alive at ``T`` the future of a customer depends on ``(x, T)`` only
-(memorylessness), so expected purchases are ``P(alive) x R(t; x, T)``; ``R`` and the discounted sum of its
-increments are computed once per distinct ``(parameter cell, x, T)``, the parts that do not involve ``x`` once
-per ``(cell, T)``, and the ``t_x`` terms of P(alive) once per ``(cell, x, t_x)``. Customer summaries made from
-dated transactions have few distinct ``T`` and ``t_x`` (whole days), so this removes most of the special-function
-evaluations.
+(memorylessness), so expected purchases are ``P(alive) x R(t; x, T)``. Rows are ordered by (cell, x, T, t_x)
+and cut into blocks; per block and draw (parallel over draws) the logarithms of ``alpha + tau`` (and ``beta +
+tau``) are taken once per distinct (cell, tau) over the block's T and t_x values, the horizon terms once per
+(cell, T), and then, per (cell, x), one power series of the Gauss hypergeometric function with shared
+coefficients is summed at all of that group's points -- every (T, horizon) for the BG/NBD-type ``R`` and every
+T and t_x for the Pareto/NBD P(alive) term -- each point stopping when its own terms are negligible. The
+tables hold, per (cell, x, T) and draw, ``R``, its discounted increments and the T part of the death odds, and
+per (cell, x, t_x) the t_x part, both in linear space scaled so that P(alive) per row and draw is one division;
+where those scaled numbers would underflow (hundreds of purchases) the draw takes the log-space formula, and
+where SciPy's hyp2f1 is not finite the Pareto/NBD quadrature, as :mod:`ltvlab.ltv.formulas` does.
 
-The formulas are those of :mod:`ltvlab.ltv.formulas` term by term (same expressions, same special functions:
-the Gauss hypergeometric function is SciPy's own, called through its Cython C interface), so scores equal the
-NumPy expressions to rounding. The one rewrite: for BG/NBD-type models the series ``2F1(A, B; C; z)`` is summed
-here for all horizons of a customer at once (shared coefficients) where it converges fast, and SciPy's function is
-called otherwise.
+The formulas are those of :mod:`ltvlab.ltv.formulas` term by term; where the shared series does not apply
+(``z > 0.92``, or parameters for which its terms change sign) SciPy's own hyp2f1 is called through its Cython C
+interface, so scores equal the NumPy expressions to rounding (tested to 1e-10 in
+``tests/ltv/test_scoring_kernels.py``).
 
 Model kinds are declared by the model modules (``ModelDef.score_kernel``): :data:`BGNBD_KERNEL`,
 :data:`MBGNBD_KERNEL`, :data:`PNBD_KERNEL`.
@@ -49,47 +54,17 @@ _QUAD_NODES, _QUAD_WEIGHTS = np.polynomial.legendre.leggauss(16)
 _QUAD_PANELS = np.array([0.0, 0.6, 0.9, 1.0])
 _SERIES_MAX_Z = 0.92  # beyond this the shared power series needs too many terms: SciPy's hyp2f1 is called
 _SERIES_MAX_TERMS = 3000
-_TABLE_ELEMENTS = 4_000_000  # numbers in each per-block table (32 MB)
+_TABLE_ELEMENTS = 6_000_000  # numbers in the tables of one block (48 MB)
+_DRAW_CHUNK = 8  # draws per parallel task when filling the tables
+_TINY = (
+    1e-280  # below this a linear-space ratio may have lost precision: the draw takes the log-space formula
+)
 
 
 @nb.njit(cache=True)
 def hyp2f1(a, b, c, z):  # pragma: no cover - compiled
     """SciPy's ``hyp2f1(a, b, c, z)`` for real arguments (the same C function)."""
     return _hyp2f1_c(a, b, c, z, 0)
-
-
-@nb.njit(cache=True)
-def _hyp2f1_many(a, b, c, z, n, out):  # pragma: no cover - compiled
-    """``out[k] = 2F1(a, b; c; z[k])`` for ``k < n``: one power series for all ``z`` (shared coefficients).
-
-    Used where the series converges quickly and has no cancellation (``c > 0.5``, ``a > -1``, ``b > -1``, ``z``
-    in ``[0, 0.92]``): every term after the first has one sign, and summation stops once the largest-``z`` term is
-    below 1e-17 of its sum times ``1 - z``, a bound on the rest. Elsewhere SciPy's function is called per ``z``.
-    """
-    k_max = 0
-    for k in range(n):
-        if z[k] > z[k_max]:
-            k_max = k
-    z_max = z[k_max]
-    if not (c > 0.5 and a > -1.0 and b > -1.0 and 0.0 <= z_max <= _SERIES_MAX_Z):
-        for k in range(n):
-            out[k] = hyp2f1(a, b, c, z[k])
-        return
-    power = np.ones(n)
-    for k in range(n):
-        out[k] = 1.0
-    coef = 1.0
-    tol = 1e-17 * (1.0 - z_max)
-    for i in range(_SERIES_MAX_TERMS):
-        fi = float(i)
-        coef *= (a + fi) * (b + fi) / ((c + fi) * (fi + 1.0))
-        for k in range(n):
-            power[k] *= z[k]
-            out[k] += coef * power[k]
-        if abs(coef * power[k_max]) <= tol * abs(out[k_max]):
-            return
-    for k in range(n):  # did not converge: SciPy's transformations
-        out[k] = hyp2f1(a, b, c, z[k])
 
 
 @nb.njit(cache=True)
@@ -142,100 +117,342 @@ def _ratio_power_over(s_minus_1, log_ratio):  # pragma: no cover - compiled
     return -np.expm1(-s_minus_1 * log_ratio) / s_minus_1
 
 
+# ------------------------------------------------------------------------------- shared power series
+
+
+@nb.njit(cache=True)
+def _series(a, b, c, z, n, out, zc, pw, acc, tol, slot):  # pragma: no cover - compiled
+    """``out[k] = 2F1(a, b; c; z[k])`` for ``k < n``: one power series for all ``z`` (shared coefficients).
+
+    Used where the series converges quickly and has no cancellation (``c > 0.5``, ``a > -1``, ``b > -1``, ``z``
+    in ``[0, 0.92]``): every term after the first has one sign, and the sum for ``z[k]`` stops once its term is
+    below 1e-17 of the sum times ``1 - z[k]``, a bound on the rest; values still summing are kept contiguous so
+    the loop over them vectorises. Elsewhere (and after 3,000 terms) SciPy's function is called per ``z``.
+    ``zc, pw, acc, tol, slot`` are scratch arrays of at least ``n`` elements.
+    """
+    if not (c > 0.5 and a > -1.0 and b > -1.0):
+        for k in range(n):
+            out[k] = hyp2f1(a, b, c, z[k])
+        return
+    m = 0
+    for k in range(n):
+        zk = z[k]
+        if 0.0 <= zk <= _SERIES_MAX_Z:
+            zc[m] = zk
+            pw[m] = 1.0
+            acc[m] = 1.0
+            tol[m] = 1e-17 * (1.0 - zk)
+            slot[m] = k
+            m += 1
+        else:
+            out[k] = hyp2f1(a, b, c, zk)
+    coef = 1.0
+    i = 0
+    while m > 0 and i < _SERIES_MAX_TERMS:
+        fi = float(i)
+        coef *= (a + fi) * (b + fi) / ((c + fi) * (fi + 1.0))
+        for k in range(m):
+            pw[k] *= zc[k]
+            acc[k] += coef * pw[k]
+        i += 1
+        if i % 8 == 0:  # retire the sums that have converged
+            kept = 0
+            for k in range(m):
+                if abs(coef * pw[k]) <= tol[k] * abs(acc[k]):
+                    out[slot[k]] = acc[k]
+                else:
+                    zc[kept], pw[kept], acc[kept] = zc[k], pw[k], acc[k]
+                    tol[kept], slot[kept] = tol[k], slot[k]
+                    kept += 1
+            m = kept
+    for k in range(m):  # did not converge: SciPy's transformations
+        out[slot[k]] = hyp2f1(a, b, c, zc[k])
+
+
 # ---------------------------------------------------------------------------------------- table stages
+#
+# A block of distinct rows is described by
+#   tau entries  (cell, tau): every distinct (cell, T) and (cell, t_x) of the block; ``tau_is_T`` marks the T's
+#   xt entries   (cell, x, T), sorted; ``e_T`` its T, ``e_tau`` its tau entry
+#   tx entries   (cell, x, t_x), sorted; ``f_tx`` its t_x, ``f_tau`` its tau entry
+#   groups       (cell, x): xt entries ``g_e0[g]:g_e1[g]`` and tx entries ``g_f0[g]:g_f1[g]``
+# The tables are filled draw by draw (parallel over chunks of draws): per draw the (cell, tau) logarithms and the
+# (cell, T) horizon terms once, then per group one shared power series over all of its (T, horizon) or tau points.
 
 
-@nb.njit(cache=True, parallel=True)
-def _cell_t_table(kind, params, ct_cell, ct_T, horizons):  # pragma: no cover - compiled
-    """Per (cell, T, draw): ``[log(alpha + T), h_1 .. h_K]`` with ``h_k`` the tail ``(1 - z_k)^(a - 1)`` (BG/NBD
-    types) or ``(1 - ((beta+T)/(beta+T+t_k))^(s-1)) / (s-1)`` (Pareto/NBD)."""
-    n_draws = params.shape[1]
+@nb.njit(cache=True)
+def _bg_draw(
+    kind,
+    P,
+    j,
+    tau_cell,
+    tau_val,
+    tau_is_T,
+    g_cell,
+    g_x,
+    g_e0,
+    g_e1,
+    g_f0,
+    g_f1,
+    e_T,
+    e_tau,
+    f_tau,
+    horizons,
+    discount,
+    xt,
+    tx,
+    la,
+    tails,
+    z,
+    F,
+    zc,
+    pw,
+    acc,
+    tol,
+    slot,
+):  # pragma: no cover - compiled
+    """BG/NBD-type tables of draw ``j``: xt = [U, R(horizon), D], tx = V, with P(alive) = U / (U + V).
+
+    ``U = exp(-c0 - (r+x) log((alpha+T)/alpha))`` and ``V = ((alpha+t_x)/alpha)^-(r+x)``, so ``V / U`` is the
+    death odds ``exp(c0 + (r+x) (log(alpha+T) - log(alpha+t_x)))`` of :func:`ltvlab.ltv.formulas`.
+    """
     nk = horizons.size
-    out = np.empty((ct_cell.size, n_draws, nk + 1))
-    for q in nb.prange(ct_cell.size):
-        c = ct_cell[q]
-        T = ct_T[q]
-        for j in range(n_draws):
-            alpha = params[1, j, c]
-            log_at = np.log(alpha + T)
-            out[q, j, 0] = log_at
-            if kind == PNBD_KERNEL:
-                s, beta = params[2, j, c], params[3, j, c]
-                log_bt = np.log(beta + T)
-                for k in range(nk):
-                    out[q, j, k + 1] = _ratio_power_over(s - 1.0, np.log(beta + T + horizons[k]) - log_bt)
-            else:
-                a = params[2, j, c]
-                for k in range(nk):
-                    out[q, j, k + 1] = np.exp((a - 1.0) * (log_at - np.log(alpha + T + horizons[k])))
-    return out
-
-
-@nb.njit(cache=True, parallel=True)
-def _cell_x_t_table(
-    kind, params, xt_cell, xt_x, xt_T, xt_ct, ct_table, horizons, discount
-):  # pragma: no cover
-    """Per (cell, x, T, draw): ``[c0, R(horizon), sum_k (R_k - R_(k-1)) / (1+d)^k]`` with ``R`` the expected
-    purchases given alive at ``T``; ``c0`` is the ``(x, T)`` part of the log death odds (Pareto/NBD: the
-    hypergeometric term at ``T``, and the log alive likelihood in slot 3)."""
-    n_draws = params.shape[1]
-    nk = horizons.size
-    out = np.empty((xt_cell.size, n_draws, 4))
-    for q in nb.prange(xt_cell.size):
-        c, x, T, ct = xt_cell[q], xt_x[q], xt_T[q], xt_ct[q]
-        z = np.empty(nk)
-        f = np.empty(nk)
-        for j in range(n_draws):
-            r, alpha = params[0, j, c], params[1, j, c]
-            rate = np.empty(nk)
-            if kind == PNBD_KERNEL:
-                s, beta = params[2, j, c], params[3, j, c]
-                out[q, j, 0] = _pnbd_log_term(T, x, r, alpha, s, beta)
-                out[q, j, 3] = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-                for k in range(nk):
-                    rate[k] = (r + x) * (beta + T) / (alpha + T) * ct_table[ct, j, k + 1]
-            else:
-                a, b = params[2, j, c], params[3, j, c]
-                if kind == BGNBD_KERNEL:
-                    out[q, j, 0] = np.log(a) - np.log(b + max(x, 1.0) - 1.0)
-                    hyp_a, hyp_c = a + b - 1.0 - r, a + b + x - 1.0
-                else:  # MBG/NBD: BG/NBD expectation of a new customer with r + x, alpha + T, b + x + 1
-                    out[q, j, 0] = np.log(a) - np.log(b + x)
-                    b_post, r_post = b + x + 1.0, r + x
-                    hyp_a, hyp_c = a + b_post - 1.0 - r_post, a + b_post - 1.0
-                alpha_t = alpha + T
-                for k in range(nk):
-                    z[k] = horizons[k] / (alpha_t + horizons[k])
-                _hyp2f1_many(hyp_a, a - 1.0, hyp_c, z, nk, f)
-                a_minus_1 = 1e-10 if abs(a - 1.0) < 1e-10 else a - 1.0
-                for k in range(nk):
-                    rate[k] = hyp_c / a_minus_1 * (1.0 - ct_table[ct, j, k + 1] * f[k])
-                out[q, j, 3] = 0.0
-            out[q, j, 1] = rate[nk - 1]
+    for u in range(tau_cell.size):
+        c = tau_cell[u]
+        alpha, a = P[c, 1, j], P[c, 2, j]
+        lt = np.log(alpha + tau_val[u])
+        la[u] = lt
+        if tau_is_T[u]:
+            for k in range(nk):
+                tails[u, k] = np.exp((a - 1.0) * (lt - np.log(alpha + tau_val[u] + horizons[k])))
+    for g in range(g_cell.size):
+        c, x = g_cell[g], g_x[g]
+        r, alpha, a, b = P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
+        if kind == BGNBD_KERNEL:
+            c0 = np.log(a) - np.log(b + max(x, 1.0) - 1.0)
+            hyp_a, hyp_c = a + b - 1.0 - r, a + b + x - 1.0
+        else:  # MBG/NBD: BG/NBD expectation of a new customer with r + x, alpha + T, b + x + 1
+            c0 = np.log(a) - np.log(b + x)
+            b_post, r_post = b + x + 1.0, r + x
+            hyp_a, hyp_c = a + b_post - 1.0 - r_post, a + b_post - 1.0
+        rx = r + x
+        log_alpha = np.log(alpha)
+        n = 0
+        for e in range(g_e0[g], g_e1[g]):
+            alpha_t = alpha + e_T[e]
+            for k in range(nk):
+                z[n] = horizons[k] / (alpha_t + horizons[k])
+                n += 1
+        _series(hyp_a, a - 1.0, hyp_c, z, n, F, zc, pw, acc, tol, slot)
+        a_minus_1 = 1e-10 if abs(a - 1.0) < 1e-10 else a - 1.0
+        scale = hyp_c / a_minus_1
+        n = 0
+        for e in range(g_e0[g], g_e1[g]):
+            u = e_tau[e]
+            xt[0, e, j] = np.exp(-c0 - rx * (la[u] - log_alpha))
             total = 0.0
             previous = 0.0
             for k in range(nk):
-                total += (rate[k] - previous) / discount[k]
-                previous = rate[k]
-            out[q, j, 2] = total
-    return out
+                rate = scale * (1.0 - tails[u, k] * F[n])
+                n += 1
+                total += (rate - previous) / discount[k]
+                previous = rate
+            xt[1, e, j] = previous
+            xt[2, e, j] = total
+        for f in range(g_f0[g], g_f1[g]):
+            tx[f, j] = np.exp(-rx * (la[f_tau[f]] - log_alpha))
+
+
+@nb.njit(cache=True)
+def _pnbd_draw(
+    P,
+    j,
+    tau_cell,
+    tau_val,
+    tau_is_T,
+    g_cell,
+    g_x,
+    g_e0,
+    g_e1,
+    g_f0,
+    g_f1,
+    e_T,
+    e_tau,
+    f_tau,
+    horizons,
+    discount,
+    xt,
+    tx,
+    la,
+    tails,
+    z,
+    F,
+    zc,
+    pw,
+    acc,
+    tol,
+    slot,
+):  # pragma: no cover - compiled
+    """Pareto/NBD tables of draw ``j``: xt = [C, G(T), R(horizon), D], tx = G(t_x).
+
+    ``G(tau) = g(tau) / g0`` is the hypergeometric term of :func:`_pnbd_log_term` scaled by its tau-free part
+    ``g0`` (the same for T and t_x of a (cell, x)), and ``C = s / (r+s+x) * g0 / alive-likelihood(T)``, so the
+    death odds are ``C * (G(t_x) - G(T))`` (``G`` NaN where SciPy's hyp2f1 is not finite: the row takes the
+    reference path with its quadrature).
+    """
+    nk = horizons.size
+    lb = tails[:, nk]
+    for u in range(tau_cell.size):
+        c = tau_cell[u]
+        alpha, s, beta = P[c, 1, j], P[c, 2, j], P[c, 3, j]
+        la[u] = np.log(alpha + tau_val[u])
+        lbt = np.log(beta + tau_val[u])
+        lb[u] = lbt
+        if tau_is_T[u]:
+            for k in range(nk):
+                tails[u, k] = _ratio_power_over(s - 1.0, np.log(beta + tau_val[u] + horizons[k]) - lbt)
+    for g in range(g_cell.size):
+        c, x = g_cell[g], g_x[g]
+        r, alpha, s, beta = P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
+        rx = r + x
+        kk = r + s + x
+        alpha_ge = alpha >= beta
+        big = alpha if alpha_ge else beta
+        d = abs(alpha - beta)
+        second = rx if alpha_ge else s + 1.0
+        if alpha_ge:
+            e_a, e_b = -rx, -s
+        else:
+            e_a, e_b = 1.0 - rx, -(s + 1.0)
+        log_g0 = e_a * np.log(alpha) + e_b * np.log(beta)
+        n = 0
+        for e in range(g_e0[g], g_e1[g]):
+            z[n] = d / (big + e_T[e])
+            n += 1
+        for f in range(g_f0[g], g_f1[g]):
+            z[n] = d / (big + tau_val[f_tau[f]])
+            n += 1
+        _series(1.0, second, kk + 1.0, z, n, F, zc, pw, acc, tol, slot)
+        n = 0
+        for e in range(g_e0[g], g_e1[g]):
+            u = e_tau[e]
+            log_f = np.log(F[n])
+            n += 1
+            log_alive = -rx * la[u] - s * lb[u]
+            xt[0, e, j] = s / kk * np.exp(log_g0 - log_alive)
+            xt[1, e, j] = np.exp(e_a * la[u] + e_b * lb[u] + log_f - log_g0) if np.isfinite(log_f) else np.nan
+            factor = rx * (beta + e_T[e]) / (alpha + e_T[e])
+            total = 0.0
+            previous = 0.0
+            for k in range(nk):
+                rate = factor * tails[u, k]
+                total += (rate - previous) / discount[k]
+                previous = rate
+            xt[2, e, j] = previous
+            xt[3, e, j] = total
+        for f in range(g_f0[g], g_f1[g]):
+            u = f_tau[f]
+            log_f = np.log(F[n])
+            n += 1
+            tx[f, j] = np.exp(e_a * la[u] + e_b * lb[u] + log_f - log_g0) if np.isfinite(log_f) else np.nan
 
 
 @nb.njit(cache=True, parallel=True)
-def _cell_x_tx_table(kind, params, tx_cell, tx_x, tx_tx):  # pragma: no cover - compiled
-    """Per (cell, x, t_x, draw): ``log(alpha + t_x)`` (BG/NBD types) or the hypergeometric term at ``t_x``."""
-    n_draws = params.shape[1]
-    out = np.empty((tx_cell.size, n_draws))
-    for q in nb.prange(tx_cell.size):
-        c, x, t_x = tx_cell[q], tx_x[q], tx_tx[q]
-        for j in range(n_draws):
+def _tables(
+    kind,
+    P,
+    tau_cell,
+    tau_val,
+    tau_is_T,
+    g_cell,
+    g_x,
+    g_e0,
+    g_e1,
+    g_f0,
+    g_f1,
+    e_T,
+    e_tau,
+    f_tau,
+    horizons,
+    discount,
+    xt,
+    tx,
+):  # pragma: no cover - compiled
+    """Fill ``xt`` (fields x xt entries x draws) and ``tx`` (tx entries x draws), parallel over chunks of draws."""
+    n_draws = P.shape[2]
+    nk = horizons.size
+    width = 1
+    for g in range(g_cell.size):
+        width = max(width, (g_e1[g] - g_e0[g]) * nk + (g_f1[g] - g_f0[g]))
+    n_chunks = (n_draws + _DRAW_CHUNK - 1) // _DRAW_CHUNK
+    for chunk in nb.prange(n_chunks):
+        la = np.empty(tau_cell.size)
+        tails = np.empty((tau_cell.size, nk + 1))
+        z, F = np.empty(width), np.empty(width)
+        zc, pw, acc, tol = np.empty(width), np.empty(width), np.empty(width), np.empty(width)
+        slot = np.empty(width, dtype=np.int64)
+        for j in range(chunk * _DRAW_CHUNK, min(n_draws, (chunk + 1) * _DRAW_CHUNK)):
             if kind == PNBD_KERNEL:
-                out[q, j] = _pnbd_log_term(
-                    t_x, x, params[0, j, c], params[1, j, c], params[2, j, c], params[3, j, c]
+                _pnbd_draw(
+                    P,
+                    j,
+                    tau_cell,
+                    tau_val,
+                    tau_is_T,
+                    g_cell,
+                    g_x,
+                    g_e0,
+                    g_e1,
+                    g_f0,
+                    g_f1,
+                    e_T,
+                    e_tau,
+                    f_tau,
+                    horizons,
+                    discount,
+                    xt,
+                    tx,
+                    la,
+                    tails,
+                    z,
+                    F,
+                    zc,
+                    pw,
+                    acc,
+                    tol,
+                    slot,
                 )
             else:
-                out[q, j] = np.log(params[1, j, c] + t_x)
-    return out
+                _bg_draw(
+                    kind,
+                    P,
+                    j,
+                    tau_cell,
+                    tau_val,
+                    tau_is_T,
+                    g_cell,
+                    g_x,
+                    g_e0,
+                    g_e1,
+                    g_f0,
+                    g_f1,
+                    e_T,
+                    e_tau,
+                    f_tau,
+                    horizons,
+                    discount,
+                    xt,
+                    tx,
+                    la,
+                    tails,
+                    z,
+                    F,
+                    zc,
+                    pw,
+                    acc,
+                    tol,
+                    slot,
+                )
 
 
 # ------------------------------------------------------------------------------------------ quantiles
@@ -281,21 +498,11 @@ def _select(v, lo, hi, k):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _summarise(v, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
-    """Mean and linear-interpolation quantiles of ``v`` into ``out[col], out[col + 1 ..]`` (``v`` is reordered).
-
-    ``ks`` are the distinct order statistics needed, ascending; they are placed by selection, each in the part of
-    ``v`` left unsorted by the previous ones (median first, then each side).
-    """
+def _select_many(v, ks):  # pragma: no cover - compiled
+    """Place every order statistic ``ks`` (ascending) of ``v`` at its index, by nested selection."""
     n = v.size
-    total = 0.0
-    for i in range(n):
-        total += v[i]
-    out[col] = total / n
     m = ks.size
-    # explicit stack of (lo, hi, first k, last k) ranges
     stack = np.empty((2 * m + 2, 4), dtype=np.int64)
-    top = 0
     stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = 0, n, 0, m - 1
     top = 1
     while top > 0:
@@ -310,26 +517,200 @@ def _summarise(v, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - comp
         top += 1
         stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = k + 1, hi, pick + 1, last
         top += 1
-    for i in range(q_lo.size):
-        a, b, t = v[q_lo[i]], v[q_hi[i]], q_gamma[i]
-        diff = b - a
-        out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
-    return np.isfinite(total)
+
+
+@nb.njit(cache=True)
+def _bracketed(v, buf, k_lo, k_hi, lo_val, hi_val):  # pragma: no cover - compiled
+    """Order statistics ``k_lo <= k_hi`` (at most one apart) of ``v`` if they lie in ``[lo_val, hi_val]``.
+
+    One branch-free pass counts the values below ``lo_val`` and copies those inside the bracket to ``buf``;
+    the two order statistics are then selected in ``buf``. Returns ``(found, value_lo, value_hi)``.
+    """
+    below = 0
+    inside = 0
+    for i in range(v.size):
+        value = v[i]
+        below += value < lo_val
+        buf[inside] = value
+        inside += (value >= lo_val) & (value <= hi_val)
+    a, b = k_lo - below, k_hi - below
+    if a < 0 or b >= inside:
+        return False, 0.0, 0.0
+    _select(buf, 0, inside, a)
+    first = buf[a]
+    if b == a:
+        return True, first, first
+    _select(buf, a + 1, inside, b)
+    return True, first, buf[b]
+
+
+@nb.njit(cache=True)
+def _three_brackets(v, buf, q_lo, q_hi, lo_vals, hi_vals):  # pragma: no cover - compiled
+    """:func:`_bracketed` for three brackets in one pass (``buf`` holds ``3 * v.size`` numbers); returns
+    ``(found, [lo_0, hi_0, lo_1, hi_1, lo_2, hi_2])``."""
+    n = v.size
+    l0, l1, l2 = lo_vals[0], lo_vals[1], lo_vals[2]
+    h0, h1, h2 = hi_vals[0], hi_vals[1], hi_vals[2]
+    b0 = b1 = b2 = 0
+    i0 = 0
+    i1 = n
+    i2 = 2 * n
+    for i in range(n):
+        value = v[i]
+        b0 += value < l0
+        b1 += value < l1
+        b2 += value < l2
+        buf[i0] = value
+        buf[i1] = value
+        buf[i2] = value
+        i0 += (value >= l0) & (value <= h0)
+        i1 += (value >= l1) & (value <= h1)
+        i2 += (value >= l2) & (value <= h2)
+    values = np.empty(6)
+    starts = (0, n, 2 * n)
+    ends = (i0, i1, i2)
+    belows = (b0, b1, b2)
+    for q in range(3):
+        start, end = starts[q], ends[q]
+        a, b = q_lo[q] - belows[q] + start, q_hi[q] - belows[q] + start
+        if a < start or b >= end:
+            return False, values
+        _select(buf, start, end, a)
+        values[2 * q] = buf[a]
+        if b == a:
+            values[2 * q + 1] = buf[a]
+        else:
+            _select(buf, a + 1, end, b)
+            values[2 * q + 1] = buf[b]
+    return True, values
+
+
+_SAMPLE = 64  # sample of the draws whose order statistics bracket each quantile
+_BRACKET_SD = 2.5  # half-width of a bracket in binomial standard deviations of the sample rank
+
+
+@nb.njit(cache=True)
+def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
+    """Mean and linear-interpolation quantiles of ``v`` into ``out[col], out[col + 1 ..]``.
+
+    ``buf`` is scratch of ``3 * v.size + 64`` numbers; ``v`` may be reordered. Returns False (quantiles NaN) when
+    the sum is not finite. Quantile ``i`` is ``v``'s order statistics ``q_lo[i]``, ``q_hi[i]`` interpolated
+    (NumPy's default rule). With more than 256 values each pair is found in a bracket read off a sorted
+    strided sample of 64 values (2.5 binomial standard deviations of the sample rank either side), by one
+    pass over ``v`` and a selection in the bracket; a bracket that misses falls back to selection in ``v``.
+    """
+    n = v.size
+    total = 0.0
+    for i in range(n):
+        total += v[i]
+    out[col] = total / n
+    nq = q_lo.size
+    if not np.isfinite(total):
+        for i in range(nq):
+            out[col + 1 + i] = np.nan
+        return False
+    if n <= 256:
+        _select_many(v, ks)
+        for i in range(nq):
+            a, b, t = v[q_lo[i]], v[q_hi[i]], q_gamma[i]
+            diff = b - a
+            out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+        return True
+    sample = buf[3 * n :]
+    stride = n // _SAMPLE
+    for i in range(_SAMPLE):
+        sample[i] = v[i * stride + stride // 2]
+    for i in range(1, _SAMPLE):  # insertion sort of the sample
+        key = sample[i]
+        m = i - 1
+        while m >= 0 and sample[m] > key:
+            sample[m + 1] = sample[m]
+            m -= 1
+        sample[m + 1] = key
+    lo_vals = np.empty(nq)
+    hi_vals = np.empty(nq)
+    for i in range(nq):
+        share = (q_lo[i] + 0.5) / n
+        half = _BRACKET_SD * np.sqrt(_SAMPLE * share * (1.0 - share)) + 1.0
+        j_lo = int(np.floor(_SAMPLE * q_lo[i] / n - half))
+        j_hi = int(np.ceil(_SAMPLE * (q_hi[i] + 1) / n + half))
+        lo_vals[i] = sample[j_lo] if j_lo >= 0 else -np.inf
+        hi_vals[i] = sample[j_hi] if j_hi < _SAMPLE else np.inf
+    fallback = False
+    if nq == 3:  # the engine's 5/50/95%: one pass fills the three brackets
+        found, values = _three_brackets(v, buf, q_lo, q_hi, lo_vals, hi_vals)
+        if found:
+            for i in range(3):
+                a, b, t = values[2 * i], values[2 * i + 1], q_gamma[i]
+                diff = b - a
+                out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+        else:
+            fallback = True
+    else:
+        for i in range(nq):
+            found, a, b = _bracketed(v, buf, q_lo[i], q_hi[i], lo_vals[i], hi_vals[i])
+            if not found:
+                fallback = True
+                break
+            t = q_gamma[i]
+            diff = b - a
+            out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+    if fallback:
+        _select_many(v, ks)
+        for i in range(nq):
+            a, b, t = v[q_lo[i]], v[q_hi[i]], q_gamma[i]
+            diff = b - a
+            out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+    return True
+
+
+@nb.njit(cache=True)
+def _summarise(v, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
+    """:func:`_summarise_into` with its own scratch (``v`` is reordered)."""
+    return _summarise_into(v, np.empty(3 * v.size + _SAMPLE), ks, q_lo, q_hi, q_gamma, out, col)
+
+
+# ------------------------------------------------------------------------------------------------ rows
+
+
+@nb.njit(cache=True)
+def _reference_alive(kind, x, t_x, T, r, alpha, p3, p4):  # pragma: no cover - compiled
+    """P(alive) of one draw by the formulas of :mod:`ltvlab.ltv.formulas` in log space (for the few draws where
+    the tables' linear-space ratio would underflow)."""
+    if kind == PNBD_KERNEL:
+        s, beta = p3, p4
+        log_g_tx = _pnbd_log_term(t_x, x, r, alpha, s, beta)
+        log_g_T = _pnbd_log_term(T, x, r, alpha, s, beta)
+        if np.isfinite(log_g_tx) and np.isfinite(log_g_T):
+            log_j = log_g_tx + np.log(-np.expm1(min(log_g_T - log_g_tx, 0.0))) - np.log(r + s + x)
+        else:
+            log_j = _pnbd_log_integral_quadrature(x, t_x, T, r, alpha, s, beta)
+        log_alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
+        return _expit(-(np.log(s) + log_j - log_alive))
+    a, b = p3, p4
+    if kind == BGNBD_KERNEL:
+        c0 = np.log(a) - np.log(b + max(x, 1.0) - 1.0)
+    else:
+        c0 = np.log(a) - np.log(b + x)
+    return _expit(-(c0 + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))))
+
+
+_ROW_CHUNK = 16
 
 
 @nb.njit(cache=True, parallel=True)
 def _rows(
     kind,
-    params,
+    P,
     row_cell,
     x,
     t_x,
     T,
-    row_xt,
-    row_tx,
-    xt_table,
-    tx_table,
-    spend_params,
+    row_e,
+    row_f,
+    xt,
+    tx,
+    SP,
     spend_seg,
     monetary,
     bits,
@@ -337,53 +718,63 @@ def _rows(
     q_lo,
     q_hi,
     q_gamma,
+    out,
+    bad,
 ):  # pragma: no cover - compiled
-    """Per row: the quantities in ``bits`` per draw, summarised; returns the table and a per-row bad-value mask."""
-    n_draws = params.shape[1]
+    """Per row: the quantities in ``bits`` per draw from the tables, summarised into ``out``; ``bad`` flags
+    rows with a non-finite value (bit of the quantity)."""
+    n_draws = P.shape[2]
     n_rows = x.size
     n_stats = 1 + q_lo.size
-    out = np.empty((n_rows, 3 * n_stats))
-    bad = np.zeros(n_rows, dtype=np.int64)
-    for i in nb.prange(n_rows):
-        c, q, t = row_cell[i], row_xt[i], row_tx[i]
-        xi, txi, Ti = x[i], t_x[i], T[i]
+    n_chunks = (n_rows + _ROW_CHUNK - 1) // _ROW_CHUNK
+    for chunk in nb.prange(n_chunks):
         alive = np.empty(n_draws)
         purchases = np.empty(n_draws)
         value = np.empty(n_draws)
-        for j in range(n_draws):
-            r = params[0, j, c]
+        spend = np.empty(n_draws)
+        buf = np.empty(3 * n_draws + _SAMPLE)
+        for i in range(chunk * _ROW_CHUNK, min(n_rows, (chunk + 1) * _ROW_CHUNK)):
+            c, e, f = row_cell[i], row_e[i], row_f[i]
+            xi = x[i]
             if kind == PNBD_KERNEL:
-                s, alpha, beta = params[2, j, c], params[1, j, c], params[3, j, c]
-                log_g_tx, log_g_T = tx_table[t, j], xt_table[q, j, 0]
-                if np.isfinite(log_g_tx) and np.isfinite(log_g_T):
-                    log_j = log_g_tx + np.log(-np.expm1(min(log_g_T - log_g_tx, 0.0))) - np.log(r + s + xi)
-                else:
-                    log_j = _pnbd_log_integral_quadrature(xi, txi, Ti, r, alpha, s, beta)
-                p = _expit(-(np.log(s) + log_j - xt_table[q, j, 3]))
-            elif kind == BGNBD_KERNEL and xi <= 0.0:
-                p = 1.0
+                C, G_T, rate, disc, G_tx = xt[0, e], xt[1, e], xt[2, e], xt[3, e], tx[f]
+                for j in range(n_draws):
+                    alive[j] = 1.0 / (1.0 + C[j] * max(G_tx[j] - G_T[j], 0.0))
+                for j in range(n_draws):
+                    if not (G_tx[j] >= _TINY and C[j] < np.inf and G_T[j] == G_T[j]):
+                        alive[j] = _reference_alive(
+                            kind, xi, t_x[i], T[i], P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
+                        )
             else:
-                log_odds = xt_table[q, j, 0] + (r + xi) * (np.log(params[1, j, c] + Ti) - tx_table[t, j])
-                p = _expit(-log_odds)
-            alive[j] = p
-            purchases[j] = xt_table[q, j, 1] * p
+                U, rate, disc, V = xt[0, e], xt[1, e], xt[2, e], tx[f]
+                if kind == BGNBD_KERNEL and xi <= 0.0:
+                    for j in range(n_draws):
+                        alive[j] = 1.0
+                else:
+                    for j in range(n_draws):
+                        alive[j] = U[j] / (U[j] + V[j])
+                    for j in range(n_draws):
+                        if not (U[j] + V[j] >= _TINY):
+                            alive[j] = _reference_alive(
+                                kind, xi, t_x[i], T[i], P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
+                            )
+            for j in range(n_draws):
+                purchases[j] = rate[j] * alive[j]
             if bits & 4:
-                sp, sq, sg = (
-                    spend_params[0, j, spend_seg[i]],
-                    spend_params[1, j, spend_seg[i]],
-                    spend_params[2, j, spend_seg[i]],
-                )
+                g = spend_seg[i]
+                sp, sq, sg = SP[g, 0], SP[g, 1], SP[g, 2]
                 m = monetary[i] if xi > 0 else 0.0
-                denom = sp * xi + sq - 1.0
-                spend = sp * (sg + xi * m) / denom if denom > 0 else np.inf
-                value[j] = p * xt_table[q, j, 2] * spend
-        if bits & 1 and not _summarise(alive, ks, q_lo, q_hi, q_gamma, out[i], 0):
-            bad[i] |= 1
-        if bits & 2 and not _summarise(purchases, ks, q_lo, q_hi, q_gamma, out[i], n_stats):
-            bad[i] |= 2
-        if bits & 4 and not _summarise(value, ks, q_lo, q_hi, q_gamma, out[i], 2 * n_stats):
-            bad[i] |= 4
-    return out, bad
+                for j in range(n_draws):
+                    denom = sp[j] * xi + sq[j] - 1.0
+                    spend[j] = sp[j] * (sg[j] + xi * m) / denom if denom > 0 else np.inf
+                for j in range(n_draws):
+                    value[j] = alive[j] * disc[j] * spend[j]
+            if bits & 1 and not _summarise_into(alive, buf, ks, q_lo, q_hi, q_gamma, out[i], 0):
+                bad[i] |= 1
+            if bits & 2 and not _summarise_into(purchases, buf, ks, q_lo, q_hi, q_gamma, out[i], n_stats):
+                bad[i] |= 2
+            if bits & 4 and not _summarise_into(value, buf, ks, q_lo, q_hi, q_gamma, out[i], 2 * n_stats):
+                bad[i] |= 4
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -401,14 +792,56 @@ def quantile_plan(n_draws: int, quantiles: tuple[float, ...]) -> tuple[np.ndarra
     return ks, lo, hi, gamma
 
 
-def _keys(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of each row's distinct combination of ``columns`` and the row of its first occurrence."""
+def _codes(*columns: np.ndarray) -> np.ndarray:
+    """One integer per row, ordered as the rows' ``columns`` are lexicographically (dense ranks combined)."""
     codes = np.zeros(columns[0].size, dtype=np.int64)
     for column in columns:
         uniq, inv = np.unique(column, return_inverse=True)
         codes = codes * uniq.size + inv.reshape(-1)
+    return codes
+
+
+def _entries(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each row's distinct code (distinct codes ascending) and the row of each code's first occurrence."""
     _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
     return inverse.reshape(-1).astype(np.int64), first
+
+
+def _block_layout(cell: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> dict[str, np.ndarray]:
+    """The tau / xt / tx / group arrays of one block of rows (see the table stages above)."""
+    row_e, e_first = _entries(_codes(cell, x, T))
+    row_f, f_first = _entries(_codes(cell, x, t_x))
+    e_cell, e_x, e_T = cell[e_first], x[e_first], T[e_first]
+    f_cell, f_x, f_tx = cell[f_first], x[f_first], t_x[f_first]
+    # tau entries: distinct (cell, tau) over the T's of xt entries and the t_x's of tx entries
+    tau_cells = np.concatenate([e_cell, f_cell])
+    tau_vals = np.concatenate([e_T, f_tx])
+    tau_index, tau_first = _entries(_codes(tau_cells, tau_vals))
+    tau_is_T = np.zeros(tau_first.size, dtype=np.bool_)
+    tau_is_T[tau_index[: e_cell.size]] = True
+    # groups: distinct (cell, x) over both entry lists; entries are sorted by (cell, x, ...) so each group's
+    # entries are contiguous
+    group_index, group_first = _entries(_codes(np.concatenate([e_cell, f_cell]), np.concatenate([e_x, f_x])))
+    n_groups = group_first.size
+    e_group, f_group = group_index[: e_cell.size], group_index[e_cell.size :]
+    bounds_e = np.searchsorted(e_group, np.arange(n_groups + 1))
+    bounds_f = np.searchsorted(f_group, np.arange(n_groups + 1))
+    return {
+        "row_e": row_e,
+        "row_f": row_f,
+        "tau_cell": tau_cells[tau_first].astype(np.int64),
+        "tau_val": tau_vals[tau_first],
+        "tau_is_T": tau_is_T,
+        "g_cell": tau_cells[group_first].astype(np.int64),
+        "g_x": np.concatenate([e_x, f_x])[group_first],
+        "g_e0": bounds_e[:-1].astype(np.int64),
+        "g_e1": bounds_e[1:].astype(np.int64),
+        "g_f0": bounds_f[:-1].astype(np.int64),
+        "g_f1": bounds_f[1:].astype(np.int64),
+        "e_T": e_T,
+        "e_tau": tau_index[: e_cell.size].astype(np.int64),
+        "f_tau": tau_index[e_cell.size :].astype(np.int64),
+    }
 
 
 def score_block(
@@ -437,66 +870,74 @@ def score_block(
     """
     cell = np.ascontiguousarray(cell, dtype=np.int64)
     x, t_x, T = (np.ascontiguousarray(v, dtype=float) for v in (x, t_x, T))
-    params = np.ascontiguousarray(params, dtype=float)
+    P = np.ascontiguousarray(np.asarray(params, dtype=float).transpose(2, 0, 1))  # cells x params x draws
     horizons = np.ascontiguousarray(horizons, dtype=float)
     discount = np.ascontiguousarray(discount, dtype=float)
+    n_draws = P.shape[2]
     if spend_params is None or not bits & 4:
-        spend_params = np.ones((3, params.shape[1], 1))
+        spend_params = np.ones((3, n_draws, 1))
         spend_seg = np.zeros(x.size, dtype=np.int64)
         monetary = np.zeros(x.size)
-    spend_params = np.ascontiguousarray(spend_params, dtype=float)
+    SP = np.ascontiguousarray(np.asarray(spend_params, dtype=float).transpose(2, 0, 1))
     spend_seg = np.ascontiguousarray(spend_seg, dtype=np.int64)
     monetary = np.ascontiguousarray(monetary, dtype=float)
-    n_draws = params.shape[1]
     ks, lo, hi, gamma = quantile_plan(n_draws, quantiles)
-    # rows ordered by (cell, T, x, t_x), cut into blocks whose tables stay within _TABLE_ELEMENTS numbers each
-    order = np.lexsort((t_x, x, T, cell))
-    ct_sorted = _keys(cell[order], T[order])[0]
-    xt_sorted = _keys(cell[order], T[order], x[order])[0]
-    max_ct = max(1, _TABLE_ELEMENTS // (n_draws * (horizons.size + 1)))
-    max_xt = max(1, _TABLE_ELEMENTS // (n_draws * 4))
-    max_rows = max(1, _TABLE_ELEMENTS // n_draws)
+    n_fields = 4 if kind == PNBD_KERNEL else 3
+    # rows ordered by (cell, x, T, t_x) and cut into blocks whose tables hold at most _TABLE_ELEMENTS numbers
+    order = np.lexsort((t_x, T, x, cell))
+    xt_codes = _codes(cell[order], x[order], T[order])
+    tx_codes = _codes(cell[order], x[order], t_x[order])
+    new_e = np.ones(x.size, dtype=np.int64)
+    new_f = np.ones(x.size, dtype=np.int64)
+    new_e[1:] = xt_codes[1:] != xt_codes[:-1]
+    new_f[1:] = tx_codes[1:] != tx_codes[:-1]  # an upper bound: a t_x may recur after another T
+    cost = np.cumsum((new_e * n_fields + new_f) * n_draws)
     n_stats = 1 + len(quantiles)
     table = np.empty((x.size, 3 * n_stats))
     bad = np.zeros(x.size, dtype=np.int64)
     start = 0
     while start < x.size:
-        end = min(
-            start + max_rows,
-            int(np.searchsorted(ct_sorted, ct_sorted[start] + max_ct)),
-            int(np.searchsorted(xt_sorted, xt_sorted[start] + max_xt)),
-        )
+        base = cost[start - 1] if start > 0 else 0
+        end = max(start + 1, int(np.searchsorted(cost, base + _TABLE_ELEMENTS, side="right")))
         rows = order[start:end]
         b_cell, b_x, b_tx, b_T = cell[rows], x[rows], t_x[rows], T[rows]
-        row_ct, ct_first = _keys(b_cell, b_T)
-        row_xt, xt_first = _keys(b_cell, b_x, b_T)
-        row_tx, tx_first = _keys(b_cell, b_x, b_tx)
-        ct_table = _cell_t_table(kind, params, b_cell[ct_first], b_T[ct_first], horizons)
-        xt_table = _cell_x_t_table(
+        layout = _block_layout(b_cell, b_x, b_tx, b_T)
+        xt = np.empty((n_fields, layout["e_T"].size, n_draws))
+        tx = np.empty((layout["f_tau"].size, n_draws))
+        _tables(
             kind,
-            params,
-            b_cell[xt_first],
-            b_x[xt_first],
-            b_T[xt_first],
-            row_ct[xt_first],
-            ct_table,
+            P,
+            layout["tau_cell"],
+            layout["tau_val"],
+            layout["tau_is_T"],
+            layout["g_cell"],
+            layout["g_x"],
+            layout["g_e0"],
+            layout["g_e1"],
+            layout["g_f0"],
+            layout["g_f1"],
+            layout["e_T"],
+            layout["e_tau"],
+            layout["f_tau"],
             horizons,
             discount,
+            xt,
+            tx,
         )
-        del ct_table
-        tx_table = _cell_x_tx_table(kind, params, b_cell[tx_first], b_x[tx_first], b_tx[tx_first])
-        out, flags = _rows(
+        out = np.empty((rows.size, 3 * n_stats))
+        flags = np.zeros(rows.size, dtype=np.int64)
+        _rows(
             kind,
-            params,
+            P,
             b_cell,
             b_x,
             b_tx,
             b_T,
-            row_xt,
-            row_tx,
-            xt_table,
-            tx_table,
-            spend_params,
+            layout["row_e"],
+            layout["row_f"],
+            xt,
+            tx,
+            SP,
             spend_seg[rows],
             monetary[rows],
             int(bits),
@@ -504,7 +945,10 @@ def score_block(
             lo,
             hi,
             gamma,
+            out,
+            flags,
         )
+        del xt, tx
         table[rows] = out
         bad[rows] = flags
         start = end
