@@ -177,3 +177,24 @@ def test_unknown_parameter_stops_before_anything_runs(tmp_path) -> None:
     assert result.exit_code == 2
     assert "unknown parameter(s) 'txt'" in result.output and "declares: text" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_runs_start_longest_first_by_their_last_duration_untimed_runs_first(tmp_path: Path) -> None:
+    from ltvlab.reports import load_config
+    from ltvlab.reports.batch import longest_first, run_dir_for
+    from ltvlab.reports.outcome import RunOutcome
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    write_notebook(nbs, "echo", {"text": ("str", "hello")}, ["print(text)"])
+    names = ["quick", "new-a", "slow", "middle", "new-b"]
+    config = load_config(
+        write_config(tmp_path, [{"name": n, "notebook": "notebooks/echo.ipynb"} for n in names])
+    )
+    for name, seconds in {"quick": 3.0, "slow": 120.0, "middle": 40.0}.items():
+        folder = run_dir_for(config, config.select([name])[0])
+        folder.mkdir(parents=True)
+        RunOutcome(name=name, notebook="echo", title="t", parameters={}, status="ok",
+                   duration_seconds=seconds).write(folder)  # fmt: skip
+    order = longest_first(config, [(run, "key") for run in config.runs])
+    assert [run.name for run, _ in order] == ["new-a", "new-b", "slow", "middle", "quick"]

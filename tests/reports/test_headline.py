@@ -224,3 +224,46 @@ def test_one_home_for_headlines_every_public_name_importable() -> None:
                  "render_notes", "allocation_headline", "data_quality_headline", "evidence_headline",
                  "experiment_headline", "ltv_headline", "prediction_miss", "prose", "unreliable_mark"):  # fmt: skip
         assert getattr(reports, name) is getattr(home, name), name
+
+
+def test_the_index_shows_a_passed_with_caution_run_in_amber_as_its_report_does() -> None:
+    import re
+
+    from ltvlab.reports.index import index_html
+    from ltvlab.reports.outcome import RunOutcome
+    from ltvlab.reports.render import header_html, status_tone
+
+    comparison = pd.DataFrame(
+        {"policy": ["optimal"], "expected_return": [190018.0], "ci_low": [147282.0], "ci_high": [232255.0]}
+    )
+    result = SimpleNamespace(comparison=comparison, credible_mass=0.9, budget=1500.0, spent=1500.0, n_draws=200,
+                             expected_return=190018.0, ci_low=147282.0, ci_high=232255.0, prob_positive=1.0)  # fmt: skip
+    amber = allocation_headline(
+        result, {"optimal": 125316.0}, source="s", coverage=_study(), n_customers=20_000
+    )
+    green = allocation_headline(result, {"optimal": 190000.0}, source="s")
+    red = allocation_headline(result, {"optimal": 125316.0}, source="s")
+    runs = [
+        RunOutcome(
+            name=name,
+            notebook="nb.ipynb",
+            title="Budget",
+            parameters={},
+            status="ok",
+            recorded=h.to_record(),
+            html="report.html",
+        )
+        for name, h in (("amber-run", amber), ("green-run", green), ("red-run", red))
+    ]
+    assert [r.recorded["tone"] for r in runs] == ["amber", "green", "red"]
+    page = index_html(runs)
+    badges = dict(re.findall(r'data-run="([\w-]+)"><td>.*?ltv-status ltv-status-[\w-]+ ltv-tone-(\w+)', page))
+    assert badges == {"amber-run": "amber", "green-run": "green", "red-run": "red"}
+    assert "3 runs: 2 passed (1 with a caution), 1 failed" in page
+    # the report's own headline is amber too, and its badge (without a headline) uses the same colour
+    assert "ltv-tone-amber" in render_headline(amber)
+    assert status_tone("ok", runs[0].recorded) == "amber"
+    assert "ltv-tone-amber" in header_html(title="t", status="ok", recorded=runs[0].recorded)
+    # a failed run is red whatever its headline recorded; a run without a headline is grey
+    assert status_tone("diagnostics_failed", runs[0].recorded) == "red"
+    assert status_tone("ok", {}) == "grey"

@@ -66,9 +66,13 @@ class Headline:
         return prefix + self.answer
 
     def to_record(self) -> dict[str, Any]:
-        """What the batch runner keeps in ``run.json``: status word, headline text, checks, misses."""
+        """What the batch runner keeps in ``run.json``: status word, its colour, headline text, checks, misses.
+
+        ``tone`` is the colour of the trust line (amber: a check passed with a caution), so the index shows the
+        same colour as the report's headline."""
         return {
             "status": self.status,
+            "tone": overall_tone(self.checks) if self.checks else "grey",
             "headline": self.text(),
             "checks": [c.to_dict() for c in self.checks],
             "misses": list(self.misses),
