@@ -257,7 +257,7 @@ def test_the_index_shows_a_passed_with_caution_run_in_amber_as_its_report_does()
     ]
     assert [r.recorded["tone"] for r in runs] == ["amber", "green", "red"]
     page = index_html(runs)
-    badges = dict(re.findall(r'data-run="([\w-]+)"><td>.*?ltv-status ltv-status-[\w-]+ ltv-tone-(\w+)', page))
+    badges = dict(re.findall(r'data-run="([\w-]+)"><td>.*?ltv-status ltv-tone-(\w+) ltv-status-', page))
     assert badges == {"amber-run": "amber", "green-run": "green", "red-run": "red"}
     assert "3 runs: 2 passed (1 with a caution), 1 failed" in page
     # the report's own headline is amber too, and its badge (without a headline) uses the same colour
@@ -267,3 +267,18 @@ def test_the_index_shows_a_passed_with_caution_run_in_amber_as_its_report_does()
     # a failed run is red whatever its headline recorded; a run without a headline is grey
     assert status_tone("diagnostics_failed", runs[0].recorded) == "red"
     assert status_tone("ok", {}) == "grey"
+
+
+def test_publish_headline_records_the_headline_and_returns_nothing_to_display(tmp_path, monkeypatch) -> None:
+    import json
+
+    from ltvlab.reports.headline import publish_headline
+    from ltvlab.reports.record import RECORD_ENV
+
+    monkeypatch.setenv(RECORD_ENV, str(tmp_path / "record.json"))
+    headline = Headline("data", "the answer", (Check("gate", PASSED, "fine"),))
+    # a notebook cell ending with this call must not print the record (a dict dump in the report body)
+    assert publish_headline(headline) is None
+    recorded = json.loads((tmp_path / "record.json").read_text(encoding="utf-8"))
+    assert recorded["status"] == "passed" and recorded["tone"] == "green"
+    assert recorded["headline"] == "the answer"

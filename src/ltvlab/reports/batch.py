@@ -251,6 +251,10 @@ def run_batch(
             item.log.close()
             for stale in run_dir_for(config, item.run).glob(".*.tmp*"):
                 stale.unlink(missing_ok=True)
+            # a run whose worker wrote its run.json (the last step) before the interrupt was noticed is done
+            done = RunOutcome.read(run_dir_for(config, item.run))
+            if done is not None and done.attempt == item.attempt:
+                outcomes[item.run.name] = done
         bar.set_postfix(running=0, failed=n_failed, skipped=len(skipped), refresh=True)
         bar.close()
     selected_names = {run.name for run in selected}

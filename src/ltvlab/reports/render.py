@@ -141,7 +141,7 @@ def status_badge(status: str, recorded: Mapping[str, Any]) -> str:
     word, tone = status_word(status, recorded), status_tone(status, recorded)
     tip = ' title="passed with a caution: see the headline"' if tone == "amber" else ""
     return (
-        f'<span class="ltv-status ltv-status-{escape_html(word.replace(" ", "-"))} ltv-tone-{tone}"{tip}>'
+        f'<span class="ltv-status ltv-tone-{tone} ltv-status-{escape_html(word.replace(" ", "-"))}"{tip}>'
         f"{escape_html(word)}</span>"
     )
 

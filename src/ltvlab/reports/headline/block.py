@@ -200,10 +200,12 @@ def headline_slot() -> Any:
     return display(_Pending(), display_id=True)
 
 
-def publish_headline(headline: Headline, slot: Any = None) -> dict[str, Any]:
-    """Show ``headline`` in ``slot`` (from :func:`headline_slot`) and record its status and text for the run."""
+def publish_headline(headline: Headline, slot: Any = None) -> None:
+    """Show ``headline`` in ``slot`` (from :func:`headline_slot`) and record its status and text for the run.
+
+    Returns nothing, so a cell that ends with this call shows no record dump under its output."""
     from ltvlab.reports.record import record
 
     if slot is not None:
         slot.update(headline)
-    return record(**headline.to_record())
+    record(**headline.to_record())
