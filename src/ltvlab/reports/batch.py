@@ -238,9 +238,10 @@ def run_batch(
                     _kill_group(item.process)
                 if item.process.poll() is None:
                     continue
-                active.remove(item)
+                # stored before the run leaves ``active``: a Ctrl-C in between still finds it (finally below)
                 outcome = _finish(config, item, timed_out=timed_out)
                 outcomes[item.run.name] = outcome
+                active.remove(item)
                 n_failed += outcome.status != "ok"
                 bar.update(1)
     except KeyboardInterrupt:  # Ctrl-C: keep what finished, list the rest as not run, write the index
@@ -253,7 +254,7 @@ def run_batch(
                 stale.unlink(missing_ok=True)
             # a run whose worker wrote its run.json (the last step) before the interrupt was noticed is done
             done = RunOutcome.read(run_dir_for(config, item.run))
-            if done is not None and done.attempt == item.attempt:
+            if item.run.name not in outcomes and done is not None and done.attempt == item.attempt:
                 outcomes[item.run.name] = done
         bar.set_postfix(running=0, failed=n_failed, skipped=len(skipped), refresh=True)
         bar.close()
