@@ -46,6 +46,10 @@ def test_table_agrees_with_its_parts(comparison, cdnow_sample_summary):
         assert 2 < table.loc[name, "p_loo"] < 8
         bad = table.loc[name, "pareto_k_bad"]
         assert pd.isna(table.loc[name, "loo_warning"]) == (bad == 0)
+        # how each model was sampled, as the fixture asked, and its own smallest ESS (stated in the report)
+        assert (table.loc[name, "chains"], table.loc[name, "draws"], table.loc[name, "tune"]) == (2, 150, 300)
+        assert table.loc[name, "min_ess_bulk"] == pytest.approx(fit.diagnostics.min_ess_bulk)
+        assert table.loc[name, "min_ess_tail"] == pytest.approx(fit.diagnostics.min_ess_tail)
     assert table["elpd_diff"].max() == 0.0 and (table["elpd_diff_se"] >= 0).all()
     assert json.loads(json.dumps(comparison.to_dict(), default=float))["customers"] == len(
         cdnow_sample_summary
@@ -83,6 +87,7 @@ def test_cli_compare_json():
     report = json.loads(result.stdout)
     assert {m["model"] for m in report["models"]} == {"bgnbd", "mbgnbd"}
     assert all(m["loo_warning"].startswith("not applicable") for m in report["models"])
+    assert all(m["draws"] is None and m["min_ess_bulk"] is None for m in report["models"])  # MAP: no draws
     bad = CliRunner().invoke(cli, ["ltv", "compare", "--dataset", "cdnow-sample", "--models", "bgnbd"])
     assert bad.exit_code != 0 and "at least two models" in bad.output
 

@@ -133,6 +133,8 @@ def suite(tmp_path_factory):
                 "method": "nuts",
                 "draws": 20,
                 "spend_draws": 20,
+                "comparison_draws": 20,
+                "comparison_tune": 20,
                 "chains": 2,
                 "derive_segment": None,
             },

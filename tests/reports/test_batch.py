@@ -1,6 +1,6 @@
 """The batch runner end to end on tiny notebooks: injection-safe parameters, escaping, failures, timeouts.
 
-One batch of six runs executes once per module (about 15 s on 2 cores); the tests read its outputs.
+One batch of six runs executes once per module; the tests read its outputs.
 """
 
 from __future__ import annotations
@@ -31,8 +31,13 @@ def batch(tmp_path_factory):
         f"x'''\nimport os\nos.system('touch {marker}')\n'''",
         f"\\'); import os; os.system('touch {marker}') #",
     ]
+    # one run carries every injection string, each in its own parameter (Papermill writes each as source)
+    texts = {f"text{i}": ("str", "hello") for i in range(len(injections))}
     write_notebook(
-        nbs, "echo", {"text": ("str", "hello")}, ["from ltvlab.reports import record\nrecord(echo=text)"]
+        nbs,
+        "echo",
+        texts,
+        ["from ltvlab.reports import record\nrecord(echo=[" + ", ".join(texts) + "])"],
     )
     write_label_notebook(nbs)
     write_notebook(
@@ -52,10 +57,11 @@ def batch(tmp_path_factory):
         ["from ltvlab.reports import record\nrecord(diagnostics_ok=False, data_sha256='abc123')"],
     )
     runs = [
-        *(
-            {"name": f"echo-{i}", "notebook": "notebooks/echo.ipynb", "parameters": {"text": text}}
-            for i, text in enumerate(injections)
-        ),
+        {
+            "name": "echo",
+            "notebook": "notebooks/echo.ipynb",
+            "parameters": {f"text{i}": text for i, text in enumerate(injections)},
+        },
         {"name": "labels", "notebook": "notebooks/labels.ipynb", "parameters": {"label": SCRIPT}},
         {"name": "bad-share", "notebook": "notebooks/checks_share.ipynb", "parameters": {"share": 2.0}},
         {"name": "good-share", "notebook": "notebooks/checks_share.ipynb", "parameters": {"share": 0.5}},
@@ -83,10 +89,9 @@ def batch(tmp_path_factory):
 
 
 def test_injection_parameters_arrive_as_literal_strings_and_run_nothing(batch) -> None:
-    for i, text in enumerate(batch["injections"]):
-        run = batch["run"](f"echo-{i}")
-        assert run["status"] == "ok", run["error"]
-        assert run["recorded"]["echo"] == text
+    run = batch["run"]("echo")
+    assert run["status"] == "ok", run["error"]
+    assert run["recorded"]["echo"] == batch["injections"]
     assert not Path("/tmp/pwned").exists()
     assert not batch["marker"].exists()
 
@@ -163,7 +168,7 @@ def test_only_runs_a_subset_and_keeps_the_rest_in_the_index(batch, tmp_path) -> 
     assert result.exit_code == 1  # bad-share is still failed in the index
     assert "1 executed" not in result.output and "0 executed, 1 skipped" in result.output
     index = (batch["out"] / "index.html").read_text(encoding="utf-8")
-    assert index.count("<tr class=") == 9
+    assert index.count("<tr class=") == 6
 
 
 def test_unknown_parameter_stops_before_anything_runs(tmp_path) -> None:
@@ -177,3 +182,24 @@ def test_unknown_parameter_stops_before_anything_runs(tmp_path) -> None:
     assert result.exit_code == 2
     assert "unknown parameter(s) 'txt'" in result.output and "declares: text" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_runs_start_longest_first_by_their_last_duration_untimed_runs_first(tmp_path: Path) -> None:
+    from ltvlab.reports import load_config
+    from ltvlab.reports.batch import longest_first, run_dir_for
+    from ltvlab.reports.outcome import RunOutcome
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    write_notebook(nbs, "echo", {"text": ("str", "hello")}, ["print(text)"])
+    names = ["quick", "new-a", "slow", "middle", "new-b"]
+    config = load_config(
+        write_config(tmp_path, [{"name": n, "notebook": "notebooks/echo.ipynb"} for n in names])
+    )
+    for name, seconds in {"quick": 3.0, "slow": 120.0, "middle": 40.0}.items():
+        folder = run_dir_for(config, config.select([name])[0])
+        folder.mkdir(parents=True)
+        RunOutcome(name=name, notebook="echo", title="t", parameters={}, status="ok",
+                   duration_seconds=seconds).write(folder)  # fmt: skip
+    order = longest_first(config, [(run, "key") for run in config.runs])
+    assert [run.name for run, _ in order] == ["new-a", "new-b", "slow", "middle", "quick"]

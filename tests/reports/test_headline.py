@@ -245,3 +245,61 @@ def test_the_ltv_headline_names_the_model_by_its_label_not_its_registry_name(nam
     assert f"; {published} with complete pooling" in headline.analysed
     assert f"purchase model ({published})" in headline.checks[0].name
     assert name not in everything
+
+
+def test_the_index_shows_a_passed_with_caution_run_in_amber_as_its_report_does() -> None:
+    import re
+
+    from ltvlab.reports.index import index_html
+    from ltvlab.reports.outcome import RunOutcome
+    from ltvlab.reports.render import header_html, status_tone
+
+    comparison = pd.DataFrame(
+        {"policy": ["optimal"], "expected_return": [190018.0], "ci_low": [147282.0], "ci_high": [232255.0]}
+    )
+    result = SimpleNamespace(comparison=comparison, credible_mass=0.9, budget=1500.0, spent=1500.0, n_draws=200,
+                             expected_return=190018.0, ci_low=147282.0, ci_high=232255.0, prob_positive=1.0)  # fmt: skip
+    amber = allocation_headline(
+        result, {"optimal": 125316.0}, source="s", coverage=_study(), n_customers=20_000
+    )
+    green = allocation_headline(result, {"optimal": 190000.0}, source="s")
+    red = allocation_headline(result, {"optimal": 125316.0}, source="s")
+    runs = [
+        RunOutcome(
+            name=name,
+            notebook="nb.ipynb",
+            title="Budget",
+            parameters={},
+            status="ok",
+            recorded=h.to_record(),
+            html="report.html",
+        )
+        for name, h in (("amber-run", amber), ("green-run", green), ("red-run", red))
+    ]
+    assert [r.recorded["tone"] for r in runs] == ["amber", "green", "red"]
+    page = index_html(runs)
+    badges = dict(re.findall(r'data-run="([\w-]+)"><td>.*?ltv-status ltv-tone-(\w+) ltv-status-', page))
+    assert badges == {"amber-run": "amber", "green-run": "green", "red-run": "red"}
+    assert "3 runs: 2 passed (1 with a caution), 1 failed" in page
+    # the report's own headline is amber too, and its badge (without a headline) uses the same colour
+    assert "ltv-tone-amber" in render_headline(amber)
+    assert status_tone("ok", runs[0].recorded) == "amber"
+    assert "ltv-tone-amber" in header_html(title="t", status="ok", recorded=runs[0].recorded)
+    # a failed run is red whatever its headline recorded; a run without a headline is grey
+    assert status_tone("diagnostics_failed", runs[0].recorded) == "red"
+    assert status_tone("ok", {}) == "grey"
+
+
+def test_publish_headline_records_the_headline_and_returns_nothing_to_display(tmp_path, monkeypatch) -> None:
+    import json
+
+    from ltvlab.reports.headline import publish_headline
+    from ltvlab.reports.record import RECORD_ENV
+
+    monkeypatch.setenv(RECORD_ENV, str(tmp_path / "record.json"))
+    headline = Headline("data", "the answer", (Check("gate", PASSED, "fine"),))
+    # a notebook cell ending with this call must not print the record (a dict dump in the report body)
+    assert publish_headline(headline) is None
+    recorded = json.loads((tmp_path / "record.json").read_text(encoding="utf-8"))
+    assert recorded["status"] == "passed" and recorded["tone"] == "green"
+    assert recorded["headline"] == "the answer"

@@ -101,3 +101,29 @@ def test_clv_table_shows_each_figure_beside_its_value() -> None:
     assert len(pairs) == len(rows)
     for (label, value), (want_label, want_value) in zip(pairs, rows, strict=True):
         assert want_label in label and value == want_value, (label, value)
+
+
+def test_comparison_sampling_note_states_draws_and_ess_of_every_model() -> None:
+    from ltvlab.reports.views import comparison_sampling_note
+
+    table = pd.DataFrame(
+        {
+            "model": ["mbgnbd", "bgnbd", "paretonbd"],
+            "label": ["MBG/NBD", "BG/NBD", "Pareto/NBD"],
+            "chains": [2, 2, None],
+            "draws": [500, 1000, None],
+            "tune": [500, 1000, None],
+            "min_ess_bulk": [612.4, 1480.0, None],
+            "min_ess_tail": [701.0, 1210.6, None],
+        }
+    )
+    note = comparison_sampling_note(table, reused="bgnbd")
+    assert note == (
+        "Sampling: MBG/NBD: NUTS, 2 chains x 500 draws after 500 tuning steps, min bulk ESS 612, min tail ESS 701; "
+        "BG/NBD (this report's fit, reused): NUTS, 2 chains x 1,000 draws after 1,000 tuning steps, min bulk ESS "
+        "1,480, min tail ESS 1,211; Pareto/NBD: point estimate: no uncertainty, no sampler diagnostics."
+    )
+    point = table.assign(chains=None, draws=None, tune=None, min_ess_bulk=None, min_ess_tail=None)
+    assert comparison_sampling_note(point) == (
+        "Every model is a MAP fit: point estimate: no uncertainty, no sampler diagnostics."
+    )

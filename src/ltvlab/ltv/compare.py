@@ -100,11 +100,27 @@ def _gate(fit: Any) -> str:
     return "passed" if fit.diagnostics.ok else "failed"
 
 
+def _sampling(fit: Any) -> dict[str, float | int | None]:
+    """How a fit was sampled (NUTS chains, draws and tuning steps per chain) and its smallest bulk / tail ESS;
+    all None for a MAP fit."""
+    if fit.method != "nuts":
+        return {"chains": None, "draws": None, "tune": None, "min_ess_bulk": None, "min_ess_tail": None}
+    d = fit.diagnostics
+    return {
+        "chains": int(fit.config["chains"]),
+        "draws": int(fit.config["draws"]),
+        "tune": int(fit.config["tune"]),
+        "min_ess_bulk": float(d.min_ess_bulk),
+        "min_ess_tail": float(d.min_ess_tail),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class ModelComparison:
     """``table``: one row per model (``model, label, log_likelihood, holdout_log_density, holdout_mae,
     holdout_predicted, holdout_actual, elpd_loo, elpd_loo_se, elpd_diff, elpd_diff_se, p_loo, pareto_k_bad,
-    loo_warning, diagnostics``), best holdout log density first. ``fits`` are the compared fits by name."""
+    loo_warning, chains, draws, tune, min_ess_bulk, min_ess_tail, diagnostics``; the sampling columns are
+    per chain and None for MAP fits), best holdout log density first. ``fits`` are the compared fits by name."""
 
     table: pd.DataFrame
     fits: dict[str, Any]
@@ -137,6 +153,7 @@ def compare_fits(
                 "holdout_predicted": holdout.predicted_total,
                 "holdout_actual": holdout.actual_total,
                 **loo,
+                **_sampling(fit),
                 "diagnostics": _gate(fit),
             }
         )

@@ -175,6 +175,20 @@ def _finish(config: BatchConfig, active: _Active, *, timed_out: bool) -> RunOutc
     return failed
 
 
+def longest_first(config: BatchConfig, runs: list[tuple[RunSpec, str]]) -> list[tuple[RunSpec, str]]:
+    """Start order of the runs: those never timed first (config order), then the rest by the duration of their
+    last run in ``config.output_dir``, longest first, so parallel workers finish close together (the
+    longest-processing-time rule) instead of one long run starting last."""
+
+    def last_seconds(run: RunSpec) -> float | None:
+        previous = RunOutcome.read(run_dir_for(config, run))
+        return None if previous is None else previous.duration_seconds
+
+    timed = [(last_seconds(run), i) for i, (run, _) in enumerate(runs)]
+    order = sorted(range(len(runs)), key=lambda i: (timed[i][0] is not None, -(timed[i][0] or 0.0), i))
+    return [runs[i] for i in order]
+
+
 def run_batch(
     config: BatchConfig,
     *,
@@ -198,6 +212,7 @@ def run_batch(
         else:
             pending.append((run, key))
     executed = tuple(run.name for run, _ in pending)
+    pending = deque(longest_first(config, list(pending)))
     kernel = kernel_name() if pending else "python3"
     active: list[_Active] = []
     bar = tqdm(total=len(selected), desc="reports", unit="run", disable=not progress, file=sys.stderr)
@@ -223,9 +238,10 @@ def run_batch(
                     _kill_group(item.process)
                 if item.process.poll() is None:
                     continue
-                active.remove(item)
+                # stored before the run leaves ``active``: a Ctrl-C in between still finds it (finally below)
                 outcome = _finish(config, item, timed_out=timed_out)
                 outcomes[item.run.name] = outcome
+                active.remove(item)
                 n_failed += outcome.status != "ok"
                 bar.update(1)
     except KeyboardInterrupt:  # Ctrl-C: keep what finished, list the rest as not run, write the index
@@ -236,6 +252,10 @@ def run_batch(
             item.log.close()
             for stale in run_dir_for(config, item.run).glob(".*.tmp*"):
                 stale.unlink(missing_ok=True)
+            # a run whose worker wrote its run.json (the last step) before the interrupt was noticed is done
+            done = RunOutcome.read(run_dir_for(config, item.run))
+            if item.run.name not in outcomes and done is not None and done.attempt == item.attempt:
+                outcomes[item.run.name] = done
         bar.set_postfix(running=0, failed=n_failed, skipped=len(skipped), refresh=True)
         bar.close()
     selected_names = {run.name for run in selected}

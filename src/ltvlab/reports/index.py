@@ -1,4 +1,5 @@
-"""``reports/index.html``: one self-contained page summarising every configured run, grouped by notebook.
+"""``reports/index.html``: one self-contained page summarising every configured run, grouped by notebook
+(in notebook order: 00, 10, 15, ...; runs in config order within a notebook).
 
 Per run: its headline (what the notebook recorded with :func:`ltvlab.reports.publish_headline`), its status
 word (passed / failed / not applicable, or not run — the same word as in the report), links, and on demand
@@ -16,7 +17,7 @@ from ltvlab import __version__
 from ltvlab.reports import format as fmt
 from ltvlab.reports.atomic import atomic_write_text
 from ltvlab.reports.outcome import RunOutcome
-from ltvlab.reports.render import error_html, status_word
+from ltvlab.reports.render import error_html, status_badge, status_tone, status_word
 from ltvlab.reports.safety import escape_html
 
 INDEX_FILE = "index.html"
@@ -36,6 +37,7 @@ pre.ltv-error { background: #fdecea; color: #7a1010; padding: 6px; margin: 4px 0
 .ltv-status-passed { background: #2e7d32; }
 .ltv-status-failed { background: #c62828; }
 .ltv-status-not-applicable, .ltv-status-not-run { background: #6b6b6b; }
+.ltv-status.ltv-tone-amber { background: #b86a12; }
 .ltv-headline-text { margin: 0 0 4px 0; }
 .ltv-misses { color: #8a1c1c; margin: 2px 0 0 1.2em; padding: 0; }
 details summary { cursor: pointer; color: #444; }
@@ -66,7 +68,6 @@ def _row(o: RunOutcome, defaults: Mapping[str, Any] | None) -> str:
         links.append(f'<a href="{escape_html(base + o.html)}">report</a>')
     if o.ipynb:
         links.append(f'<a href="{escape_html(base + o.ipynb)}">notebook</a>')
-    word = status_word(o.status, o.recorded)
     note = " (cached)" if o.cached and o.status != "failed" else ""
     error = error_html(o.error) if o.status == "failed" and o.error else ""
     headline = o.recorded.get("headline") if o.status != "not_run" else None
@@ -86,8 +87,7 @@ def _row(o: RunOutcome, defaults: Mapping[str, Any] | None) -> str:
     return (
         f'<tr class="ltv-row-{escape_html(o.status)}" data-run="{escape_html(o.name)}">'
         f"<td><strong>{escape_html(o.name)}</strong>{_params(changed_parameters(o.parameters, defaults))}</td>"
-        f'<td><span class="ltv-status ltv-status-{escape_html(word.replace(" ", "-"))}">{escape_html(word)}</span>'
-        f"{escape_html(note)}</td>"
+        f"<td>{status_badge(o.status, o.recorded)}{escape_html(note)}</td>"
         f'<td><p class="ltv-headline-text">{escape_html(text)}</p>{miss_list}{error}</td>'
         f"<td>{' · '.join(links) or fmt.MISSING}</td>"
         f"<td>{escape_html(duration)}</td>"
@@ -105,7 +105,7 @@ def index_html(
     for o in outcomes:
         groups.setdefault(o.notebook, []).append(o)
     sections = []
-    for notebook, runs in groups.items():
+    for notebook, runs in sorted(groups.items()):  # numbered notebooks: pipeline order, whatever the config's
         title = runs[0].title.split(" — ")[0]
         rows = "".join(_row(o, (defaults or {}).get(notebook)) for o in runs)
         sections.append(
@@ -117,6 +117,13 @@ def index_html(
     counts = ", ".join(
         f"{words.count(w)} {w}" for w in ("passed", "failed", "not applicable", "not run") if w in words
     )
+    cautions = sum(status_tone(o.status, o.recorded) == "amber" for o in outcomes)
+    if cautions:
+        counts = counts.replace(
+            f"{words.count('passed')} passed",
+            f"{words.count('passed')} passed ({cautions} with a caution)",
+            1,
+        )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">'

@@ -86,6 +86,7 @@ body.ltv-report .jp-RenderedHTMLCommon { max-width: 1200px; }
 .ltv-status-passed { background: #2e7d32; }
 .ltv-status-failed { background: #c62828; }
 .ltv-status-not-applicable, .ltv-status-not-run { background: #6b6b6b; }
+.ltv-status.ltv-tone-amber { background: #b86a12; }
 .ltv-banner { background: #fdecea; border-left: 6px solid #c62828; padding: 8px 12px; margin: 8px 0; }
 .ltv-banner pre { white-space: pre-wrap; word-break: break-word; }
 #ltv-toggle-code { margin: 6px 0; padding: 4px 12px; cursor: pointer; }
@@ -121,6 +122,28 @@ def status_word(status: str, recorded: Mapping[str, Any]) -> str:
     if recorded.get("diagnostics_ok") is True:
         return PASSED
     return NOT_APPLICABLE
+
+
+def status_tone(status: str, recorded: Mapping[str, Any]) -> str:
+    """The colour of a run's status word, the same as its headline's trust line: ``red`` (failed), ``amber``
+    (passed with a caution, e.g. a realised value outside its interval but within what the interval's coverage
+    allows), ``green`` (passed) or ``grey`` (not applicable, not run)."""
+    word = status_word(status, recorded)
+    if word == FAILED:
+        return "red"
+    if word != PASSED:
+        return "grey"
+    return "amber" if recorded.get("tone") == "amber" else "green"
+
+
+def status_badge(status: str, recorded: Mapping[str, Any]) -> str:
+    """The status word as a coloured badge (a passed-with-caution run says so in its tooltip)."""
+    word, tone = status_word(status, recorded), status_tone(status, recorded)
+    tip = ' title="passed with a caution: see the headline"' if tone == "amber" else ""
+    return (
+        f'<span class="ltv-status ltv-tone-{tone} ltv-status-{escape_html(word.replace(" ", "-"))}"{tip}>'
+        f"{escape_html(word)}</span>"
+    )
 
 
 def _kv_table(rows: Mapping[str, Any]) -> str:
@@ -177,13 +200,7 @@ def header_html(
             '<div class="ltv-banner"><strong>Fit diagnostics failed</strong> (R-hat, ESS or divergences '
             "outside the thresholds): do not use these estimates.</div>"
         )
-    word = status_word(status, recorded or {})
-    badge = (
-        ""
-        if headline
-        else f'<p><span class="ltv-status ltv-status-{escape_html(word.replace(" ", "-"))}">'
-        f"{escape_html(word)}</span></p>"
-    )
+    badge = "" if headline else f"<p>{status_badge(status, recorded or {})}</p>"
     return (
         '<header class="ltv-header">'
         f"<h1>{escape_html(title)}</h1>{banner}{headline}{badge}"

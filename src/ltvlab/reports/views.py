@@ -68,6 +68,26 @@ def diagnostics_table(fits: Mapping[str, Any]) -> Table:
     )
 
 
+def comparison_sampling_note(table: pd.DataFrame, *, reused: str | None = None) -> str:
+    """How each compared model was sampled and its smallest ESS, one sentence per model, from the ``chains,
+    draws, tune, min_ess_bulk, min_ess_tail`` columns of :class:`ltvlab.ltv.ModelComparison`'s table.
+    ``reused`` names the model whose fit is the report's own (not refitted for the comparison)."""
+    if table["draws"].map(fmt.is_missing).all():
+        return f"Every model is a MAP fit: {MAP_NOTE}."
+    parts = []
+    for row in table.itertuples():
+        own = " (this report's fit, reused)" if row.model == reused else ""
+        if fmt.is_missing(row.draws):
+            parts.append(f"{row.label}{own}: {MAP_NOTE}")
+            continue
+        parts.append(
+            f"{row.label}{own}: NUTS, {fmt.integer(row.chains)} chains x {fmt.integer(row.draws)} draws after "
+            f"{fmt.integer(row.tune)} tuning steps, min bulk ESS {fmt.integer(row.min_ess_bulk)}, "
+            f"min tail ESS {fmt.integer(row.min_ess_tail)}"
+        )
+    return "Sampling: " + "; ".join(parts) + "."
+
+
 def holdout_table(holdout: Any, *, currency: str = "$") -> Table:
     """Holdout figures: model, naive baseline, observed, and the model's gap to the observed total."""
     frame = holdout.to_frame().copy()

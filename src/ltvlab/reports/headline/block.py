@@ -66,9 +66,13 @@ class Headline:
         return prefix + self.answer
 
     def to_record(self) -> dict[str, Any]:
-        """What the batch runner keeps in ``run.json``: status word, headline text, checks, misses."""
+        """What the batch runner keeps in ``run.json``: status word, its colour, headline text, checks, misses.
+
+        ``tone`` is the colour of the trust line (amber: a check passed with a caution), so the index shows the
+        same colour as the report's headline."""
         return {
             "status": self.status,
+            "tone": overall_tone(self.checks) if self.checks else "grey",
             "headline": self.text(),
             "checks": [c.to_dict() for c in self.checks],
             "misses": list(self.misses),
@@ -196,10 +200,12 @@ def headline_slot() -> Any:
     return display(_Pending(), display_id=True)
 
 
-def publish_headline(headline: Headline, slot: Any = None) -> dict[str, Any]:
-    """Show ``headline`` in ``slot`` (from :func:`headline_slot`) and record its status and text for the run."""
+def publish_headline(headline: Headline, slot: Any = None) -> None:
+    """Show ``headline`` in ``slot`` (from :func:`headline_slot`) and record its status and text for the run.
+
+    Returns nothing, so a cell that ends with this call shows no record dump under its output."""
     from ltvlab.reports.record import record
 
     if slot is not None:
         slot.update(headline)
-    return record(**headline.to_record())
+    record(**headline.to_record())
