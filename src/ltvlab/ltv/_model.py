@@ -56,6 +56,7 @@ CENTERED_SNAP = 0.9
 MAX_REMEDIES = 3
 REMEDY_BUDGET_FACTOR = 4.0
 REMEDY_TARGET_ACCEPT = (0.95, 0.99)
+REMEDY_MIN_DRAWS = 1000  # fit(remedy=None) remedies runs of at least the default draws and tuning steps
 # max_treedepth=None: NUTS trees are capped at depth SHORT_TREEDEPTH (2**3 - 1 = 7 leapfrog steps) when partial
 # pooling is centred over at least SHORT_TREES_MIN_SEGMENTS segments, else at the samplers' usual depth 10.
 # There every segment's data pin its parameters down and the hyperparameters are identified, so the posterior is
@@ -339,7 +340,7 @@ class BTYDSpec:
         weights: str | None = None,
         max_treedepth: int | None = None,
         unit: str | None = None,
-        remedy: bool = True,
+        remedy: bool | None = None,
         time_budget: float | None = None,
     ) -> BTYDFit:
         """Fit on a customer summary (unchanged); returns a :class:`PurchaseFit` or :class:`SpendFit`.
@@ -354,7 +355,9 @@ class BTYDSpec:
         ``unit`` is the time unit of ``t_x`` and ``T`` (``"W"``/``"D"``), by default ``summary.attrs["unit"]``; the
         fit records it and every prediction checks that the summaries it scores are in the same unit.
 
-        ``remedy``: a NUTS fit that fails its diagnostics gate is refitted where a known remedy exists, at most
+        ``remedy``: a NUTS fit that fails its diagnostics gate is refitted where a known remedy exists (``None``, the
+        default: when ``draws`` and ``tune`` are at least ``REMEDY_MIN_DRAWS``, i.e. a run meant to pass the gate,
+        not a short exploratory one, which is judged as it is), at most
         ``MAX_REMEDIES`` times and within ``time_budget`` seconds (default ``REMEDY_BUDGET_FACTOR`` times the first
         fit's wall time): full-length trees after capped ones, a higher ``target_accept`` (0.95, then 0.99) and
         twice the tuning after divergences, twice the tuning after a failed R-hat, and more draws (enough for the
@@ -448,6 +451,8 @@ class BTYDSpec:
             started = time.perf_counter()
             idata = _build.run_nuts(model, max_treedepth=depth, **nuts)
             diagnostics = diagnose(idata, names, self.thresholds)
+            if remedy is None:
+                remedy = draws >= REMEDY_MIN_DRAWS and tune >= REMEDY_MIN_DRAWS
             if remedy and not diagnostics.ok:
                 first_s = time.perf_counter() - started
                 budget = REMEDY_BUDGET_FACTOR * first_s if time_budget is None else float(time_budget)
@@ -562,30 +567,32 @@ def _remedy(
             break
         reason = "; ".join(diagnostics.messages)
         change: dict[str, Any] = {}
+        parts: list[str] = []
         new_depth = depth
+        diverged = diagnostics.divergences > thresholds.max_divergences
         if auto_depth and depth < DEFAULT_TREEDEPTH:
             # short trees suit near-Gaussian posteriors only; these data were not: full-length trees instead
             new_depth = DEFAULT_TREEDEPTH
-            what = f"depth {DEFAULT_TREEDEPTH} (NUTS trees had been capped at depth {depth})"
-        elif diagnostics.divergences > thresholds.max_divergences and nuts["target_accept"] < max(
-            REMEDY_TARGET_ACCEPT
-        ):
-            accept = next(a for a in REMEDY_TARGET_ACCEPT if a > nuts["target_accept"])
-            change = {"target_accept": accept, "tune": 2 * nuts["tune"]}
-            what = f"target_accept {nuts['target_accept']:g} -> {accept:g}, tuning {nuts['tune']} -> {2 * nuts['tune']}"
-        elif diagnostics.divergences > thresholds.max_divergences or not (
-            diagnostics.max_r_hat <= thresholds.max_r_hat
-        ):
-            change = {"tune": 2 * nuts["tune"]}
-            what = f"tuning {nuts['tune']} -> {2 * nuts['tune']}"
-        else:  # only the ESS falls short: more draws at the measured ESS per draw, 20% to spare
+            parts.append(f"depth {DEFAULT_TREEDEPTH} (NUTS trees had been capped at depth {depth})")
+        else:
+            if diverged and nuts["target_accept"] < max(REMEDY_TARGET_ACCEPT):
+                # smaller steps through the curved regions where the leapfrog integrator diverged
+                accept = next(a for a in REMEDY_TARGET_ACCEPT if a > nuts["target_accept"])
+                change["target_accept"] = accept
+                parts.append(f"target_accept {nuts['target_accept']:g} -> {accept:g}")
+            if diverged or not diagnostics.max_r_hat <= thresholds.max_r_hat:
+                # a longer warm-up adapts the step size and mass matrix to the posterior before drawing
+                change["tune"] = 2 * nuts["tune"]
+                parts.append(f"tuning {nuts['tune']} -> {change['tune']}")
             ratio = max(
                 thresholds.min_ess_bulk / max(diagnostics.min_ess_bulk, 1.0),
                 thresholds.min_ess_tail / max(diagnostics.min_ess_tail, 1.0),
             )
-            draws = int(np.ceil(nuts["draws"] * min(1.2 * ratio, 8.0) / 100.0) * 100)
-            change = {"draws": max(draws, nuts["draws"] + 100)}
-            what = f"draws per chain {nuts['draws']} -> {change['draws']}"
+            if ratio > 1.0 or not parts:  # more draws at the measured ESS per draw, 20% to spare (at most 8x)
+                draws = int(np.ceil(nuts["draws"] * min(1.2 * ratio, 8.0) / 100.0) * 100)
+                change["draws"] = max(draws, nuts["draws"] + 100)
+                parts.append(f"draws per chain {nuts['draws']} -> {change['draws']}")
+        what = ", ".join(parts)
         trial = {**nuts, **change, "seed": nuts["seed"] + len(done) + 1}
         if spent + per_step * (trial["tune"] + trial["draws"]) > budget_s:
             done.append(
