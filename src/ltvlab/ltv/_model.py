@@ -305,7 +305,11 @@ class BTYDSpec:
         """NUTS tree depth used when ``fit(max_treedepth=None)`` (see ``SHORT_TREEDEPTH``)."""
         if self.pooling != "partial" or len(prepared.segments) < SHORT_TREES_MIN_SEGMENTS:
             return DEFAULT_TREEDEPTH
-        return SHORT_TREEDEPTH if self.centered(prepared, centering) else DEFAULT_TREEDEPTH
+        centering = self.centering(prepared) if centering is None else centering
+        # mostly centred (average weight as high as a snapped one): the near-Gaussian case the cap was measured on;
+        # e.g. 100,000 customers in 20 segments leave a few segments' a, b at weights 0.6-0.9
+        weights = np.concatenate([np.asarray(w, dtype=float) for w in centering.values()])
+        return SHORT_TREEDEPTH if float(weights.mean()) >= CENTERED_SNAP else DEFAULT_TREEDEPTH
 
     def build_model(self, summary: pd.DataFrame, weights: str | None = None) -> pm.Model:
         """The PyMC model this spec fits on ``summary`` (for inspection or prior-predictive checks)."""
