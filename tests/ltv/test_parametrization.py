@@ -11,7 +11,7 @@ from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
 from ltvlab.ltv import BGNBD
 from ltvlab.ltv._build import build_model
-from ltvlab.ltv._parametrize import segment_laplace
+from ltvlab.ltv._parametrize import population_sd, segment_laplace
 from ltvlab.ltv.priors import resolve_priors
 
 TRUTH = {
@@ -38,22 +38,36 @@ def _free_names(spec: BGNBD, summary: pd.DataFrame) -> set[str]:
     return {v.name for v in spec.build_model(summary).free_RVs}
 
 
-def test_auto_weights_follow_each_segments_information() -> None:
-    """``auto`` centres a segment's parameter by its data's information, not by segment size alone."""
-    small, large = _summary(200), _summary(3000)
+def test_population_sd_is_the_between_segment_spread_beyond_noise() -> None:
+    d = np.full((4, 1), 0.1)
+    # estimates no farther apart than their noise: no spread left, so non-centred
+    assert population_sd(np.array([[0.0], [0.05], [-0.05], [0.02]]), d, 0.5)[0] == 0.0
+    # var(modes) = 0.09 (ddof 1) minus the noise 0.01: tau = sqrt(0.08)
+    modes = np.array([[-0.3], [0.3], [-0.3], [0.3]]) * np.sqrt(0.09 / 0.12)
+    assert population_sd(modes, d, 0.5)[0] == pytest.approx(np.sqrt(0.08))
+    # far apart: capped at the prior's pooling sd
+    assert population_sd(np.array([[-3.0], [3.0], [0.0], [1.0]]), d, 0.5)[0] == 0.5
+
+
+def test_auto_centres_parameters_the_data_pin_down_and_differ_in() -> None:
+    """Segments whose purchase rates differ 10-fold and are each measured on 3,000 customers: r centred."""
+    rng = np.random.default_rng(9)
+    frames = []
+    for s, r in enumerate((0.2, 0.5, 1.0, 2.0)):
+        T = rng.integers(20, 53, 3000).astype(float)
+        sim = simulate_bgnbd(3000, r, 5.0, 0.8, 2.5, T=T, seed=rng)
+        frames.append(pd.DataFrame({col.X: sim[col.X], col.T_X: sim[col.T_X], col.T: T, "seg": f"s{s}"}))
+    data = pd.concat(frames, ignore_index=True)
     auto = BGNBD(pooling="partial", segment="seg")
-    w_small, w_large = (auto.centering(auto.prepare(d)) for d in (small, large))
-    for name in ("r", "alpha", "a", "b"):
-        assert np.all((w_small[name] >= 0) & (w_small[name] <= 1))
-        # 15x the customers: each sd shrinks ~3.9x, so every weight s^2 / (s^2 + d^2) grows (or stays at 1)
-        assert np.all(w_large[name] >= w_small[name]), (name, w_small[name], w_large[name])
-    # 3,000 BG/NBD customers pin the purchase rate down: centred (its free variable is log_r itself)
-    assert np.all(w_large["r"] == 1.0)
-    assert "log_r" in _free_names(auto, large) and "z_log_r" not in _free_names(auto, large)
-    assert auto.fit(large, method="map").config["centering"]["r"] == [1.0] * len(TRUTH)
+    weights = auto.centering(auto.prepare(data))
+    assert all(np.all((w >= 0) & (w <= 1)) for w in weights.values())
+    assert np.all(weights["r"] == 1.0)
+    assert "log_r" in _free_names(auto, data) and "z_log_r" not in _free_names(auto, data)
+    assert auto.fit(data, method="map").config["centering"]["r"] == [1.0] * 4
     # forced forms
     forced = BGNBD(pooling="partial", segment="seg", parametrization="non-centered")
-    assert "z_log_r" in _free_names(forced, large)
+    assert "z_log_r" in _free_names(forced, data)
+    small = _summary(200)
     fit = BGNBD(pooling="partial", segment="seg", parametrization="centered").fit(small, method="map")
     assert fit.config["parametrization"] == "centered"
     assert BGNBD().fit(small, method="map").config["parametrization"] is None

@@ -59,7 +59,6 @@ def test_short_trees_only_for_centred_pooling_over_many_segments(many_large_segm
     mean_weight = float(np.mean([w for ws in centering.values() for w in ws]))
     expected = SHORT_TREEDEPTH if mean_weight >= CENTERED_SNAP else DEFAULT_TREEDEPTH
     assert auto.treedepth(prepared) == expected
-    assert auto.treedepth(auto.prepare(_summary(SHORT_TREES_MIN_SEGMENTS, 10_000))) == SHORT_TREEDEPTH
     # small segments, a forced non-centred form, and complete pooling: full-length trees
     small = data.groupby("seg").head(200)
     assert auto.treedepth(auto.prepare(small)) == DEFAULT_TREEDEPTH

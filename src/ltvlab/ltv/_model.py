@@ -592,7 +592,9 @@ def _remedy(
                 thresholds.min_ess_bulk / max(diagnostics.min_ess_bulk, 1.0),
                 thresholds.min_ess_tail / max(diagnostics.min_ess_tail, 1.0),
             )
-            if ratio > 1.0 or not parts:  # more draws at the measured ESS per draw, 20% to spare (at most 8x)
+            # more draws at the measured ESS per draw, 20% to spare (at most 8x); not while the chains diverge,
+            # whose ESS says little about a sampler that is then tuned anew
+            if (ratio > 1.0 and not diverged) or not parts:
                 draws = int(np.ceil(nuts["draws"] * min(1.2 * ratio, 8.0) / 100.0) * 100)
                 change["draws"] = max(draws, nuts["draws"] + 100)
                 parts.append(f"draws per chain {nuts['draws']} -> {change['draws']}")
