@@ -166,6 +166,7 @@ def fit(
         "max_treedepth": result.config.get("max_treedepth"),
         "grad_evals_per_draw": float(result.idata.sample_stats["n_steps"].mean()),
         "messages": list(diag.messages),
+        "remedies": list(diag.remedies),
         "warnings": sorted({str(w.message)[:200] for w in caught}),
         "posterior": _posterior_table(result.idata, names),
     }

@@ -19,7 +19,7 @@ from ltvlab.features import columns as col
 from ltvlab.features import customer_summary
 from ltvlab.ltv import BGNBD
 from ltvlab.ltv._model import (
-    CENTERED_MIN_SEGMENT_SIZE,
+    CENTERED_SNAP,
     DEFAULT_TREEDEPTH,
     SHORT_TREEDEPTH,
     SHORT_TREES_MIN_SEGMENTS,
@@ -41,20 +41,27 @@ def _summary(n_segments: int, n_per_segment: int, seed: int = 5) -> pd.DataFrame
 
 @pytest.fixture(scope="module")
 def many_large_segments() -> pd.DataFrame:
-    return _summary(SHORT_TREES_MIN_SEGMENTS + 2, CENTERED_MIN_SEGMENT_SIZE)
+    return _summary(SHORT_TREES_MIN_SEGMENTS + 2, 2_000)
 
 
 def test_short_trees_only_for_centred_pooling_over_many_segments(many_large_segments) -> None:
     data = many_large_segments
-    partial = BGNBD(pooling="partial", segment="seg")
+    partial = BGNBD(pooling="partial", segment="seg", parametrization="centered")
     assert partial.treedepth(partial.prepare(data)) == SHORT_TREEDEPTH
     # centred, but three segments barely identify the hyperparameters: full-length trees
     few = data[data["seg"].isin(["s00", "s01", "s02"])]
     assert partial.centered(partial.prepare(few))
     assert partial.treedepth(partial.prepare(few)) == DEFAULT_TREEDEPTH
-    # small segments (non-centred), a forced non-centred form, and complete pooling: full-length trees
-    small = data.groupby("seg").head(CENTERED_MIN_SEGMENT_SIZE // 10)
-    assert partial.treedepth(partial.prepare(small)) == DEFAULT_TREEDEPTH
+    # auto: short trees when the data make the parameters mostly centred (mean weight >= CENTERED_SNAP)
+    auto = BGNBD(pooling="partial", segment="seg")
+    prepared = auto.prepare(data)
+    centering = auto.centering(prepared)
+    mean_weight = float(np.mean([w for ws in centering.values() for w in ws]))
+    expected = SHORT_TREEDEPTH if mean_weight >= CENTERED_SNAP else DEFAULT_TREEDEPTH
+    assert auto.treedepth(prepared) == expected
+    # small segments, a forced non-centred form, and complete pooling: full-length trees
+    small = data.groupby("seg").head(200)
+    assert auto.treedepth(auto.prepare(small)) == DEFAULT_TREEDEPTH
     noncentred = BGNBD(pooling="partial", segment="seg", parametrization="non-centered")
     assert noncentred.treedepth(noncentred.prepare(data)) == DEFAULT_TREEDEPTH
     assert BGNBD().treedepth(BGNBD().prepare(data)) == DEFAULT_TREEDEPTH
@@ -71,7 +78,7 @@ def test_bad_treedepth_is_refused(depth) -> None:
 def test_failed_short_trees_are_refitted_with_full_length_trees(many_large_segments) -> None:
     # On these data capped trees mix badly (min bulk ESS 146 of 2,000 draws, measured with seed 1): the
     # automatic choice must notice and refit with full-length trees.
-    spec = BGNBD(pooling="partial", segment="seg")
+    spec = BGNBD(pooling="partial", segment="seg", parametrization="centered")
     fit = spec.fit(many_large_segments, draws=1000, tune=1000, chains=2, cores=2, seed=1)
     assert fit.config["max_treedepth"] == DEFAULT_TREEDEPTH
     assert any(f"refitted with depth {DEFAULT_TREEDEPTH}" in w for w in fit.warnings)
@@ -93,7 +100,7 @@ def test_capped_nuts_samples_the_same_posterior() -> None:
     # The benchmark's 100,000 customers: 5,000 per segment pin the parameters down and capped trees mix well
     # there (benchmarks/treedepth.py). Not every data-rich posterior is like that: see the test above.
     data = _crm_summary(100_000)
-    spec = BGNBD(pooling="partial", segment="segment")
+    spec = BGNBD(pooling="partial", segment="segment", parametrization="centered")
     kwargs = {"draws": 1000, "tune": 1000, "chains": 2, "cores": 2}
     capped = spec.fit(data, seed=1, **kwargs)
     full = spec.fit(data, seed=2, max_treedepth=DEFAULT_TREEDEPTH, **kwargs)

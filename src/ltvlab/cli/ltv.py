@@ -230,6 +230,7 @@ def _fit_report(fit: Any) -> dict[str, Any]:
         "parameters": parameter_table(fit),
         "log_likelihood": float(ll) if ll is not None else None,
         "diagnostics": _diagnostics_status(fit),
+        "remedies": list(getattr(getattr(fit, "diagnostics", None), "remedies", ()) or ()),
     }
 
 

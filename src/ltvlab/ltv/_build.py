@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -14,12 +16,20 @@ from ltvlab.ltv.registry import ModelDef
 
 
 def _eta(
-    kind: ModelDef, name: str, pooling: Pooling, priors: Priors, dims: str, centered: bool = False
+    kind: ModelDef,
+    name: str,
+    pooling: Pooling,
+    priors: Priors,
+    dims: str,
+    centered: bool | np.ndarray = False,
 ) -> pt.TensorVariable:
     """The unconstrained eta of one parameter: scalar (complete) or one per segment.
 
     Partial pooling is non-centred (``eta = mu + sigma * z``) unless ``centered``: then ``eta ~ Normal(mu, sigma)``
-    directly, which samples far better when every segment's data pin its parameters down (large segments).
+    directly, which samples far better when every segment's data pin its parameters down (large segments). An
+    array of per-segment weights in ``[0, 1]`` gives the partially non-centred form of
+    :mod:`ltvlab.ltv._parametrize` (``eta_tilde ~ Normal(w mu, sigma**w)``, ``eta = mu + sigma**(1-w) (eta_tilde
+    - w mu)``); all-ones and all-zeros weights are the centred and non-centred forms.
     """
     eta_name = kind.eta_name(name)
     mu0, sd0 = priors.normal[name]
@@ -29,6 +39,15 @@ def _eta(
         return pm.Flat(eta_name, dims=dims) if priors.flat else pm.Normal(eta_name, mu0, sd0, dims=dims)
     mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
     sigma = pm.HalfNormal(f"sigma_{eta_name}", priors.pooling_sd)
+    if not isinstance(centered, bool):
+        w = np.asarray(centered, dtype=float)
+        if np.all(w == 1.0):
+            centered = True
+        elif np.all(w == 0.0):
+            centered = False
+        else:
+            tilde = pm.Normal(f"pnc_{eta_name}", w * mu, sigma**w, dims=dims)
+            return pm.Deterministic(eta_name, mu + sigma ** (1.0 - w) * (tilde - w * mu), dims=dims)
     if centered:
         return pm.Normal(eta_name, mu, sigma, dims=dims)
     z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
@@ -41,7 +60,7 @@ def build_model(
     pooling: Pooling,
     priors: Priors,
     labels: tuple[str, ...],
-    centered: bool = False,
+    centered: bool | Mapping[str, np.ndarray] = False,
     covariates: Covariates | None = None,
 ) -> pm.Model:
     """PyMC model whose log-density is ``sum_rows weight * loglik(row | theta[cell of row])`` + priors.
@@ -59,7 +78,8 @@ def build_model(
     with pm.Model(coords=coords) as model:
         cell_params = {}
         for name, offset in zip(kind.param_names, kind.offsets, strict=True):
-            eta = _eta(kind, name, pooling, priors, "segment", centered)
+            form = centered if isinstance(centered, bool) else centered[name]
+            eta = _eta(kind, name, pooling, priors, "segment", form)
             if pooling == "complete":
                 theta = pm.Deterministic(name, offset + pt.exp(eta))
             else:

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, ClassVar, Literal
 
@@ -25,8 +26,15 @@ from ltvlab.ltv._data import (
     validate_spend_columns,
     validate_weights,
 )
+from ltvlab.ltv._parametrize import centering_weights
 from ltvlab.ltv.covariates import Covariates, as_columns, coefficient_names, from_columns, row_params
-from ltvlab.ltv.diagnostics import DiagnosticThresholds, diagnose, map_diagnostics, warn_if_failed
+from ltvlab.ltv.diagnostics import (
+    Diagnostics,
+    DiagnosticThresholds,
+    diagnose,
+    map_diagnostics,
+    warn_if_failed,
+)
 from ltvlab.ltv.engine import KNOWN_UNITS
 from ltvlab.ltv.fitted import BTYDFit, PurchaseFit, SpendFit
 from ltvlab.ltv.priors import Pooling, PriorChoice, resolve_priors
@@ -35,11 +43,20 @@ from ltvlab.ltv.registry import ModelDef, get_model
 # Measured by benchmarks/sampler_choice.py on the CDNOW sample (see the module docstring there).
 DEFAULT_SAMPLER: Literal["nutpie", "pymc"] = "nutpie"
 _MAX_LL_DRAWS = 500  # posterior-mean log-likelihood is estimated on at most this many draws
-# parametrization="auto": centred partial pooling when every segment has at least this many customers in the
-# likelihood (repeat buyers for Gamma-Gamma). Measured on generate_crm data with 20 segments
-# (benchmarks/RESULTS.md): at 500 customers per segment the non-centred form samples better, at 5,000 the
-# centred form needs ~3x fewer gradient evaluations per draw and mixes far better.
-CENTERED_MIN_SEGMENT_SIZE = 2_000
+# parametrization="auto" (ltvlab.ltv._parametrize): each segment's log-parameter is partially non-centred with the
+# weight w = s^2 / (s^2 + d^2) of its own data's information (d: Laplace sd of the segment's likelihood, s: the
+# pooling sd), snapped to fully centred above CENTERED_SNAP and to non-centred below 1 - CENTERED_SNAP. The
+# earlier rule (centred when every segment has >= 2,000 customers) judged by segment size alone: on 20 segments of
+# 500 customers it chose the non-centred form for r and alpha that the data pin down (min bulk ESS 267, issue 18),
+# and on 4 MBG/NBD segments of 4,000 customers the centred form for a and b that they leave loose (R-hat 1.155,
+# 80 divergences, issue 16).
+CENTERED_SNAP = 0.9
+# Automatic remedies of a NUTS fit that fails its gate (BTYDSpec.fit(remedy=True)): at most MAX_REMEDIES refits,
+# together within time_budget seconds (default REMEDY_BUDGET_FACTOR x the first fit's wall time).
+MAX_REMEDIES = 3
+REMEDY_BUDGET_FACTOR = 4.0
+REMEDY_TARGET_ACCEPT = (0.95, 0.99)
+REMEDY_MIN_DRAWS = 1000  # fit(remedy=None) remedies runs of at least the default draws and tuning steps
 # max_treedepth=None: NUTS trees are capped at depth SHORT_TREEDEPTH (2**3 - 1 = 7 leapfrog steps) when partial
 # pooling is centred over at least SHORT_TREES_MIN_SEGMENTS segments, else at the samplers' usual depth 10.
 # There every segment's data pin its parameters down and the hyperparameters are identified, so the posterior is
@@ -104,8 +121,10 @@ class BTYDSpec:
     parametrization
         Partial pooling only: ``"non-centered"`` (``eta_s = mu + sigma * z_s``; best when segments are small and
         lean on the population), ``"centered"`` (``eta_s ~ Normal(mu, sigma)``; best when every segment's own data
-        pin its parameters down) or ``"auto"`` (centred when the smallest segment has at least
-        ``CENTERED_MIN_SEGMENT_SIZE`` customers in the likelihood). The choice is recorded in ``fit.config``.
+        pin its parameters down) or ``"auto"``: per segment and parameter, partially non-centred with the weight
+        of the segment's own information against the pooling prior (:mod:`ltvlab.ltv._parametrize`; snapped to
+        centred / non-centred near 1 / 0). The form is recorded in ``fit.config["parametrization"]`` and the
+        weights in ``fit.config["centering"]``.
     purchase_covariates, dropout_covariates
         Purchase models only: numeric summary columns (time-invariant customer traits, e.g. acquisition channel
         as 0/1 or first-purchase spend) acting on the purchase and dropout rates, standardised; see
@@ -258,22 +277,39 @@ class BTYDSpec:
         n_customers = len(summary) if row_weights is None else round(float(row_weights.sum()))
         return PreparedData(rows, kept, segments, n_customers, tuple(notes), kept_weights, covariates)
 
-    def centered(self, prepared: PreparedData) -> bool:
-        """Whether partial pooling uses the centred form on these data (see ``parametrization``)."""
-        if self.pooling != "partial" or self.parametrization == "non-centered":
-            return False
-        if self.parametrization == "centered":
-            return True
-        sizes = np.bincount(
-            prepared.rows.segment_code, weights=prepared.rows.weight, minlength=len(prepared.segments)
-        )
-        return bool(sizes.min() >= CENTERED_MIN_SEGMENT_SIZE)
+    def centering(self, prepared: PreparedData) -> dict[str, np.ndarray] | None:
+        """Per parameter, the centring weight of each segment (1 centred, 0 non-centred); None unless partial.
 
-    def treedepth(self, prepared: PreparedData) -> int:
+        ``"auto"``: :func:`ltvlab.ltv._parametrize.centering_weights` on the data, snapped to 1 above
+        ``CENTERED_SNAP`` and to 0 below ``1 - CENTERED_SNAP``.
+        """
+        if self.pooling != "partial":
+            return None
+        n_seg = len(prepared.segments)
+        if self.parametrization != "auto":
+            value = 1.0 if self.parametrization == "centered" else 0.0
+            return {name: np.full(n_seg, value) for name in self.kind.param_names}
+        priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
+        weights = centering_weights(self.kind, prepared.rows, priors)
+        return {
+            name: np.where(w >= CENTERED_SNAP, 1.0, np.where(w <= 1.0 - CENTERED_SNAP, 0.0, np.round(w, 3)))
+            for name, w in weights.items()
+        }
+
+    def centered(self, prepared: PreparedData, centering: Mapping[str, np.ndarray] | None = None) -> bool:
+        """Whether partial pooling is fully centred on these data (see ``parametrization``)."""
+        centering = self.centering(prepared) if centering is None else centering
+        return centering is not None and all(bool(np.all(w == 1.0)) for w in centering.values())
+
+    def treedepth(self, prepared: PreparedData, centering: Mapping[str, np.ndarray] | None = None) -> int:
         """NUTS tree depth used when ``fit(max_treedepth=None)`` (see ``SHORT_TREEDEPTH``)."""
-        if self.centered(prepared) and len(prepared.segments) >= SHORT_TREES_MIN_SEGMENTS:
-            return SHORT_TREEDEPTH
-        return DEFAULT_TREEDEPTH
+        if self.pooling != "partial" or len(prepared.segments) < SHORT_TREES_MIN_SEGMENTS:
+            return DEFAULT_TREEDEPTH
+        centering = self.centering(prepared) if centering is None else centering
+        # mostly centred (average weight as high as a snapped one): the near-Gaussian case the cap was measured on;
+        # e.g. 100,000 customers in 20 segments leave a few segments' a, b at weights 0.6-0.9
+        weights = np.concatenate([np.asarray(w, dtype=float) for w in centering.values()])
+        return SHORT_TREEDEPTH if float(weights.mean()) >= CENTERED_SNAP else DEFAULT_TREEDEPTH
 
     def build_model(self, summary: pd.DataFrame, weights: str | None = None) -> pm.Model:
         """The PyMC model this spec fits on ``summary`` (for inspection or prior-predictive checks)."""
@@ -286,7 +322,7 @@ class BTYDSpec:
             self.pooling,
             priors,
             labels,
-            centered=self.centered(prepared),
+            centered=_form(self.centering(prepared)),
             covariates=prepared.covariates,
         )
 
@@ -308,6 +344,8 @@ class BTYDSpec:
         weights: str | None = None,
         max_treedepth: int | None = None,
         unit: str | None = None,
+        remedy: bool | None = None,
+        time_budget: float | None = None,
     ) -> BTYDFit:
         """Fit on a customer summary (unchanged); returns a :class:`PurchaseFit` or :class:`SpendFit`.
 
@@ -320,6 +358,16 @@ class BTYDSpec:
 
         ``unit`` is the time unit of ``t_x`` and ``T`` (``"W"``/``"D"``), by default ``summary.attrs["unit"]``; the
         fit records it and every prediction checks that the summaries it scores are in the same unit.
+
+        ``remedy``: a NUTS fit that fails its diagnostics gate is refitted where a known remedy exists (``None``, the
+        default: when ``draws`` and ``tune`` are at least ``REMEDY_MIN_DRAWS``, i.e. a run meant to pass the gate,
+        not a short exploratory one, which is judged as it is), at most
+        ``MAX_REMEDIES`` times and within ``time_budget`` seconds (default ``REMEDY_BUDGET_FACTOR`` times the first
+        fit's wall time): full-length trees after capped ones, a higher ``target_accept`` (0.95, then 0.99) and
+        twice the tuning after divergences, twice the tuning after a failed R-hat, and more draws (enough for the
+        ESS gate at the measured ESS per draw) when only the ESS falls short. What was done and why is in
+        ``fit.diagnostics.remedies``, ``fit.config["remedies"]`` and ``fit.warnings``; the diagnostics are those
+        of the last fit, and ``fit.config`` holds its draws, tuning steps and ``target_accept``.
         """
         if method not in ("nuts", "map"):
             raise LtvlabError(f"method={method!r}: use 'nuts' or 'map'")
@@ -347,9 +395,9 @@ class BTYDSpec:
         else:
             notes = ()
         labels = prepared.segments if self.pooling != "complete" else ("all",)
-        centered = self.centered(prepared)
+        centering = self.centering(prepared)
         if max_treedepth is None:
-            depth = self.treedepth(prepared)
+            depth = self.treedepth(prepared, centering)
         elif (
             isinstance(max_treedepth, int)
             and not isinstance(max_treedepth, bool)
@@ -360,7 +408,13 @@ class BTYDSpec:
             raise LtvlabError(f"max_treedepth={max_treedepth!r}: use an integer from 1 to 15, or None")
         covariates = prepared.covariates
         model = _build.build_model(
-            self.kind, prepared.rows, self.pooling, priors, labels, centered=centered, covariates=covariates
+            self.kind,
+            prepared.rows,
+            self.pooling,
+            priors,
+            labels,
+            centered=_form(centering),
+            covariates=covariates,
         )
         names = _build.free_and_theta_names(self.kind, self.pooling, covariates)
         coefficients = coefficient_names(self.kind_name, covariates)
@@ -371,10 +425,10 @@ class BTYDSpec:
             "method": method,
             "thresholds": asdict(self.thresholds),
             "time_step": self.time_step,
-            "parametrization": ("centered" if centered else "non-centered")
-            if self.pooling == "partial"
-            else None,
+            "parametrization": _form_name(centering),
         }
+        if centering is not None:
+            config["centering"] = {name: [float(v) for v in w] for name, w in centering.items()}
         if weights is not None:
             config["weights"] = weights
         if covariates is not None:
@@ -398,18 +452,28 @@ class BTYDSpec:
                 "target_accept": target_accept,
                 "cores": cores,
             }
-            config.update({k: nuts[k] for k in ("draws", "tune", "chains", "sampler", "target_accept")})
+            started = time.perf_counter()
             idata = _build.run_nuts(model, max_treedepth=depth, **nuts)
             diagnostics = diagnose(idata, names, self.thresholds)
-            if max_treedepth is None and depth < DEFAULT_TREEDEPTH and not diagnostics.ok:
-                # short trees suit near-Gaussian posteriors only; these data were not: full-length trees instead
-                notes += (
-                    f"NUTS with trees capped at depth {depth} failed the diagnostics gate "
-                    f"({'; '.join(diagnostics.messages)}); refitted with depth {DEFAULT_TREEDEPTH}",
+            if remedy is None:
+                remedy = draws >= REMEDY_MIN_DRAWS and tune >= REMEDY_MIN_DRAWS
+            if remedy and not diagnostics.ok:
+                first_s = time.perf_counter() - started
+                budget = REMEDY_BUDGET_FACTOR * first_s if time_budget is None else float(time_budget)
+                idata, diagnostics, depth, nuts = _remedy(
+                    model,
+                    names,
+                    self.thresholds,
+                    (idata, diagnostics),
+                    depth,
+                    nuts,
+                    auto_depth=max_treedepth is None,
+                    first_s=first_s,
+                    budget_s=budget,
                 )
-                depth = DEFAULT_TREEDEPTH
-                idata = _build.run_nuts(model, max_treedepth=depth, **nuts)
-                diagnostics = diagnose(idata, names, self.thresholds)
+                notes += diagnostics.remedies
+                config["remedies"] = list(diagnostics.remedies)
+            config.update({k: nuts[k] for k in ("draws", "tune", "chains", "sampler", "target_accept")})
             config["max_treedepth"] = depth
             post = idata.posterior
             samples = {}
@@ -463,6 +527,96 @@ class BTYDSpec:
         )
         warn_if_failed(diagnostics, f"{self.kind_name} ({self.pooling} pooling, {method})")
         return fit
+
+
+def _form(centering: Mapping[str, np.ndarray] | None) -> bool | Mapping[str, np.ndarray]:
+    """What :func:`ltvlab.ltv._build.build_model` takes as ``centered``."""
+    return False if centering is None else centering
+
+
+def _form_name(centering: Mapping[str, np.ndarray] | None) -> str | None:
+    if centering is None:
+        return None
+    values = np.concatenate([np.asarray(w, dtype=float) for w in centering.values()])
+    if np.all(values == 1.0):
+        return "centered"
+    if np.all(values == 0.0):
+        return "non-centered"
+    return "partially non-centered"
+
+
+def _remedy(
+    model: pm.Model,
+    names: tuple[str, ...],
+    thresholds: DiagnosticThresholds,
+    first: tuple[Any, Diagnostics],
+    depth: int,
+    nuts: dict[str, Any],
+    *,
+    auto_depth: bool,
+    first_s: float,
+    budget_s: float,
+) -> tuple[Any, Diagnostics, int, dict[str, Any]]:
+    """Refit a NUTS fit that failed its gate with the remedy its failure calls for (see ``BTYDSpec.fit``).
+
+    The cost of a refit is predicted from the first fit's wall time per (tuning + draw) step; a refit predicted
+    to overrun ``budget_s`` (all refits together) is not started.
+    """
+    idata, diagnostics = first
+    per_step = first_s / (nuts["tune"] + nuts["draws"])
+    done: list[str] = []
+    spent = 0.0
+    for _ in range(MAX_REMEDIES):
+        if diagnostics.ok:
+            break
+        reason = "; ".join(diagnostics.messages)
+        change: dict[str, Any] = {}
+        parts: list[str] = []
+        new_depth = depth
+        diverged = diagnostics.divergences > thresholds.max_divergences
+        if auto_depth and depth < DEFAULT_TREEDEPTH:
+            # short trees suit near-Gaussian posteriors only; these data were not: full-length trees instead
+            new_depth = DEFAULT_TREEDEPTH
+            parts.append(f"depth {DEFAULT_TREEDEPTH} (NUTS trees had been capped at depth {depth})")
+        else:
+            if diverged and nuts["target_accept"] < max(REMEDY_TARGET_ACCEPT):
+                # smaller steps through the curved regions where the leapfrog integrator diverged
+                accept = next(a for a in REMEDY_TARGET_ACCEPT if a > nuts["target_accept"])
+                change["target_accept"] = accept
+                parts.append(f"target_accept {nuts['target_accept']:g} -> {accept:g}")
+            if diverged or not diagnostics.max_r_hat <= thresholds.max_r_hat:
+                # a longer warm-up adapts the step size and mass matrix to the posterior before drawing
+                change["tune"] = 2 * nuts["tune"]
+                parts.append(f"tuning {nuts['tune']} -> {change['tune']}")
+            ratio = max(
+                thresholds.min_ess_bulk / max(diagnostics.min_ess_bulk, 1.0),
+                thresholds.min_ess_tail / max(diagnostics.min_ess_tail, 1.0),
+            )
+            # more draws at the measured ESS per draw, 20% to spare (at most 8x); not while the chains diverge,
+            # whose ESS says little about a sampler that is then tuned anew
+            if (ratio > 1.0 and not diverged) or not parts:
+                draws = int(np.ceil(nuts["draws"] * min(1.2 * ratio, 8.0) / 100.0) * 100)
+                change["draws"] = max(draws, nuts["draws"] + 100)
+                parts.append(f"draws per chain {nuts['draws']} -> {change['draws']}")
+        what = ", ".join(parts)
+        trial = {**nuts, **change, "seed": nuts["seed"] + len(done) + 1}
+        if spent + per_step * (trial["tune"] + trial["draws"]) > budget_s:
+            done.append(
+                f"gate failed ({reason}); {what} would exceed the time budget of {budget_s:.0f} s: stopped"
+            )
+            break
+        started = time.perf_counter()
+        idata_new = _build.run_nuts(model, max_treedepth=new_depth, **trial)
+        spent += time.perf_counter() - started
+        idata, depth, nuts = idata_new, new_depth, trial
+        diagnostics = diagnose(idata, names, thresholds)
+        done.append(
+            f"gate failed ({reason}); refitted with {what}: "
+            + ("gate passed" if diagnostics.ok else "; ".join(diagnostics.messages))
+        )
+        if spent > budget_s:
+            break
+    return idata, replace(diagnostics, remedies=tuple(done)), depth, nuts
 
 
 def _total_loglik(

@@ -48,6 +48,7 @@ class Diagnostics:
     table: pd.DataFrame = field(repr=False)
     messages: tuple[str, ...] = ()
     thresholds: DiagnosticThresholds = DiagnosticThresholds()
+    remedies: tuple[str, ...] = ()  # automatic refits before these figures (``BTYDSpec.fit(remedy=True)``)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly summary (no table)."""
@@ -58,6 +59,7 @@ class Diagnostics:
             "min_ess_tail": self.min_ess_tail,
             "divergences": self.divergences,
             "messages": list(self.messages),
+            "remedies": list(self.remedies),
         }
 
 

@@ -12,9 +12,12 @@ exists for every draw. Priors are put on ``eta``.
     alpha, beta      : mu0 = log(mean T of the data),  sd0 = 2.0   (rates are in the summary's time unit)
     gamma            : mu0 = log(mean repeat spend),   sd0 = 2.0   (in the currency of ``monetary``)
 
-Partial pooling (non-centred)::
+Partial pooling::
 
-    eta_s = mu + sigma * z_s,   mu ~ Normal(mu0, sd0),   sigma ~ HalfNormal(pooling_sd = 0.5),   z_s ~ Normal(0, 1)
+    eta_s ~ Normal(mu, sigma),   mu ~ Normal(mu0, sd0),   sigma ~ HalfNormal(pooling_sd = 0.5)
+
+sampled non-centred (``eta_s = mu + sigma * z_s``, ``z_s ~ Normal(0, 1)``), centred, or partially non-centred per
+segment as the data call for (:mod:`ltvlab.ltv._parametrize`): the same prior in every form.
 
 Covariate coefficients (:mod:`ltvlab.ltv.covariates`): ``gamma ~ Normal(0, coefficient_sd = 1)`` per standard
 deviation of the covariate.

@@ -146,6 +146,7 @@ def _fit_from(ds: xr.Dataset, path: Path) -> BTYDFit:
         table=pd.DataFrame(d["table"]),
         messages=tuple(d["messages"]),
         thresholds=thresholds,
+        remedies=tuple(d.get("remedies", ())),
     )
     cov = meta.get("covariates")
     covariates = (

@@ -87,9 +87,14 @@ def diagnostics_check(fit: Any, *, name: str = "diagnostics gate") -> Check:
         f"max R-hat {fmt.number(d.max_r_hat, decimals=3)}, min bulk ESS {fmt.integer(d.min_ess_bulk)}, "
         f"min tail ESS {fmt.integer(d.min_ess_tail)}, {_plural(int(d.divergences), 'divergent transition')}"
     )
+    remedies = tuple(getattr(d, "remedies", ()) or ())
+    if remedies:  # automatic refits (BTYDSpec.fit(remedy=True)): say what was done before these figures
+        figures += f"; after {_plural(len(remedies), 'automatic refit')}: " + " | ".join(remedies)
     if d.ok:
         return Check(name, PASSED, figures)
     reasons = "; ".join(d.messages) if d.messages else figures
+    if remedies:
+        reasons += f" (after {_plural(len(remedies), 'automatic refit')}: " + " | ".join(remedies) + ")"
     return Check(name, FAILED, f"{reasons}; do not use these estimates")
 
 
