@@ -58,19 +58,20 @@ def test_bgnbd_rejects_dropout_covariates():
         TVCSpec(model="bgnbd", dropout_covariates=("contacts_email",))
 
 
-# Partial pooling of base parameters and effects under NUTS. Diagnosis of the all-non-centred form on these data
-# (seed 12, 2 x 300 draws): 7 divergences, R-hat 1.025, min bulk ESS 138, the worst mixing on the hyper-parameters
-# and the standardised effects u: the effects are pinned down by the data (posterior sd 0.012-0.03 against a
-# segment spread tau ~0.17-0.27), so u = (gamma - mu) / tau has to track 1 / tau (the inverted funnel), and so do
-# r and alpha; a and b are weakly identified and a is the same in every segment (sigma_log_a reaches 0.001), where
-# only the non-centred form avoids the funnel. Hence the centred form for r, alpha and the effects.
+# Known defect (issue 17): partial pooling of base parameters and effects under NUTS does not pass the
+# diagnostics gate on these data. The effects were already non-centred (gamma = mu + tau * u). Runs on seed 12:
+# - all non-centred, 2 x 300 draws: 7 divergences, max R-hat 1.025, min bulk ESS 138 (worst: tau_gamma, the
+#   sigma_log_* and u_gamma; the effects' posterior sd is 0.012-0.03 against a segment spread tau ~0.17-0.27, and
+#   BG/NBD's a is the same in every segment, sigma_log_a reaching 0.001); the effects' z-scores within 1.5;
+# - r, alpha and the effects centred (centered_params), 2 x 400 draws: 13 divergences, max R-hat 1.035, min bulk
+#   ESS 82: worse, so centring the well-identified blocks is not the fix.
+# Kept in the study set as a strict expected failure (all non-centred, as first diagnosed) until a form passes.
 @pytest.mark.study
+@pytest.mark.xfail(strict=True, reason="divergences in partial pooling of TVC effects under NUTS (issue 17)")
 def test_nuts_partial_pooling_recovers_effects():
     crm, data = crm_data(4000, "bgnbd", seed=12)
-    spec = TVCSpec(
-        model="bgnbd", pooling="partial", effect_pooling="partial", centered_params=("r", "alpha", "gamma")
-    )
-    fit = spec.fit(data, method="nuts", draws=400, tune=400, seed=2)
+    spec = TVCSpec(model="bgnbd", pooling="partial", effect_pooling="partial", parametrization="non-centered")
+    fit = spec.fit(data, method="nuts", draws=300, tune=300, seed=2)
     z = z_scores(fit, crm)
     print(z[["segment", "strategy", "value", "mean", "sd", "z"]], fit.diagnostics.messages)
     assert np.abs(z["z"]).max() < 4, z

@@ -15,14 +15,11 @@ Partial pooling (of the base parameters and of the effects) is written centred (
 or non-centred (``eta_g = mu + sigma * u_g``, ``u_g ~ Normal(0, 1)``), chosen by ``parametrization``: the
 non-centred form removes the funnel between ``sigma`` and the segment values when the segments' own data say
 little, but when every segment's data pin its values down it creates the opposite funnel (``u_g`` then has to
-track ``1 / sigma``), where NUTS diverges. ``"auto"`` picks the centred form when every segment has at least
+track ``1 / sigma``), where NUTS tends to diverge. ``"auto"`` picks the centred form when every segment has at least
 :data:`ltvlab.ltv._model.CENTERED_MIN_SEGMENT_SIZE` customers, as the static models do. ``centered_params`` names
-the blocks to centre one by one (base parameter names, ``"gamma"``, ``"delta"``): contact effects are often pinned
-down far more tightly than the dropout parameters (on the simulator's 4,000 customers in 3 segments: effects'
-posterior sd 0.012-0.03 against a segment spread ~0.2, while BG/NBD's ``a`` is the same in every segment), and
-there the all-non-centred form diverged (7 divergences, min bulk ESS 138 in 2 x 300 draws) where centring ``r``,
-``alpha`` and the effects is the form the test ``tests/ltv/test_tvc_fit.py::test_nuts_partial_pooling_recovers_effects``
-runs.
+the blocks to centre one by one (base parameter names, ``"gamma"``, ``"delta"``). Neither form is yet seen to pass
+the diagnostics gate on the simulator's 4,000 customers in 3 segments (BG/NBD; the runs are in the comment of
+``tests/ltv/test_tvc_fit.py::test_nuts_partial_pooling_recovers_effects``).
 
 Static covariates (e.g. the score a targeted campaign used) act on the purchase rate, standardised,
 ``Normal(0, coefficient_sd)``. ``method="nuts"`` samples with :func:`ltvlab.ltv._build.run_nuts` (nutpie by
