@@ -121,7 +121,7 @@ def time_gradient(data, args) -> None:
             fit_module.tvc_loglik_pt = original
         point = model.initial_point()
         t0 = time.perf_counter()
-        fn = model.compile_fn([model.logp(), *pm.gradient(model.logp(), model.value_vars)], point_fn=True)
+        fn = model.compile_fn([model.logp(), pm.gradient(model.logp(), model.value_vars)], point_fn=True)
         compile_s = time.perf_counter() - t0
         walls, cpus = [], []
         for _ in range(args.repeats):
