@@ -162,3 +162,34 @@ def test_value_tables_average_draws_and_format_money():
     assert row["Value per contact"] == "+$12.0 (90% interval $8.0 to $16.0)"
     assert row["Value per unit of cost"] == "+3.0 (90% interval 2.0 to 4.0)"
     assert row["Cost per contact"] == "$4.00" and row["P(value > 0)"] == "99%"
+
+
+def test_plan_answer_states_the_plan_and_its_interval():
+    from ltvlab.reports import format as fmt
+    from ltvlab.reports.interactions import plan_answer
+    from ltvlab.strategy.allocation import allocate_budget
+
+    # Known draws: e-mail in s1 is worth 2 +- 0.5 per contact (cost 1); every other cell 0.2 or 0.3 (a loss).
+    rng = np.random.default_rng(0)
+    draws = np.arange(400)
+    cells = {("s1", "email"): 2.0 + 0.5 * rng.standard_normal(400), ("s1", "sms"): np.full(400, 0.2),
+             ("s2", "email"): np.full(400, 0.3), ("s2", "sms"): np.full(400, 0.2)}  # fmt: skip
+    values = pd.concat(
+        pd.DataFrame({"segment": s, "strategy": k, "draw": draws, "incremental_value": v})
+        for (s, k), v in cells.items()
+    )
+    result = allocate_budget(values, budget=500.0, costs={"email": 1.0, "sms": 1.0},
+                             segment_sizes={"s1": 300, "s2": 300})  # fmt: skip
+    text = plan_answer(result)
+    assert text.startswith("The allocation sends 300 email contacts to s1 (each worth $2.")
+    assert "90% interval" in text and "sms" not in text
+    assert "spends $300 of the $500 budget" in text
+    # P(return > 0) = P(v > 1) = Phi(2) = 0.977 for v ~ N(2, 0.5); Monte Carlo SE over 400 draws 0.0075
+    assert 0.977 - 4 * 0.0075 < result.prob_positive < 0.977 + 4 * 0.0075
+    assert f"P(return > 0) = {fmt.percent(result.prob_positive)}." in text
+    point = allocate_budget(values[values["draw"] == 0], budget=500.0, costs={"email": 1.0, "sms": 1.0},
+                            segment_sizes={"s1": 300, "s2": 300})  # fmt: skip
+    assert "point estimate, no interval" in plan_answer(point) and "P(" not in plan_answer(point)
+    losses = values[values["strategy"] == "sms"]
+    nothing = allocate_budget(losses, budget=500.0, costs={"sms": 1.0}, segment_sizes={"s1": 300, "s2": 300})
+    assert plan_answer(nothing).startswith("No contact is expected to pay for itself")

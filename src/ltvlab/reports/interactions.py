@@ -387,3 +387,36 @@ def overall_value(values: pd.DataFrame, costs: dict[str, float], *, level: float
             }
         )
     return pd.DataFrame(rows)
+
+
+def plan_answer(result: Any, *, currency: str = "$") -> str:
+    """The contact plan the allocation picked, in plain language, with its return's credible interval.
+
+    ``result`` is a :class:`ltvlab.strategy.allocation.AllocationResult` made from the incremental-value draws.
+    """
+    level = result.credible_mass
+    if result.plan.empty:
+        return (
+            f"No contact is expected to pay for itself: the plan spends nothing of the "
+            f"{fmt.money(result.budget, currency)} budget."
+        )
+    cells = result.plan.sort_values("expected_net", ascending=False)
+    drawn = result.n_draws > 1  # a single draw is a point estimate: no probabilities to state
+    parts = [
+        f"{fmt.integer(r['contacts'])} {r['strategy']} contacts to {r['segment']} (each worth "
+        f"{fmt.lift(r['value_per_contact_mean'], r['value_per_contact_low'], r['value_per_contact_high'], kind='money', level=level, label='interval', currency=currency, sign=False)}"
+        f" against a cost of {fmt.money(r['cost'] / r['contacts'], currency)}"
+        + (f"; P(worth more than it costs) {fmt.percent(r['prob_value_above_cost'])})" if drawn else ")")
+        for _, r in cells.iterrows()
+    ]
+    kind = "net of contact costs" if result.objective == "net" else "gross"
+    ret = fmt.lift(result.expected_return, result.ci_low, result.ci_high, kind="money", level=level,
+                   label="interval", currency=currency, sign=False)  # fmt: skip
+    text = (
+        f"The allocation sends {'; '.join(parts)}. It spends {fmt.money(result.spent, currency)} of the "
+        f"{fmt.money(result.budget, currency)} budget for an expected incremental CLV of {ret} {kind}"
+        + (f"; P(return > 0) = {fmt.percent(result.prob_positive)}." if drawn else ".")
+    )
+    if "budget_not_used_no_further_profitable_contacts" in result.warnings:
+        text += " The rest of the budget is not spent: no further contact is expected to pay for itself."
+    return text

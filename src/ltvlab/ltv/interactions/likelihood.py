@@ -36,6 +36,7 @@ from scipy.special import gammaln
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.formulas import _pnbd_log_dead_integral
+from ltvlab.ltv.interactions._fused import tvc_row_terms
 from ltvlab.ltv.interactions.data import TVCData
 
 __all__ = ["log_piece_integral", "log_piece_integral_pt", "tvc_components", "tvc_loglik", "tvc_loglik_pt"]
@@ -106,6 +107,19 @@ def _bgnbd_loglik_pt(x, t_x, T, r, alpha, a, b):
     a3 = -(r + x) * pt.log(alpha + T)
     a4 = pt.log(a) - pt.log(b + pt.maximum(x, 1.0) - 1.0) - (r + x) * pt.log(alpha + t_x)
     return a1 + a2 + pt.switch(pt.gt(x, 0), _logaddexp_pt(a3, a4), a3)
+
+
+def _bgnbd_fused_pt(data: TVCData, params: dict, e_a, stat, gamma, purchase: list[int]):
+    """BG/NBD total: the terms in ``x`` alone in PyTensor, the rest in :func:`tvc_row_terms`."""
+    seg, x = data.segment_code, data.x
+    r, alpha, a, b = (params[k][seg] for k in ("r", "alpha", "a", "b"))
+    head = pt.gammaln(r + x) - pt.gammaln(r) + r * pt.log(alpha)
+    head = head + pt.gammaln(a + b) + pt.gammaln(b + x) - pt.gammaln(b) - pt.gammaln(a + b + x) + x * stat
+    if purchase:
+        head = head + pt.sum(data.purchase_sum[:, purchase] * gamma[seg], axis=1)
+    log_ratio = pt.log(a) - pt.log(b + np.maximum(x, 1.0) - 1.0)
+    rows = tvc_row_terms(params["r"], params["alpha"], e_a, stat, log_ratio, data)
+    return pt.sum(data.weight * head) + rows
 
 
 # --- shared pieces -----------------------------------------------------------------------------------
@@ -229,10 +243,18 @@ def tvc_components(
 
 
 def tvc_loglik_pt(
-    data: TVCData, model: str, params: dict, purchase: list[int], dropout: list[int] | None = None
+    data: TVCData,
+    model: str,
+    params: dict,
+    purchase: list[int],
+    dropout: list[int] | None = None,
+    fused: bool = True,
 ):
     """Weighted total log-likelihood as a PyTensor scalar; ``params`` hold tensors shaped as in :func:`tvc_loglik`
-    (segment parameters ``(G,)``, ``gamma (G, kp)``, ``delta (G, kd)``, ``beta_static (q,)``)."""
+    (segment parameters ``(G,)``, ``gamma (G, kp)``, ``delta (G, kd)``, ``beta_static (q,)``).
+
+    ``fused``: BG/NBD's exposure sums and per-row terms come from the one-pass Numba kernel of
+    :mod:`ltvlab.ltv.interactions._fused` (same value; the plain graph is kept for tests)."""
     seg = data.segment_code
     x = data.x
     weight = data.weight
@@ -244,6 +266,8 @@ def tvc_loglik_pt(
     gamma = params.get("gamma")
     n_seg = len(data.segments)
     e_a = _effect_table(pt, gamma if gamma is not None else pt.zeros((n_seg, 0)), data.values, purchase)
+    if model == BGNBD.kind_name and fused:
+        return _bgnbd_fused_pt(data, params, e_a, stat, gamma, purchase)
     a_T = _operational(pt, data, e_a, scale, "T")
     a_tx = _operational(pt, data, e_a, scale, "tx")
     linear = x * stat
