@@ -196,3 +196,27 @@ def test_partially_pooled_spend_effect_is_non_centred(small):
 
     one = ArmSpendSpec(effect_pooling="partial")._effect_pooling(replace(data.spend, segments=("all",)))
     assert one == "complete"  # one segment: nothing to pool over
+
+
+def test_laplace_spend_fit_is_centred_on_the_map_mode(small):
+    # the Gaussian approximation is centred at the posterior mode: its draws' mean equals the MAP point within the
+    # Monte Carlo error of the draws (4 standard errors), and its spread is that of a proper posterior (sd > 0)
+    from ltvlab.ltv.arm_spend import ArmSpendSpec
+
+    _, data = small
+    spec = ArmSpendSpec()
+    mode = spec.fit(data.spend, method="map", seed=3)
+    laplace = spec.fit(data.spend, method="laplace", draws=2_000, seed=3)
+    assert laplace.method == "laplace"
+    for name, point in mode.draws.items():
+        draws = laplace.draws[name]
+        assert draws.shape[0] == 2_000
+        sd = draws.std(axis=0)
+        assert np.all(sd > 0), name
+        # the approximation is Gaussian on the unconstrained scale: log for the positive spend parameters, the
+        # arm's log multiplier kappa as it is
+        log = name != "kappa"
+        got = np.log(draws).mean(axis=0) if log else draws.mean(axis=0)
+        want = np.log(point[0]) if log else point[0]
+        err = (np.log(draws).std(axis=0) if log else sd) / np.sqrt(draws.shape[0])
+        assert np.all(np.abs(got - want) <= 4 * err + 1e-3), (name, got, want)

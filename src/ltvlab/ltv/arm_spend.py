@@ -39,7 +39,7 @@ from ltvlab.ltv.diagnostics import (
     warn_if_failed,
 )
 from ltvlab.ltv.gamma_gamma import GammaGamma
-from ltvlab.ltv.interactions.fit import EFFECT_POOLING_SD, _laplace_draws
+from ltvlab.ltv.interactions.fit import EFFECT_POOLING_SD, laplace_draws
 from ltvlab.ltv.priors import DEFAULT_COEFFICIENT_SD, resolve_priors
 from ltvlab.ltv.registry import get_model
 
@@ -262,13 +262,13 @@ class ArmSpendSpec:
             for name in out:
                 arr = idata.posterior[name].values
                 samples[name] = arr.reshape(arr.shape[0] * arr.shape[1], *arr.shape[2:])
-        else:
+        elif method == "map":
             point, converged, message = _build.run_map(model, seed)
             diagnostics = map_diagnostics(converged, message, names)
-            if method == "map":
-                samples = {name: np.asarray(point[name])[None, ...] for name in out}
-            else:  # Gaussian approximation at the mode, as the purchase model's method="laplace"
-                samples = _laplace_draws(model, point, list(out), draws, seed)
+            samples = {name: np.asarray(point[name])[None, ...] for name in out}
+        else:  # Gaussian approximation at the mode, as the purchase model's method="laplace"
+            samples, converged, message = laplace_draws(model, list(out), draws, seed)
+            diagnostics = map_diagnostics(converged, message, names)
         warn_if_failed(diagnostics, "Gamma-Gamma spend with the treatment arm")
         return ArmSpendFit(
             segments=data.segments,

@@ -16,7 +16,8 @@ or non-centred (``eta_g = mu + sigma * u_g``, ``u_g ~ Normal(0, 1)``), chosen by
 non-centred form removes the funnel between ``sigma`` and the segment values when the segments' own data say
 little, but when every segment's data pin its values down it creates the opposite funnel (``u_g`` then has to
 track ``1 / sigma``), where NUTS tends to diverge. ``"auto"`` picks the centred form when every segment has at least
-:data:`ltvlab.ltv._model.CENTERED_MIN_SEGMENT_SIZE` customers, as the static models do. ``centered_params`` names
+:data:`CENTERED_MIN_SEGMENT_SIZE` customers (the segment-size rule; the static models now choose per segment and
+parameter from the data, :mod:`ltvlab.ltv._parametrize`, which the contact model does not use yet). ``centered_params`` names
 the blocks to centre one by one (base parameter names, ``"gamma"``, ``"delta"``). Neither form is yet seen to pass
 the diagnostics gate on the simulator's 4,000 customers in 3 segments (BG/NBD; the runs are in the comment of
 ``tests/ltv/test_tvc_fit.py::test_nuts_partial_pooling_recovers_effects``).
@@ -41,7 +42,7 @@ import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv import _build
-from ltvlab.ltv._model import CENTERED_MIN_SEGMENT_SIZE, Parametrization
+from ltvlab.ltv._model import Parametrization
 from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.diagnostics import (
     Diagnostics,
@@ -59,6 +60,8 @@ from ltvlab.ltv.registry import get_model
 __all__ = ["EFFECT_POOLING_SD", "TVCFit", "TVCSpec"]
 
 Pooling = Literal["none", "complete", "partial"]
+#: ``parametrization="auto"`` writes partial pooling centred when every segment has at least this many customers.
+CENTERED_MIN_SEGMENT_SIZE = 2_000
 EFFECT_POOLING_SD = 0.3  # HalfNormal scale of the segment spread of the effects (log multipliers per contact)
 BASE_PARAMS = {BGNBD.kind_name: ("r", "alpha", "a", "b"), ParetoNBD.kind_name: ("r", "alpha", "s", "beta")}
 
@@ -377,7 +380,7 @@ class TVCSpec:
             diagnostics = map_diagnostics(converged, message, names)
             samples = {name: np.asarray(point[name])[None, ...] for name in out}
         else:
-            samples, converged, message = _laplace_draws(model, out, draws, seed)
+            samples, converged, message = laplace_draws(model, out, draws, seed)
             diagnostics = map_diagnostics(converged, message, names)
             notes.append("Laplace approximation at the posterior mode (not MCMC): intervals are approximate")
         n_seg = len(data.segments)
@@ -453,7 +456,7 @@ def total_loglik(
     )
 
 
-def _laplace_draws(
+def laplace_draws(
     model: pm.Model, out: list[str], n_draws: int, seed: int
 ) -> tuple[dict[str, np.ndarray], bool, str]:
     """Draws of ``out`` from the Gaussian approximation of the posterior at its mode (unconstrained space),
