@@ -149,6 +149,13 @@ def test_fit_with_contacts_reports_each_effect_and_the_design(tmp_path: Path) ->
     report = json.loads(result.stdout)
     assert report["contacts_randomised"] is False and report["static_covariates"] == ["score"]
     assert report["contacts_used"] == len(crm.contacts) and report["carry_over"] == "window:4"
+    # the simulator targeted every strategy on the score: the balance check says so for each
+    assert report["contacts_look_targeted"] is True
+    assert {(b["strategy"], b["covariate"]) for b in report["assignment_balance"] if b["targeted"]} == {
+        ("call", "score"),
+        ("email", "score"),
+        ("sms", "score"),
+    }
     effects = {e["strategy"]: e for e in report["effects"]}
     assert set(effects) == {"call", "email", "sms"}
     truth = crm.truth[crm.truth["parameter"] == "purchase"].set_index("strategy")["value"]

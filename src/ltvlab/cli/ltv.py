@@ -326,13 +326,18 @@ def check_contact_options(options: dict[str, Any]) -> CarryOver | None:
 
 
 def contact_inputs(
-    transactions: pd.DataFrame, options: dict[str, Any], reading: dict[str, Any]
+    transactions: pd.DataFrame,
+    options: dict[str, Any],
+    reading: dict[str, Any],
+    *,
+    used_contacts: list[pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The long covariate table of a fit with contacts (and/or a covariate table), and what was done.
 
     The grid runs from ``--origin`` (default: the earliest transaction day) in ``--period-length`` steps to
     the calibration end (the midnight ``T`` is measured to); contacts after it (a holdout's) are counted, not
-    used. Returns the table and a JSON-ready description (carry-over, strategies, counts, assignment).
+    used. Returns the table and a JSON-ready description (carry-over, strategies, counts, assignment); the
+    contacts used are appended to ``used_contacts`` when it is given (for the targeting-balance check).
     """
     from ltvlab.data import contact_covariates, load_contacts, load_covariate_table
     from ltvlab.data.contacts import combine_covariates, period_grid
@@ -373,6 +378,8 @@ def contact_inputs(
                 f"{end:%Y-%m-%d}; check --calibration-end and --origin"
             )
         table = contact_covariates(used, origin=origin, period_length=length, end=end, carry_over=carry_over)
+        if used_contacts is not None:
+            used_contacts.append(used)
         costs = used.groupby("strategy")["cost"].agg(["size", "mean"])
         info.update(
             {
@@ -513,10 +520,25 @@ def _fit_with_contacts(
         )
     reading = {k: v for k, v in reading_kwargs({k: options.get(k) for k in READING_KEYS}).items()}
     transactions, summary, segment = _prepare(options)
+    used: list[pd.DataFrame] = []
     covariates, info = contact_inputs(
-        transactions, {**contact_options, "calibration_end": options["calibration_end"]}, reading
+        transactions,
+        {**contact_options, "calibration_end": options["calibration_end"]},
+        reading,
+        used_contacts=used,
     )
     static = list(options["purchase_covariates"])
+    balance = None
+    if static and used:
+        from ltvlab.causal import targeting_balance
+
+        balance = targeting_balance(
+            used[0],
+            summary[[col.CUSTOMER_ID, col.FIRST_PURCHASE, *static]],
+            static,
+            end=covariates.attrs["end"],
+            period_length=covariates.attrs["period_length"],
+        )
     data = prepare_tvc_data(
         transactions,
         covariates,
@@ -560,6 +582,14 @@ def _fit_with_contacts(
         "effects": effects,
         "causal_reading": _causal_reading(info["contacts_randomised"], static),
     }
+    if balance is not None:
+        report["assignment_balance"] = balance.to_dict(orient="records")
+        report["contacts_look_targeted"] = bool(balance["targeted"].any())
+        if info["contacts_randomised"] and report["contacts_look_targeted"]:
+            report["causal_reading"] += (
+                "; but the contact log does not look randomised: contacts rise or fall with "
+                + ", ".join(sorted(set(balance.loc[balance["targeted"], "covariate"])))
+            )
     if as_json:
         echo_json(_clean(report))
         return
