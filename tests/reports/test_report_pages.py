@@ -132,7 +132,7 @@ def test_a_failed_gate_is_in_the_headline_and_nothing_says_passed(pages, suite) 
     page = pages[GATE_FAILS]
     headline = page["visible"][: page["visible"].index("Show code")]
     assert "Not reliable" in headline and "failed" in headline
-    assert "diagnostics gate, purchase model (bgnbd)" in headline
+    assert "diagnostics gate, purchase model (BG/NBD)" in headline
     assert "passed" not in page["allText"].lower()
     index = suite.index_path.read_text(encoding="utf-8")
     row = re.search(rf'data-run="{GATE_FAILS}">.*?</tr>', index, flags=re.S).group(0)
