@@ -303,3 +303,18 @@ def test_publish_headline_records_the_headline_and_returns_nothing_to_display(tm
     recorded = json.loads((tmp_path / "record.json").read_text(encoding="utf-8"))
     assert recorded["status"] == "passed" and recorded["tone"] == "green"
     assert recorded["headline"] == "the answer"
+
+
+def test_a_laplace_fit_has_no_sampler_diagnostics_to_pass() -> None:
+    # a Laplace fit's draws come from the curvature at the mode: its gate is "not applicable" (grey), never a
+    # "passed" with empty R-hat / ESS figures; an optimiser that did not converge is a failure
+    from ltvlab.reports.status import LAPLACE_NOTE
+
+    converged = SimpleNamespace(method="laplace", diagnostics=SimpleNamespace(ok=True, messages=()))
+    check = diagnostics_check(converged)
+    assert check.status == NOT_APPLICABLE and check.detail == LAPLACE_NOTE
+    stuck = SimpleNamespace(
+        method="laplace", diagnostics=SimpleNamespace(ok=False, messages=("optimiser: ABNORMAL_TERMINATION",))
+    )
+    failed = diagnostics_check(stuck)
+    assert failed.status == FAILED and "ABNORMAL_TERMINATION" in failed.detail

@@ -24,6 +24,10 @@ FAILED: Status = "failed"
 NOT_APPLICABLE: Status = "not applicable"
 STATUSES: tuple[Status, ...] = (PASSED, FAILED, NOT_APPLICABLE)
 MAP_NOTE = "point estimate: no uncertainty, no sampler diagnostics"
+LAPLACE_NOTE = (
+    "Laplace approximation: intervals from the curvature at the posterior mode (optimiser converged), "
+    "no sampler diagnostics"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +81,20 @@ def _plural(n: int, word: str) -> str:
 def diagnostics_check(fit: Any, *, name: str = "diagnostics gate") -> Check:
     """The diagnostics gate of a fitted model (an object with ``method`` and ``diagnostics``).
 
-    MAP fits get ``not applicable`` with :data:`MAP_NOTE`; NUTS fits ``passed`` with their worst R-hat, ESS
+    MAP fits get ``not applicable`` with :data:`MAP_NOTE`, Laplace fits (whose mode was found) with
+    :data:`LAPLACE_NOTE`; NUTS fits ``passed`` with their worst R-hat, ESS
     and divergences, or ``failed`` with the reasons the gate gives.
     """
     d = fit.diagnostics
     if getattr(fit, "method", "nuts") == "map":
         return Check(name, NOT_APPLICABLE, MAP_NOTE)
+    if (
+        getattr(fit, "method", "nuts") == "laplace"
+    ):  # draws from the curvature at the mode: no sampler to diagnose
+        if d.ok:
+            return Check(name, NOT_APPLICABLE, LAPLACE_NOTE)
+        reasons = "; ".join(d.messages) if d.messages else "the optimiser did not converge"
+        return Check(name, FAILED, f"Laplace approximation: {reasons}; do not use these estimates")
     figures = (
         f"max R-hat {fmt.number(d.max_r_hat, decimals=3)}, min bulk ESS {fmt.integer(d.min_ess_bulk)}, "
         f"min tail ESS {fmt.integer(d.min_ess_tail)}, {_plural(int(d.divergences), 'divergent transition')}"
