@@ -30,16 +30,13 @@ from scipy.special import gammaln
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv import _build
 from ltvlab.ltv.diagnostics import (
     Diagnostics,
     DiagnosticThresholds,
-    diagnose,
-    map_diagnostics,
     warn_if_failed,
 )
 from ltvlab.ltv.gamma_gamma import GammaGamma
-from ltvlab.ltv.interactions.fit import EFFECT_POOLING_SD, laplace_draws
+from ltvlab.ltv.interactions.fit import EFFECT_POOLING_SD, posterior_draws
 from ltvlab.ltv.priors import DEFAULT_COEFFICIENT_SD, resolve_priors
 from ltvlab.ltv.registry import get_model
 
@@ -244,31 +241,22 @@ class ArmSpendSpec:
         model = self.build(data)
         names = self.gate_names(data)
         out = ("p", "q", "gamma", "kappa")
-        if method == "nuts":
-            idata = _build.run_nuts(
-                model,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                seed=seed,
-                sampler="nutpie",
-                progressbar=False,
-                target_accept=target_accept,
-                cores=1,
-                max_treedepth=10,
-            )
-            diagnostics = diagnose(idata, names, self.thresholds)
-            samples = {}
-            for name in out:
-                arr = idata.posterior[name].values
-                samples[name] = arr.reshape(arr.shape[0] * arr.shape[1], *arr.shape[2:])
-        elif method == "map":
-            point, converged, message = _build.run_map(model, seed)
-            diagnostics = map_diagnostics(converged, message, names)
-            samples = {name: np.asarray(point[name])[None, ...] for name in out}
-        else:  # Gaussian approximation at the mode, as the purchase model's method="laplace"
-            samples, converged, message = laplace_draws(model, list(out), draws, seed)
-            diagnostics = map_diagnostics(converged, message, names)
+        _, samples, diagnostics = posterior_draws(
+            model,
+            out,
+            names,
+            method=method,
+            thresholds=self.thresholds,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            sampler="nutpie",
+            progressbar=False,
+            target_accept=target_accept,
+            cores=1,
+            max_treedepth=10,
+        )
         warn_if_failed(diagnostics, "Gamma-Gamma spend with the treatment arm")
         return ArmSpendFit(
             segments=data.segments,

@@ -31,6 +31,7 @@ fast approximate posterior for large simulation studies.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -355,33 +356,24 @@ class TVCSpec:
         names = self.gate_names(data)
         out = ["r", "alpha", *self.base_params[2:], "gamma", "delta", "beta_static"]
         out = [n for n in out if n in model.named_vars]
-        idata = None
         notes = list(data.notes)
-        if method == "nuts":
-            idata = _build.run_nuts(
-                model,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                seed=seed,
-                sampler=sampler,
-                progressbar=progressbar,
-                target_accept=target_accept,
-                cores=cores,
-                max_treedepth=max_treedepth,
-            )
-            diagnostics = diagnose(idata, names, self.thresholds)
-            samples = {}
-            for name in out:
-                arr = idata.posterior[name].values
-                samples[name] = arr.reshape(arr.shape[0] * arr.shape[1], *arr.shape[2:])
-        elif method == "map":
-            point, converged, message = _build.run_map(model, seed)
-            diagnostics = map_diagnostics(converged, message, names)
-            samples = {name: np.asarray(point[name])[None, ...] for name in out}
-        else:
-            samples, converged, message = laplace_draws(model, out, draws, seed)
-            diagnostics = map_diagnostics(converged, message, names)
+        idata, samples, diagnostics = posterior_draws(
+            model,
+            out,
+            names,
+            method=method,
+            thresholds=self.thresholds,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            sampler=sampler,
+            progressbar=progressbar,
+            target_accept=target_accept,
+            cores=cores,
+            max_treedepth=max_treedepth,
+        )
+        if method == "laplace":
             notes.append("Laplace approximation at the posterior mode (not MCMC): intervals are approximate")
         n_seg = len(data.segments)
         fixed = {}
@@ -454,6 +446,37 @@ def total_loglik(
             ]
         )
     )
+
+
+def posterior_draws(
+    model: pm.Model,
+    out: Sequence[str],
+    gate_names: Sequence[str],
+    *,
+    method: str,
+    thresholds: DiagnosticThresholds,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    **nuts: Any,
+) -> tuple[Any, dict[str, np.ndarray], Any]:
+    """``(idata or None, draws of out, diagnostics)`` of ``model`` by ``method``: NUTS (``nuts`` are
+    :func:`ltvlab.ltv._build.run_nuts` options; draws of all chains stacked), MAP (one draw: the mode) or the
+    Laplace approximation (:func:`laplace_draws`); the gate judges ``gate_names``."""
+    if method == "nuts":
+        idata = _build.run_nuts(model, draws=draws, tune=tune, chains=chains, seed=seed, **nuts)
+        samples = {}
+        for name in out:
+            arr = idata.posterior[name].values
+            samples[name] = arr.reshape(arr.shape[0] * arr.shape[1], *arr.shape[2:])
+        return idata, samples, diagnose(idata, list(gate_names), thresholds)
+    if method == "map":
+        point, converged, message = _build.run_map(model, seed)
+        samples = {name: np.asarray(point[name])[None, ...] for name in out}
+    else:
+        samples, converged, message = laplace_draws(model, list(out), draws, seed)
+    return None, samples, map_diagnostics(converged, message, list(gate_names))
 
 
 def laplace_draws(
