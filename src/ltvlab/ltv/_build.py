@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 import numpy as np
@@ -171,9 +172,17 @@ def run_nuts(
     # min bulk ESS ~5x (benchmarks/RESULTS.md).
     # nutpie takes its options through nuts_sampler_kwargs, PyMC's own NUTS through its step-method kwargs.
     if sampler == "nutpie":
-        extra = {"nuts_sampler_kwargs": {"low_rank_modified_mass_matrix": True, "maxdepth": max_treedepth}}
-    else:
-        extra = {"nuts": {"max_treedepth": max_treedepth}}
+        return _run_nutpie(
+            model,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            progressbar=progressbar,
+            target_accept=target_accept,
+            max_treedepth=max_treedepth,
+        )
+    extra = {"nuts": {"max_treedepth": max_treedepth}}
     with model:
         return pm.sample(
             draws=draws,
@@ -187,3 +196,41 @@ def run_nuts(
             compute_convergence_checks=False,
             **extra,
         )
+
+
+def _run_nutpie(
+    model: pm.Model,
+    *,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int,
+    progressbar: bool,
+    target_accept: float,
+    max_treedepth: int,
+):
+    """nutpie on the disk-cached compiled model of :mod:`ltvlab.ltv._compiled`; the same draws as
+    ``pm.sample(nuts_sampler="nutpie")`` with the same seed (the seed is derived as PyMC derives it)."""
+    import nutpie
+    from pymc.util import _get_seeds_per_chain
+
+    from ltvlab.ltv._compiled import compile_model
+
+    compiled, info = compile_model(model)
+    start = time.time()
+    idata = nutpie.sample(
+        compiled,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        target_accept=target_accept,
+        seed=_get_seeds_per_chain(seed, 1)[0],
+        progress_bar=progressbar,
+        low_rank_modified_mass_matrix=True,
+        maxdepth=max_treedepth,
+    )
+    idata.posterior.attrs["sampling_time"] = time.time() - start
+    idata.posterior.attrs["tuning_steps"] = tune
+    idata.posterior.attrs["compile_seconds"] = info.functions_seconds + info.callbacks_seconds
+    idata.posterior.attrs["compile_cached"] = int(info.cached)
+    return idata

@@ -61,11 +61,19 @@ COMPARISON_COLUMNS: dict[str, str] = {
 def pointwise_loglik(fit: Any, summary: pd.DataFrame) -> np.ndarray:
     """Log-likelihood of each customer at each draw, ``(n_draws, n_customers)`` (covariates and segments applied)."""
     model = get_model(fit.model_name)
-    seg = fit.segment_index(summary)
+    seg = np.asarray(fit.segment_index(summary))
     z = covariate_matrix(fit.covariates, summary)
-    params = row_params(fit.model_name, model.param_names, fit.param_draws, seg, z, fit.covariates)
-    data = [summary[c].to_numpy(float)[None, :] for c in model.data_columns]
-    return np.asarray(model.loglik(*data, *params), dtype=float)
+    data = np.column_stack([summary[c].to_numpy(float) for c in model.data_columns])
+    # Customers with the same segment, data and covariates have the same log-likelihood at every draw: evaluate
+    # each distinct row once (CDNOW sample: 1,016 rows for 2,357 customers) and copy it to its customers.
+    _, first, inverse = np.unique(
+        np.column_stack([seg.astype(float), data, z]), axis=0, return_index=True, return_inverse=True
+    )
+    params = row_params(
+        fit.model_name, model.param_names, fit.param_draws, seg[first], z[first], fit.covariates
+    )
+    ll = model.loglik(*(data[first, j][None, :] for j in range(data.shape[1])), *params)
+    return np.asarray(ll, dtype=float)[:, inverse.ravel()]
 
 
 def _loo(fit: Any, summary: pd.DataFrame) -> dict[str, float | int | str | None]:
