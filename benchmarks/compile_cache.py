@@ -76,10 +76,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ltvlab-cache-") as cache:
         cold = _ltvlab_fit(path, cache)
         warm = [_ltvlab_fit(path, cache) for _ in range(args.repeats)]
+    (OUT / "compile_cache.json").write_text(json.dumps({"cold": cold, "warm": warm}, indent=1))
     peer = None
     if args.peer_python:
-        _peer_fit(args.peer_python, path, cold["priors"])  # warm-up: fills the peer's PyTensor cache
-        peer = _peer_fit(args.peer_python, path, cold["priors"])
+        priors = cold["priors"]["normal"]  # ltvlab's resolved {param: [mu0, sd0]} on log(param)
+        _peer_fit(args.peer_python, path, priors)  # warm-up: fills the peer's PyTensor cache
+        peer = _peer_fit(args.peer_python, path, priors)
     load.append(os.getloadavg()[0])
     results = {"cold": cold, "warm": warm, "peer": peer, "load_average_1min": load}
     (OUT / "compile_cache.json").write_text(json.dumps(results, indent=1))
