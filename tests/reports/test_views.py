@@ -127,3 +127,21 @@ def test_comparison_sampling_note_states_draws_and_ess_of_every_model() -> None:
     assert comparison_sampling_note(point) == (
         "Every model is a MAP fit: point estimate: no uncertainty, no sampler diagnostics."
     )
+
+
+def test_posterior_table_states_the_reports_90_percent_level(cdnow_sample_summary) -> None:
+    import arviz as az
+
+    from ltvlab.ltv import BGNBD
+    from ltvlab.reports.views import posterior_table
+
+    fit = BGNBD().fit(cdnow_sample_summary, draws=200, tune=300, seed=5)
+    frame = posterior_table(fit).to_frame()
+    assert {"90% HDI low", "90% HDI high"} <= set(frame.columns) and not any(
+        "94%" in c for c in frame.columns
+    )
+    low, high = az.hdi(fit.param_draws["r"][:, 0], hdi_prob=0.9)
+    row = frame[frame["Param"] == "r"].iloc[0]  # 3 significant figures: within 5e-3
+    assert float(row["90% HDI low"].replace(",", "")) == __import__("pytest").approx(low, rel=5e-3)
+    assert float(row["90% HDI high"].replace(",", "")) == __import__("pytest").approx(high, rel=5e-3)
+    assert list(fit.summary().columns[4:6]) == ["hdi_3%", "hdi_97%"]  # the library default stays ArviZ's 94%

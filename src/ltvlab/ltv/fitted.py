@@ -42,6 +42,12 @@ QUANTILES = (0.05, 0.5, 0.95)
 DEFAULT_CHUNK_ELEMENTS = 2_000_000
 
 
+def hdi_columns(level: float) -> tuple[str, str]:
+    """Names of the lower and upper HDI columns of :meth:`BTYDFit.summary` at ``level`` (ArviZ's naming)."""
+    tail = 100.0 * (1.0 - level) / 2.0
+    return f"hdi_{tail:g}%", f"hdi_{100.0 - tail:g}%"
+
+
 @dataclass(frozen=True, eq=False)
 class BTYDFit:
     """A fitted registered model (see the spec classes, e.g. :class:`ltvlab.ltv.BGNBD`, for how to make one).
@@ -98,13 +104,19 @@ class BTYDFit:
             return np.zeros(len(summary), dtype=np.int64)
         return encode_segments(segment_labels(summary, self.segment), self.segments)
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self, level: float = 0.94) -> pd.DataFrame:
         """Tidy frame: segment, param, mean, sd, hdi_3%, hdi_97%, r_hat, ess_bulk, ess_tail.
+
+        ``level`` is the mass of the highest-density interval; its columns are named as ArviZ names them
+        (``hdi_3%`` / ``hdi_97%`` at the default 0.94, ``hdi_5%`` / ``hdi_95%`` at 0.9).
 
         MAP fits give the MAP value as ``mean`` and NaN elsewhere. Under complete pooling the one parameter set
         is reported as segment ``"all"``; partial pooling adds ``"population"`` rows for ``mu_*``/``sigma_*``;
         covariate coefficients appear with segment ``"covariate:<column>"``.
         """
+        if not 0.0 < level < 1.0:
+            raise LtvlabError(f"level={level!r}: the interval's mass must be between 0 and 1, e.g. 0.9")
+        low_name, high_name = hdi_columns(level)
         diag = self.diagnostics.table.set_index("param") if len(self.diagnostics.table) else None
         rows = []
         columns = list(self.segments) if self.pooling != "complete" else ["all"]
@@ -129,12 +141,12 @@ class BTYDFit:
                 label = name if seg in ("all", "population") else f"{name}[{seg}]"
             row = {"segment": seg, "param": name, "mean": float(np.mean(values))}
             if values.size > 1:
-                low, high = az.hdi(values, hdi_prob=0.94)
+                low, high = az.hdi(values, hdi_prob=level)
                 row.update(
-                    {"sd": float(np.std(values, ddof=1)), "hdi_3%": float(low), "hdi_97%": float(high)}
+                    {"sd": float(np.std(values, ddof=1)), low_name: float(low), high_name: float(high)}
                 )
             else:
-                row.update({"sd": np.nan, "hdi_3%": np.nan, "hdi_97%": np.nan})
+                row.update({"sd": np.nan, low_name: np.nan, high_name: np.nan})
             for stat in ("r_hat", "ess_bulk", "ess_tail"):
                 row[stat] = (
                     float(diag.loc[label, stat]) if diag is not None and label in diag.index else np.nan

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ltvlab.ltv.fitted import hdi_columns
 from ltvlab.reports import format as fmt
 from ltvlab.reports.headline import share_text
 from ltvlab.reports.status import MAP_NOTE, diagnostics_check
@@ -27,17 +28,20 @@ def _is_point(frame: pd.DataFrame, low: str, high: str) -> bool:
 # ------------------------------------------------------------------------------------------------- LTV
 
 
-def posterior_table(fit: Any, *, caption: str = "") -> Table:
-    """Posterior summary of a fit (mean, sd, 94% HDI, R-hat, ESS); a MAP fit shows its point estimates only."""
-    frame = fit.summary()
+def posterior_table(fit: Any, *, caption: str = "", level: float = 0.9) -> Table:
+    """Posterior summary of a fit (mean, sd, HDI at ``level`` -- 90% as the reports' other intervals --, R-hat,
+    ESS); a MAP fit shows its point estimates only."""
+    frame = fit.summary(level=level)
     if fit.method == "map":
         shown = frame[["segment", "param", "mean"]].rename(columns={"mean": "estimate (MAP)"})
         return format_table(shown, kinds={"estimate (MAP)": "number"}, caption=caption or f"{MAP_NOTE}.")
-    shown = frame.rename(columns={"hdi_3%": "hdi_low", "hdi_97%": "hdi_high"})
+    low, high = hdi_columns(level)
+    shown = frame.rename(columns={low: "hdi_low", high: "hdi_high"})
+    percent = f"{100 * level:g}%"
     return format_table(
         shown,
         kinds={"r_hat": "r_hat", "ess_bulk": "int", "ess_tail": "int"},
-        labels={"hdi_low": "94% HDI low", "hdi_high": "94% HDI high", "mean": "posterior mean"},
+        labels={"hdi_low": f"{percent} HDI low", "hdi_high": f"{percent} HDI high", "mean": "posterior mean"},
         caption=caption,
         max_columns=9,
     )
