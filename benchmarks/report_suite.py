@@ -90,6 +90,8 @@ def main() -> None:
         ran = [o for o in result.outcomes if o.name in result.executed]
         for o in sorted(ran, key=lambda o: -(o.duration_seconds or 0)):
             print(f"    {o.name:32s} {o.duration_seconds or 0:7.1f} s  {o.status}")
+            if o.error:
+                print("        " + o.error.strip().replace("\n", "\n        ")[-2000:])
             for cell_seconds, index, first_line in slow_cells.get(o.name, []):
                 print(f"        cell {index:3d} {cell_seconds:6.1f} s  {first_line}")
         original = [o for o in ran if o.name in ORIGINAL_RUNS]
