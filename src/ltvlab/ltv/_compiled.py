@@ -231,14 +231,12 @@ def uncacheable_operations(model: pm.Model) -> list[str]:
     outputs = pytensor.graph.rewrite_graph(
         [logp, *grads], include=("canonicalize", "stabilize", "specialize")
     )
-    graph = FunctionGraph(outputs=outputs, clone=True)
-    names = _uncacheable_ops(graph)
-    return [] if names == ["(unknown)"] else names
+    return _uncacheable_ops(FunctionGraph(outputs=outputs, clone=True))
 
 
 def _uncacheable_ops(*functions) -> list[str]:
     """Names of the operations (inside fused element-wise ones too) that PyTensor's Numba backend cannot cache,
-    in compiled functions or function graphs; ``["(unknown)"]`` when every operation has a cache key."""
+    in compiled functions or function graphs (empty when every operation has a cache key)."""
     from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
     from pytensor.scalar.basic import Composite
     from pytensor.tensor.elemwise import Elemwise
@@ -260,17 +258,15 @@ def _uncacheable_ops(*functions) -> list[str]:
 
     for function in functions:
         visit((function.maker.fgraph if hasattr(function, "maker") else function).toposort())
-    return sorted(found) or ["(unknown)"]
+    return sorted(found)
 
 
 def compile_model(model: pm.Model) -> tuple[CompiledPyMCModel, CompiledModelInfo]:
     """nutpie's compiled model of ``model`` with disk-cached callbacks (same functions as nutpie's own).
 
-    Falls back to ``nutpie.compile_pymc_model`` (``info.cached`` False) when PyTensor cannot cache the model's
-    log-density (an operation without a cache key).
+    When PyTensor cannot cache the model's log-density (an operation without a cache key), the callbacks are
+    compiled in this process only, as nutpie's own are (``info.cached`` False; the log says which operations).
     """
-    import nutpie
-
     start = time.perf_counter()
     point_function = _wrap_with_lock(
         make_initial_point_fn(
@@ -291,12 +287,8 @@ def compile_model(model: pm.Model) -> tuple[CompiledPyMCModel, CompiledModelInfo
     functions = time.perf_counter() - start
     logp_inner, expand_inner = logp_fn.vm.jit_fn, expand_fn.vm.jit_fn
     if any(CACHED_SRC_FUNCTIONS.get(getattr(f, "py_func", None)) is None for f in (logp_inner, expand_inner)):
-        _log.info(
-            "nutpie callbacks not cached: PyTensor cannot cache %s",
-            ", ".join(_uncacheable_ops(logp_fn, expand_fn)),
-        )
-        compiled = nutpie.compile_pymc_model(model)
-        return compiled, CompiledModelInfo(False, functions, time.perf_counter() - start - functions)
+        names = _uncacheable_ops(logp_fn, expand_fn) or ["an operation without a cache key"]
+        _log.info("nutpie callbacks not cached: PyTensor cannot cache %s", ", ".join(names))
     shared: dict[str, np.ndarray] = {}
     for variable in [*logp_fn.get_shared(), *expand_fn.get_shared()]:
         if variable.name in shared:

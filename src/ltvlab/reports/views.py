@@ -37,7 +37,7 @@ def posterior_table(fit: Any, *, caption: str = "", level: float = 0.9) -> Table
         return format_table(shown, kinds={"estimate (MAP)": "number"}, caption=caption or f"{MAP_NOTE}.")
     low, high = hdi_columns(level)
     shown = frame.rename(columns={low: "hdi_low", high: "hdi_high"})
-    percent = f"{100 * level:g}%"
+    percent = fmt.level_text(level)
     return format_table(
         shown,
         kinds={"r_hat": "r_hat", "ess_bulk": "int", "ess_tail": "int"},
