@@ -135,8 +135,8 @@ def test_one_row_tables_are_transposed() -> None:
     frame = pd.DataFrame({"qini": [0.0123], "auuc": [1.5], "n_test": [5000], "treatment": ["email"]})
     table = format_table(frame)
     (part,) = table.parts
-    assert list(part.iloc[:, 0]) == ["Qini", "Auuc", "n test", "Treatment"]
-    assert list(part["value"]) == ["0.0123", "1.5", "5,000", "email"]
+    assert list(part.iloc[:, 0]) == ["Qini", "AUUC", "n test", "Treatment"]
+    assert list(part["Value"]) == ["0.0123", "1.5", "5,000", "email"]
 
 
 def test_tiny_non_zero_values_never_print_as_zero() -> None:
@@ -179,3 +179,19 @@ def test_a_cut_table_says_how_many_rows_it_leaves_out() -> None:
     assert len(table.parts[0]) == 10
     assert table.caption == "Values. First 10 of 30 rows shown (20 more not shown)."
     assert format_table(frame, max_rows=40).caption == ""
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [("posterior mean", "Posterior mean"), ("sd", "SD"), ("median", "Median"), ("c, mean", "c, mean"),
+     ("t_x", "t_x"), ("x", "x"), ("90% HDI low", "90% HDI low"), ("P(alive)", "P(alive)"),
+     ("p-value", "p-value"), ("eBay share", "eBay share"), ("hdi low", "HDI low")],
+)  # fmt: skip
+def test_every_label_is_in_sentence_case_but_symbols_keep_theirs(label, expected) -> None:
+    assert fmt.sentence_case(label) == expected
+
+
+def test_explicit_table_labels_are_put_in_sentence_case() -> None:
+    frame = pd.DataFrame({"std": [1.5], "q50": [2.0], "x": [3]})
+    table = format_table(frame, labels={"std": "sd"}, transpose=False)
+    assert list(table.parts[0].columns) == ["SD", "Median", "x"]

@@ -29,7 +29,7 @@ def _policies() -> pd.DataFrame:
 def test_policies_view_shows_every_policy_with_its_interval_and_the_truth() -> None:
     table = policies_view(_policies(), level=0.9)
     (part,) = table.parts
-    assert list(part["policy"]) == [
+    assert list(part["Policy"]) == [
         "optimal plan",
         "uniform split",
         "highest-LTV-first policy",
@@ -37,11 +37,11 @@ def test_policies_view_shows_every_policy_with_its_interval_and_the_truth() -> N
     ]
     row = part.iloc[0]
     assert row["90% credible interval"] == "$147,282 to $232,255"
-    assert row["expected net value"] == "$190,018" and row["realised (truth)"] == "$125,316"
-    assert row["interval covers realised"] == "no" and row["share of oracle"] == "78%"
-    assert row["customers contacted"] == "1,200" and row["spent"] == "$1,500"
+    assert row["Expected net value"] == "$190,018" and row["Realised (truth)"] == "$125,316"
+    assert row["Interval covers realised"] == "no" and row["Share of oracle"] == "78%"
+    assert row["Customers contacted"] == "1,200" and row["Spent"] == "$1,500"
     oracle = part.iloc[3]
-    assert oracle["90% credible interval"] == "—" and oracle["interval covers realised"] == "—"
+    assert oracle["90% credible interval"] == "—" and oracle["Interval covers realised"] == "—"
     html = table.to_html()
     for text in ("nan", "NaN", "None", "147282"):
         assert text not in html
@@ -68,16 +68,16 @@ def test_cells_view_lists_the_misses_first_and_says_how_many_more() -> None:
     table = cells_view(cells, level=0.9, rows=10)
     shown = table.to_frame()
     assert len(shown) == 10
-    assert list(shown["interval covers truth"][:2]) == ["no", "no"]
-    assert set(zip(shown["segment"][:2], shown["strategy"][:2], strict=True)) == {("s1", "k2"), ("s3", "k4")}
+    assert list(shown["Interval covers truth"][:2]) == ["no", "no"]
+    assert set(zip(shown["Segment"][:2], shown["Strategy"][:2], strict=True)) == {("s1", "k2"), ("s3", "k4")}
     # after the misses, the highest expected values in order
     covered = cells[cells["covered"]].sort_values("value_mean", ascending=False)
     # interval width $4: two significant figures of the width -> one decimal for the estimate and its bounds
     expected = [f"${v:.1f} (${v - 2:.1f} to ${v + 2:.1f})" for v in covered["value_mean"][:8]]
-    assert list(shown["value per contact (90% credible interval)"][2:]) == expected
+    assert list(shown["Value per contact (90% credible interval)"][2:]) == expected
     assert "2 of 30 intervals miss the truth" in table.caption
     assert table.caption.endswith("First 10 of 30 rows shown (20 more not shown).")
-    assert shown["rate multiplier: estimated / true"].iloc[0] == "1.10 / 1.05"
+    assert shown["Rate multiplier: estimated / true"].iloc[0] == "1.10 / 1.05"
 
 
 def test_clv_table_shows_each_figure_beside_its_value() -> None:

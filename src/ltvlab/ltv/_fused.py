@@ -147,38 +147,54 @@ def _row_terms(r, alpha, log_ratio, cell, group, x, t_index, T_index, times, wei
     return out, d_r, d_alpha, d_ratio
 
 
-class BGNBDRowTerms(Op):
-    """``(r[C], alpha[C], log_ratio[G], *RowData.inputs()) -> (total[1], d_r[C], d_alpha[C], d_log_ratio[G])``.
+class _RowTermsOp(Op):
+    """``(*params, *data) -> (total[1], *gradients)``: a weighted sum over rows and its gradient in one pass.
 
-    ``total[0]`` is the weighted sum of the per-row terms (module docstring); the other outputs are its
-    gradient, which :meth:`L_op` reuses, so value and gradient come from the same single pass.
+    ``total[0]`` is the sum; the other outputs are its gradient with respect to each parameter vector, which
+    :meth:`L_op` reuses, so value and gradient come from the same single pass. Subclasses set ``n_params`` and
+    ``kernel`` (a Numba function of the inputs, plus the Op's ``__props__`` values).
     """
 
-    __props__ = ("tabulate",)
-    n_params = 3
+    __props__: tuple[str, ...] = ()
+    n_params = 0
 
-    def __init__(self, tabulate: bool):
-        self.tabulate = bool(tabulate)
+    def kernel_args(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__props__)
 
-    def make_node(self, r, alpha, log_ratio, *data):
-        params = [pt.as_tensor_variable(v, dtype="float64") for v in (r, alpha, log_ratio)]
-        consts = [pt.as_tensor_variable(v) for v in data]
-        outputs = [pt.dvector(), pt.dvector(), pt.dvector(), pt.dvector()]
+    def make_node(self, *inputs):
+        params = [pt.as_tensor_variable(v, dtype="float64") for v in inputs[: self.n_params]]
+        consts = [pt.as_tensor_variable(v) for v in inputs[self.n_params :]]
+        outputs = [pt.dvector() for _ in range(self.n_params + 1)]
         return Apply(self, [*params, *consts], outputs)
 
     def perform(self, node, inputs, output_storage):
-        results = _row_terms(*inputs, self.tabulate)
+        results = type(self).kernel(*inputs, *self.kernel_args())
         for storage, value in zip(output_storage, results, strict=True):
             storage[0] = value
 
     def L_op(self, inputs, outputs, output_grads):
         upstream = output_grads[0][0]
-        grads = [upstream * outputs[k] for k in (1, 2, 3)]
+        grads = [upstream * outputs[k] for k in range(1, self.n_params + 1)]
         return grads + [disconnected_type() for _ in inputs[self.n_params :]]
 
     def connection_pattern(self, node):
         n_data = len(node.inputs) - self.n_params
-        return [[True, False, False, False]] * self.n_params + [[False] * 4] * n_data
+        n_out = self.n_params + 1
+        return [[True] + [False] * self.n_params] * self.n_params + [[False] * n_out] * n_data
+
+
+class BGNBDRowTerms(_RowTermsOp):
+    """``(r[C], alpha[C], log_ratio[G], *RowData.inputs()) -> (total[1], d_r[C], d_alpha[C], d_log_ratio[G])``.
+
+    ``total[0]`` is the weighted sum of the per-row terms (module docstring).
+    """
+
+    __props__ = ("tabulate",)
+    n_params = 3
+    kernel = staticmethod(_row_terms)
+
+    def __init__(self, tabulate: bool):
+        self.tabulate = bool(tabulate)
 
 
 @register_funcify_default_op_cache_key(BGNBDRowTerms)
@@ -197,3 +213,195 @@ def bgnbd_row_terms(r, alpha, log_ratio, data: RowData) -> pt.TensorVariable:
     return BGNBDRowTerms(data.tabulate)(pt.atleast_1d(r), pt.atleast_1d(alpha), log_ratio, *data.inputs())[0][
         0
     ]
+
+
+# --- Pareto/NBD ----------------------------------------------------------------------------------------------
+#
+# Per row, with A = -(r + x) log(alpha + T) - s log(beta + T) (alive at T) and D = log s + log J (dropped out
+# between t_x and T), ell = logaddexp(A, D); ell = A when t_x == T. With P = max(alpha, beta), w = (P + t_x) /
+# (P + u), K = r + s + x, z = |alpha - beta| / (P + t_x) in [0, 1) and n the exponent of the smaller rate (s + 1
+# when alpha >= beta, else r + x):
+#
+#     J = int_{t_x}^{T} (alpha + u)^-(r+x) (beta + u)^-(s+1) du = (P + t_x)^-K int_{w0}^{1} w^(K-1) (1 - z w)^-n dw
+#       = (P + t_x)^-K sum_m (n)_m z^m / m! (1 - w0^(K+m)) / (K + m),        w0 = (P + t_x) / (P + T),
+#
+# a series of positive terms (no cancellation) that converges geometrically at rate z. Up to z = SERIES_MAX_Z it
+# is summed with its derivatives in one loop (a few dozen multiply-adds, no logarithm per term); above, the
+# composite Gauss-Legendre rule of :func:`ltvlab.ltv.distributions.pnbd_loglik_pt` (the same nodes and
+# transformation) and the exact gradient of that quadrature. Both return log J and its partial derivatives with
+# respect to K, n, P and the smaller rate.
+
+_PNBD_KERNEL_VERSION = 3  # bumped whenever the Pareto/NBD kernel changes (as _KERNEL_VERSION)
+SERIES_MAX_Z = 0.75
+_SERIES_MAX_TERMS = 5000
+_SERIES_TOL = 1e-17
+
+
+@numba.njit(nogil=True, cache=True)
+def _pnbd_log_j_series(k, n, z, bt, w0):
+    """``(log J, d/dk, d/dn, d/dz, d/dw0)`` by the series (``bt = P + t_x``); ``ok`` False if it did not converge."""
+    log_w0 = np.log(w0)
+    power = np.exp(k * log_w0)  # w0^(k + m)
+    c = 1.0  # (n)_m z^m / m!
+    c_prev = 0.0
+    psi = 0.0  # sum_{i < m} 1 / (n + i): d/dn log (n)_m
+    total = 0.0
+    d_k = 0.0
+    d_n = 0.0
+    d_z = 0.0
+    d_w = 0.0  # sum_m c_m w0^(k + m - 1)
+    peak = n * z / (1.0 - z)  # the terms grow up to m ~ peak, then fall geometrically
+    converged = False
+    for m in range(_SERIES_MAX_TERMS):
+        km = k + m
+        tail = 1.0 - power
+        term = c * tail / km
+        total += term
+        d_k -= c * power * log_w0 / km + term / km
+        d_n += psi * term
+        if m > 0:
+            d_z += c_prev * (n + m - 1.0) * tail / km  # d/dz c_m = c_{m-1} (n + m - 1)
+        d_w += c * power
+        if m > peak and c / km < _SERIES_TOL * total:
+            converged = True
+            break
+        c_prev = c
+        psi += 1.0 / (n + m)
+        c *= (n + m) * z / (m + 1.0)
+        power *= w0
+    log_bt = np.log(bt)
+    return (
+        -k * log_bt + np.log(total),
+        -log_bt + d_k / total,
+        d_n / total,
+        d_z / total,
+        -d_w / (w0 * total),
+        converged,
+    )
+
+
+@numba.njit(nogil=True, cache=True)
+def _pnbd_log_j_quadrature(k, n, z, bt, w0, nodes, node_weights):
+    """``(log J, d/dk, d/dn, d/dz, d/dw0)`` by the quadrature: with ``y = w^k``, ``J = bt^-k / k
+    int_{y0}^{1} (1 - z w)^-n dy`` (``y0 = w0^k``), the integrand scaled by its maximum ``(1 - z)^-n``; the
+    derivatives are those of the quadrature value itself."""
+    log_bt = np.log(bt)
+    log_w0 = np.log(w0)
+    y0 = np.exp(k * log_w0)
+    l1 = np.log1p(-z)
+    sum_g = 0.0
+    sum_n = 0.0  # sum omega g (l1 - L_j)
+    sum_z = 0.0  # sum omega g n w / (1 - z w)
+    sum_k = 0.0  # sum omega D (-log y), D = g n z w / (1 - z w)
+    sum_y = 0.0  # sum omega D (1 - q) / y
+    for j in range(nodes.shape[0]):
+        q = nodes[j]
+        y = y0 + (1.0 - y0) * q
+        log_y = np.log(y)
+        wj = np.exp(log_y / k)
+        lj = np.log1p(-z * wj)
+        g = node_weights[j] * np.exp(-n * (lj - l1))
+        inv = wj / (1.0 - z * wj)
+        sum_g += g
+        sum_n += g * (l1 - lj)
+        sum_z += g * n * inv
+        dj = g * n * z * inv
+        sum_k -= dj * log_y
+        sum_y += dj * (1.0 - q) / y
+    log_j = -k * log_bt - np.log(k) - n * l1 + np.log((1.0 - y0) * sum_g)
+    d_y0 = -1.0 / (1.0 - y0) + sum_y / (k * sum_g)
+    d_k = -log_bt - 1.0 / k + sum_k / (k * k * sum_g) + d_y0 * y0 * log_w0
+    return log_j, d_k, -l1 + sum_n / sum_g, sum_z / sum_g, d_y0 * k * y0 / w0
+
+
+@numba.njit(nogil=True, cache=True)
+def _pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weights):
+    """Sum of ``weight * ell`` over rows and its gradient with respect to ``r``, ``alpha``, ``s``, ``beta``."""
+    n_cells = r.shape[0]
+    d_r = np.zeros(n_cells)
+    d_alpha = np.zeros(n_cells)
+    d_s = np.zeros(n_cells)
+    d_beta = np.zeros(n_cells)
+    total = 0.0
+    for i in range(x.shape[0]):
+        c = cell[i]
+        w_i = weight[i]
+        rc, ac, sc, bc = r[c], alpha[c], s[c], beta[c]
+        rx = rc + x[i]
+        log_aT = np.log(ac + T[i])
+        log_bT = np.log(bc + T[i])
+        alive = -rx * log_aT - sc * log_bT
+        ga_r, ga_a, ga_s, ga_b = -log_aT, -rx / (ac + T[i]), -log_bT, -sc / (bc + T[i])
+        if t_x[i] >= T[i]:
+            total += w_i * alive
+            d_r[c] += w_i * ga_r
+            d_alpha[c] += w_i * ga_a
+            d_s[c] += w_i * ga_s
+            d_beta[c] += w_i * ga_b
+            continue
+        alpha_ge = ac >= bc
+        big = ac if alpha_ge else bc
+        small = bc if alpha_ge else ac
+        n = sc + 1.0 if alpha_ge else rx
+        k = rc + sc + x[i]
+        bt, bT = big + t_x[i], big + T[i]
+        z = (big - small) / bt
+        w0 = bt / bT
+        done = False
+        if z <= SERIES_MAX_Z:
+            log_j, dj_k, dj_n, dj_z, dj_w0, done = _pnbd_log_j_series(k, n, z, bt, w0)
+        if not done:
+            log_j, dj_k, dj_n, dj_z, dj_w0 = _pnbd_log_j_quadrature(k, n, z, bt, w0, nodes, node_weights)
+        # z = (big - small) / bt and w0 = bt / bT depend on big, and log J has the term -k log bt
+        dj_big = -k / bt + dj_z * (small + t_x[i]) / (bt * bt) + dj_w0 * (T[i] - t_x[i]) / (bT * bT)
+        dj_small = -dj_z / bt
+        # to the parameters: k = r + s + x; n = s + 1 or r + x; (big, small) = (alpha, beta) or (beta, alpha)
+        gd_r = dj_k + (0.0 if alpha_ge else dj_n)
+        gd_s = dj_k + (dj_n if alpha_ge else 0.0) + 1.0 / sc
+        gd_a = dj_big if alpha_ge else dj_small
+        gd_b = dj_small if alpha_ge else dj_big
+        dead = np.log(sc) + log_j
+        if alive >= dead:
+            e = np.exp(dead - alive)
+            value = alive + np.log1p(e)
+            p = e / (1.0 + e)
+        else:
+            e = np.exp(alive - dead)
+            value = dead + np.log1p(e)
+            p = 1.0 / (1.0 + e)
+        total += w_i * value
+        d_r[c] += w_i * ((1.0 - p) * ga_r + p * gd_r)
+        d_alpha[c] += w_i * ((1.0 - p) * ga_a + p * gd_a)
+        d_s[c] += w_i * ((1.0 - p) * ga_s + p * gd_s)
+        d_beta[c] += w_i * ((1.0 - p) * ga_b + p * gd_b)
+    out = np.empty(1)
+    out[0] = total
+    return out, d_r, d_alpha, d_s, d_beta
+
+
+class PNBDRowTerms(_RowTermsOp):
+    """``(r[C], alpha[C], s[C], beta[C], cell, x, t_x, T, weight, nodes, node_weights) -> (total[1], d_r[C],
+    d_alpha[C], d_s[C], d_beta[C])``: the Pareto/NBD terms that vary per row (all but the per-``(cell, x)``
+    ``gammaln(r + x) - gammaln(r) + r log alpha + s log beta``)."""
+
+    n_params = 4
+    kernel = staticmethod(_pnbd_row_terms)
+
+
+@register_funcify_default_op_cache_key(PNBDRowTerms)
+def _numba_pnbd_row_terms(op, node, **kwargs):
+    @numba.njit
+    def row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weights):
+        return _pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weights)
+
+    return row_terms, _PNBD_KERNEL_VERSION
+
+
+def pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weights) -> pt.TensorVariable:
+    """Scalar weighted sum of the per-row Pareto/NBD terms (parameters per cell; ``cell`` of each row)."""
+    data = [
+        np.ascontiguousarray(cell, dtype=np.int64),
+        *(np.ascontiguousarray(v, dtype=np.float64) for v in (x, t_x, T, weight, nodes, node_weights)),
+    ]
+    params = [pt.atleast_1d(v) for v in (r, alpha, s, beta)]
+    return PNBDRowTerms()(*params, *data)[0][0]

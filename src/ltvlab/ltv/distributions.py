@@ -53,7 +53,7 @@ def _quadrature_rule(n_nodes: int, panels: tuple[float, ...]) -> tuple[np.ndarra
 
 
 # Same rule as the NumPy fallback in formulas (panels graded towards y = 1, where the integrand can peak).
-_QUAD_POSITIONS, _QUAD_WEIGHTS = _quadrature_rule(len(_QUAD_NODES), _QUAD_PANELS)
+QUAD_POSITIONS, QUAD_WEIGHTS = _quadrature_rule(len(_QUAD_NODES), _QUAD_PANELS)
 
 
 def _f(value: ArrayLike) -> np.ndarray:
@@ -149,10 +149,10 @@ def _pnbd_log_integral_pt(x, t_x, T, r, alpha, s, beta):
     # Quadrature nodes along a new trailing axis: rows x nodes.
     col = [pt.shape_padright(pt.as_tensor_variable(v)) for v in (y0, k, z, n, log_h_max)]
     y0_c, k_c, z_c, n_c, h_c = col
-    y = y0_c + (1.0 - y0_c) * _QUAD_POSITIONS
+    y = y0_c + (1.0 - y0_c) * QUAD_POSITIONS
     w = pt.exp(pt.log(y) / k_c)
     integrand = pt.exp(-n_c * pt.log1p(-z_c * w) - h_c)
-    total = (1.0 - y0) * pt.sum(integrand * _QUAD_WEIGHTS, axis=-1)
+    total = (1.0 - y0) * pt.sum(integrand * QUAD_WEIGHTS, axis=-1)
     return -k * pt.log(big + t_x) - pt.log(k) + log_h_max + pt.log(total)
 
 

@@ -17,8 +17,12 @@ import numpy as np
 from ltvlab.data.synthetic_btyd import pareto_nbd_counts
 from ltvlab.data.synthetic_processes import PARETO_NBD_DATED
 from ltvlab.features import columns as col
+import pytensor.tensor as pt
+
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
+from ltvlab.ltv._data import Compressed
+from ltvlab.ltv._fused import pnbd_row_terms
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import check_finite, nb_pmf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
@@ -94,6 +98,26 @@ def _strategy_purchases(x, t_x, T, params: Mapping[str, np.ndarray], rate_multip
     return cumulative
 
 
+def _total_loglik_pt(data: Compressed, thetas: list, codes: np.ndarray) -> pt.TensorVariable:
+    """Weighted Pareto/NBD log-likelihood: the same value as :func:`ltvlab.ltv.distributions.pnbd_loglik_pt`,
+    regrouped. ``gammaln(r + x) - gammaln(r) + r log alpha + s log beta`` once per distinct ``(cell, x)`` with
+    summed weights; the per-row log-sum-exp of the alive and dropped-out terms, with the dropout integral's
+    quadrature, as one compiled value-and-gradient pass (:class:`ltvlab.ltv._fused.PNBDRowTerms`)."""
+    x = data.values[col.X]
+    codes = np.asarray(codes, dtype=np.int64)
+    stride = int(x.max()) + 1
+    uniq, group = np.unique(codes * stride + x.astype(np.int64), return_inverse=True)
+    g_weight = np.bincount(np.asarray(group).reshape(-1), weights=data.weight, minlength=uniq.size)
+    g_cell, g_x = uniq // stride, (uniq % stride).astype(float)
+    r, alpha, s, beta = (theta[g_cell] for theta in thetas)
+    by_x = pt.gammaln(r + g_x) - pt.gammaln(r) + r * pt.log(alpha) + s * pt.log(beta)
+    per_row = pnbd_row_terms(
+        *thetas, codes, x, data.values[col.T_X], data.values[col.T], data.weight,
+        dist.QUAD_POSITIONS, dist.QUAD_WEIGHTS,
+    )  # fmt: skip
+    return pt.sum(g_weight * by_x) + per_row
+
+
 MODEL = register(
     ModelDef(
         name=ParetoNBD.kind_name,
@@ -103,6 +127,7 @@ MODEL = register(
         data_columns=(col.X, col.T_X, col.T),
         loglik=dist.pnbd_loglik,
         loglik_pt=dist.pnbd_loglik_pt,
+        total_loglik_pt=_total_loglik_pt,
         offsets=(0.0, 0.0, 0.0, 0.0),
         scale=(None, "time", None, "time"),
         spec=ParetoNBD,

@@ -291,10 +291,13 @@ _WORDS = {
     "ipw": "IPW",
     "did": "DiD",
     "mae": "MAE",
+    "auuc": "AUUC",
     "rmse": "RMSE",
-    "id": "id",
+    "id": "ID",
+    "sd": "SD",
+    "std": "SD",
     "q05": "5% quantile",
-    "q50": "median",
+    "q50": "Median",
     "q95": "95% quantile",
     "r_hat": "R-hat",
     "p_value": "p-value",
@@ -315,16 +318,34 @@ def column_label(name: Any) -> str:
     quantile = re.fullmatch(r"q(\d{2,3})", text)
     if quantile:
         share = int(quantile.group(1))
-        return {0: "min", 50: "median", 100: "max"}.get(share, f"{share}% quantile")
+        return {0: "Min", 50: "Median", 100: "Max"}.get(share, f"{share}% quantile")
     for key in ("p_value", "r_hat", "prob_better", "prob_profitable"):
         if text.startswith(key + "_") or text.endswith("_" + key):
             text = text.replace(key, _WORDS[key].replace(" ", "\x00"))
     words = [_WORDS.get(w.lower(), w) for w in text.split("_") if w]
-    label = " ".join(words).replace("\x00", " ")
-    first = label.split(" ", 1)[0]
-    if len(first) > 1 and first.isalpha() and first.islower():
-        return label[:1].upper() + label[1:]
-    return label
+    return sentence_case(" ".join(words).replace("\x00", " "))
+
+
+# Symbols of the BTYD summary and of model parameters: they keep their case at the start of a label.
+_SYMBOLS = frozenset({"n", "x", "t_x", "T", "r", "a", "b", "c", "s"})
+_ACRONYMS = {"sd": "SD", "std": "SD", "id": "ID", "ci": "CI", "hdi": "HDI", "ess": "ESS", "clv": "CLV", "ltv": "LTV"}
+
+
+def sentence_case(label: Any) -> str:
+    """A column label in sentence case: ``posterior mean`` -> ``Posterior mean``, ``sd`` -> ``SD``,
+    ``median`` -> ``Median``; symbols (``x``, ``t_x``, ``T``, a parameter such as ``c``), codes and labels that
+    already start with a capital, a digit or a sign keep their first word as it is (``c, mean``, ``90% HDI low``,
+    ``P(alive)``, ``p-value``)."""
+    text = str(label)
+    first, sep, rest = text.partition(" ")
+    bare = first.rstrip(",:;")
+    if bare in _SYMBOLS or re.fullmatch(r"[a-z]-[a-z]+", bare):  # a symbol, or p-value, t-statistic
+        return text
+    if bare.lower() in _ACRONYMS and bare.islower():
+        return _ACRONYMS[bare.lower()] + first[len(bare) :] + sep + rest
+    if len(bare) > 1 and bare[0].isalpha() and bare[0].islower() and not any(ch.isupper() for ch in bare):
+        return text[:1].upper() + text[1:]
+    return text
 
 
 # ------------------------------------------------------------------------------------------ cell formatters

@@ -120,7 +120,8 @@ def format_table(
         Formatter kind per column (``int``, ``number``, ``percent``, ``pp``, ``p``, ``money``, ``text``,
         ``bool``, ``date``); the rest are inferred by :func:`column_kind`.
     labels
-        Column labels; the rest come from :func:`ltvlab.reports.format.column_label`.
+        Column labels (put in sentence case by :func:`ltvlab.reports.format.sentence_case`); the rest come from
+        :func:`ltvlab.reports.format.column_label`.
     keys
         Columns repeated in every part when the table is split (default: the leading text columns).
     transpose
@@ -146,7 +147,7 @@ def format_table(
     numeric: set[str] = set()
     for name in data.columns:
         kind = kinds.get(name) or column_kind(name, data[name])
-        label = labels[name] if labels and name in labels else fmt.column_label(name)
+        label = fmt.sentence_case(labels[name]) if labels and name in labels else fmt.column_label(name)
         if kind in ("text", "id"):
             shown[label] = data[name].map(_text_cell if kind == "text" else fmt.short_id)
         else:
@@ -156,7 +157,7 @@ def format_table(
         transpose = len(shown) == 1 and shown.shape[1] > 3
     if transpose:
         flipped = pd.DataFrame(
-            {"": list(shown.columns), "value": shown.iloc[0].tolist() if len(shown) else []}
+            {"": list(shown.columns), "Value": shown.iloc[0].tolist() if len(shown) else []}
         )
         if len(shown) > 1:
             flipped = shown.T.reset_index().rename(columns={"index": ""})
@@ -169,7 +170,9 @@ def format_table(
             key_labels.append(label)
         key_labels = key_labels[:2]
     else:
-        key_labels = [labels[k] if labels and k in labels else fmt.column_label(k) for k in keys]
+        key_labels = [
+            fmt.sentence_case(labels[k]) if labels and k in labels else fmt.column_label(k) for k in keys
+        ]
     rest = [c for c in shown.columns if c not in key_labels]
     width = max(1, max_columns - len(key_labels))
     chunks = [rest[i : i + width] for i in range(0, len(rest), width)] or [[]]
