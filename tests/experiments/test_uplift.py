@@ -83,3 +83,17 @@ def test_learners_find_a_planted_segment(learner: str) -> None:
     top = result.scores.nlargest(result.n_test // 4, "score")
     # Most of the top-scored quarter truly has x > 0.5 (random ranking would give 0.5).
     assert (frame.loc[top["row"], "x"] > 0.5).mean() > 0.8
+
+
+def test_uplift_view_states_the_learner_the_split_and_the_intervals(hillstrom_uplift) -> None:
+    from ltvlab.reports.views import uplift_view
+
+    u = hillstrom_uplift
+    shown = dict(uplift_view(u).parts[0].to_numpy().tolist())
+    assert shown["Learner"].startswith("T-learner")
+    assert shown["Treatment vs control"] == f"Womens E-Mail vs {ref.CONTROL}"
+    assert shown["Customers: training / held-out"] == f"{u.n_train:,} / {u.n_test:,}"
+    # the interval's level is 1 - alpha, and the model's AUUC lies inside its own bootstrap interval
+    assert f"({round(100 * (1 - u.alpha))}% CI" in shown["AUUC of the model (held-out)"]
+    assert u.auuc_ci_low <= u.auuc <= u.auuc_ci_high
+    assert shown["Qini coefficient (model minus random)"].startswith("+" if u.qini_coefficient > 0 else "-")

@@ -51,6 +51,9 @@ def test_p_value_cell_drops_the_p() -> None:
         (0.00123, "0.12%"),
         (0.0, "0%"),
         (0.05, "5%"),
+        (0.9996, "> 99.9%"),
+        (0.997, "99.7%"),
+        (0.994, "99%"),
     ],
 )
 def test_percent(share, expected) -> None:
@@ -185,7 +188,8 @@ def test_a_cut_table_says_how_many_rows_it_leaves_out() -> None:
     ("label", "expected"),
     [("posterior mean", "Posterior mean"), ("sd", "SD"), ("median", "Median"), ("c, mean", "c, mean"),
      ("t_x", "t_x"), ("x", "x"), ("90% HDI low", "90% HDI low"), ("P(alive)", "P(alive)"),
-     ("p-value", "p-value"), ("eBay share", "eBay share"), ("hdi low", "HDI low")],
+     ("p-value", "p-value"), ("eBay share", "eBay share"), ("hdi low", "HDI low"), ("alpha", "alpha"),
+     ("gamma", "gamma")],
 )  # fmt: skip
 def test_every_label_is_in_sentence_case_but_symbols_keep_theirs(label, expected) -> None:
     assert fmt.sentence_case(label) == expected

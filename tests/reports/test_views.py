@@ -141,7 +141,7 @@ def test_posterior_table_states_the_reports_90_percent_level(cdnow_sample_summar
         "94%" in c for c in frame.columns
     )
     low, high = az.hdi(fit.param_draws["r"][:, 0], hdi_prob=0.9)
-    row = frame[frame["Param"] == "r"].iloc[0]  # 3 significant figures: within 5e-3
+    row = frame[frame["Parameter"] == "r"].iloc[0]  # 3 significant figures: within 5e-3
     assert float(row["90% HDI low"].replace(",", "")) == __import__("pytest").approx(low, rel=5e-3)
     assert float(row["90% HDI high"].replace(",", "")) == __import__("pytest").approx(high, rel=5e-3)
     assert list(fit.summary().columns[4:6]) == ["hdi_3%", "hdi_97%"]  # the library default stays ArviZ's 94%

@@ -118,7 +118,8 @@ def _below(x: float, decimals: int, unit: str) -> str:
 
 def percent(value: Any, *, decimals: int | None = None, sign: bool = False) -> str:
     """A share as a percentage: ``0.712`` -> ``71%``; two significant figures below 10%; a non-zero share below
-    0.005% is ``< 0.01%``, never ``0%``."""
+    0.005% is ``< 0.01%``, never ``0%``; a share short of 1 is never ``100%``: ``99.7%``, or ``> 99.9%`` from
+    99.95% (a probability of 0.9996 is not a certainty)."""
     if is_missing(value):
         return MISSING
     x = 100 * float(value)
@@ -126,6 +127,8 @@ def percent(value: Any, *, decimals: int | None = None, sign: bool = False) -> s
         decimals = 0 if abs(x) >= 10 or x == 0 else min(2, _decimals_for_sig(x, 2))
         if _rounds_away(x, decimals):
             return _below(x, decimals, "%")
+        if 99.5 <= x < 100:
+            return "> 99.9%" if x >= 99.95 else f"{x:.1f}%"
         text = _fixed(x, decimals, sign=sign)
         return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"  # 5.0% -> 5%
     return _fixed(x, decimals, sign=sign) + "%"
@@ -291,6 +294,7 @@ _WORDS = {
     "ipw": "IPW",
     "did": "DiD",
     "mae": "MAE",
+    "param": "Parameter",
     "auuc": "AUUC",
     "rmse": "RMSE",
     "id": "ID",
@@ -327,7 +331,9 @@ def column_label(name: Any) -> str:
 
 
 # Symbols of the BTYD summary and of model parameters: they keep their case at the start of a label.
-_SYMBOLS = frozenset({"n", "x", "t_x", "T", "r", "a", "b", "c", "s"})
+_SYMBOLS = frozenset(
+    {"n", "x", "t_x", "T", "r", "a", "b", "c", "s", "alpha", "beta", "gamma", "delta", "theta", "mu", "sigma"}
+)
 _ACRONYMS = {"sd": "SD", "std": "SD", "id": "ID", "ci": "CI", "hdi": "HDI", "ess": "ESS", "clv": "CLV", "ltv": "LTV"}
 
 

@@ -209,12 +209,14 @@ def interactions_headline(
     checks: Sequence[Check] = (),
     level: float = 0.9,
     weights: pd.Series | None = None,
+    truth: pd.DataFrame | None = None,
 ) -> Headline:
     """The report's headline: the strategy that moves the purchase rate most, with its interval, and how causal.
 
     ``checks`` are the fit's trust checks (its diagnostics gate); an assignment check is added: randomised
     contacts pass, targeted ones adjusted for their targeting covariates pass with a caution (amber), others do
-    not apply (the effects are associations).
+    not apply (the effects are associations). With the generator's ``truth`` (synthetic data), the misses list
+    the intervals that do not contain it (:func:`truth_misses`).
     """
     avg = effect_table(average_effects(effects, weights))
     purchase = avg[avg["parameter"] == "purchase"].sort_values("change", ascending=False)
@@ -241,8 +243,37 @@ def interactions_headline(
         analysed=analysed,
         answer=answer,
         checks=(*checks, assignment),
+        misses=truth_misses(effects, truth, level=level) if truth is not None else (),
         facts={"contacts_randomised": bool(randomised), "interval_level": level},
     )
+
+
+def truth_misses(effects: pd.DataFrame, truth: pd.DataFrame, *, level: float = 0.9, shown: int = 4) -> tuple[str, ...]:
+    """Sentences on the effects whose interval misses the generator's true value: how many of how many, how
+    many chance alone would give (and the binomial probability of at least that many), then the ``shown``
+    largest misses. Empty when every interval contains the truth or the fit has no intervals."""
+    from scipy.stats import binom
+
+    table = effect_table(effects, truth)
+    known = table[table["covered"].notna()]
+    missed = known[~known["covered"].astype(bool)]
+    if missed.empty:
+        return ()
+    n, k = len(known), len(missed)
+    tail = float(binom.sf(k - 1, n, 1.0 - level))
+    lines = [
+        f"{k} of {n} {fmt.level_text(level)} intervals miss the generator's true effect (chance alone: about "
+        f"{fmt.number(n * (1.0 - level), sig=2)}; probability of {k} or more {fmt.p_value(tail).removeprefix('p ')})"
+    ]
+    gap = (missed["change"] - missed["true_change"]).abs()
+    for _, row in missed.assign(gap=gap).sort_values("gap", ascending=False).head(shown).iterrows():
+        change = fmt.lift(row["change"], row["change_lower"], row["change_upper"], kind="percent", level=level,
+                          label="interval")  # fmt: skip
+        lines.append(
+            f"{row['strategy']} in {row['segment']}: {PARAMETER_WORDS[row['parameter']]} {change} vs true "
+            f"{fmt.percent(row['true_change'], sign=True)}"
+        )
+    return tuple(lines)
 
 
 def plain_answer(

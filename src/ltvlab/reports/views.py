@@ -332,6 +332,29 @@ def heterogeneity_table(result: Any, *, kind: str = "number", currency: str = "$
     )
 
 
+_LEARNERS = {"t": "T-learner (a gradient-boosting model per arm)", "x": "X-learner (Künzel et al. 2019)"}
+
+
+def uplift_view(uplift: Any) -> Table:
+    """An uplift model's held-out evaluation as figure / value rows: what was ranked, on how many customers, and
+    the AUUC and Qini coefficient with their bootstrap intervals against random targeting."""
+    level = 1 - uplift.alpha
+    rows = [
+        ("Learner", _LEARNERS.get(uplift.learner, uplift.learner)),
+        ("Treatment vs control", f"{uplift.treatment} vs {uplift.control}"),
+        ("Outcome", str(uplift.outcome)),
+        ("Customers: training / held-out", f"{fmt.integer(uplift.n_train)} / {fmt.integer(uplift.n_test)}"),
+        ("AUUC of the model (held-out)", fmt.lift(uplift.auuc, uplift.auuc_ci_low, uplift.auuc_ci_high,
+                                                  level=level, sign=False)),
+        ("AUUC of random targeting", fmt.number(uplift.random_auuc)),
+        ("Qini coefficient (model minus random)", fmt.lift(uplift.qini_coefficient, uplift.qini_ci_low,
+                                                           uplift.qini_ci_high, level=level)),
+        ("Intervals", f"bootstrap over {fmt.integer(uplift.n_bootstrap)} resamples of the held-out half"),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["figure", "value"])
+    return format_table(frame, kinds={"figure": "text", "value": "text"}, labels={"figure": "figure", "value": "value"})
+
+
 # --------------------------------------------------------------------------------------------- evidence
 
 
