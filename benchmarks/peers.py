@@ -1,6 +1,7 @@
 """Pareto/NBD and Gamma-Gamma against their pymc-marketing peers on CDNOW master, side by side in one run.
 
-``python benchmarks/peers.py --peer-python .venv-bench/bin/python`` (``--models paretonbd,gamma_gamma``).
+``python benchmarks/peers.py --peer-python .venv-bench/bin/python`` (``--models paretonbd,gamma_gamma``,
+``--peer-timeout SECONDS`` to stop a peer fit that takes too long).
 
 Same customer summary (weeks, calibration through 1997-09-30, as ``benchmarks/measure.py prepare_cdnow``), NUTS
 with 2 chains x 1,000 draws after 1,000 tuning steps, one core each, each fit in a fresh process (peak RSS from
@@ -153,10 +154,21 @@ def theirs(model: str, draws: int, tune: int, chains: int, seed: int, priors: di
     }
 
 
-def _child(python: str, argv: list[str]) -> dict[str, Any]:
+def _child(python: str, argv: list[str], timeout: float | None = None) -> dict[str, Any]:
+    """Run one fit in a fresh process; stop it after ``timeout`` seconds of wall time (then its status says so)."""
     out = OUT / f"peers_child_{os.getpid()}.json"
     proc = subprocess.Popen([python, __file__, *argv, "--result", str(out)])
-    _, status, usage = os.wait4(proc.pid, 0)
+    start = time.perf_counter()
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if timeout is not None and time.perf_counter() - start > timeout:
+            proc.kill()
+            _, _, usage = os.wait4(proc.pid, 0)
+            cpu = usage.ru_utime + usage.ru_stime
+            return {"status": f"stopped after {timeout:.0f} s wall ({cpu:.0f} CPU s) without finishing"}
+        time.sleep(0.5)
     if status != 0:
         return {"status": f"failed ({status})"}
     result = json.loads(out.read_text())
@@ -207,6 +219,9 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--peer-timeout", type=float, default=None, help="stop a peer fit after this many seconds"
+    )
     parser.add_argument("--child", choices=("ours", "theirs"))
     parser.add_argument("--model")
     parser.add_argument("--priors")
@@ -238,7 +253,9 @@ def main() -> None:
         if mine.get("status") == "ok":
             priors = json.dumps(mine["priors"])
             peer = _child(
-                args.peer_python, ["--child", "theirs", "--model", model, *common, "--priors", priors]
+                args.peer_python,
+                ["--child", "theirs", "--model", model, *common, "--priors", priors],
+                timeout=args.peer_timeout,
             )
         print(json.dumps({"model": model, "peer": peer}), flush=True)
         results[model] = {"ltvlab": mine, "peer": peer}

@@ -94,7 +94,9 @@ def test_gradient_at_equal_rates_and_for_scalar_parameters():
     rng = np.random.default_rng(5)
     rows = _summary(rng, 2_000, 1)
     params = [pt.dscalar(name) for name in ("r", "alpha", "s", "beta")]
-    fused = _pnbd_total_loglik(rows, [pt.atleast_1d(p) for p in params], np.zeros(rows.n_rows, dtype=np.int64))
+    fused = _pnbd_total_loglik(
+        rows, [pt.atleast_1d(p) for p in params], np.zeros(rows.n_rows, dtype=np.int64)
+    )
     fn = pytensor.function(params, [fused, *pt.grad(fused, params)])
     for point in ([0.55, 10.6, 0.61, 11.7], [0.55, 10.6, 0.61, 10.6]):
         values = [np.float64(v) for v in point]
@@ -112,7 +114,11 @@ def test_extreme_rows_stay_finite():
     rows = compress(np.zeros(x.size, dtype=np.int64), {"x": x, "t_x": t_x, "T": T}, 1)
     fn, _ = _functions(rows)
     # the first two by the series on every row; the third (z near 1 at small t_x) partly by the quadrature
-    for values, tol in (([0.3, 2.0, 0.5, 4.0], 1e-9), ([0.3, 6.0, 0.5, 1.5], 1e-9), ([0.3, 60.0, 0.5, 0.5], 1e-3)):
+    for values, tol in (
+        ([0.3, 2.0, 0.5, 4.0], 1e-9),
+        ([0.3, 6.0, 0.5, 1.5], 1e-9),
+        ([0.3, 60.0, 0.5, 0.5], 1e-3),
+    ):
         arrays = [np.array([v]) for v in values]
         got = fn(*arrays)
         assert all(np.all(np.isfinite(g)) for g in got)

@@ -198,9 +198,15 @@ def test_plan_answer_states_the_plan_and_its_interval():
 def test_headline_lists_the_intervals_that_miss_the_truth_with_the_chance_rate():
     assert interactions_headline(_effects(), analysed="x", randomised=True, truth=TRUTH).misses == ()
     effects = _effects()
-    effects.loc[0, ["mean", "lower", "upper"]] = [0.5, 0.45, 0.55]  # email in s1: true +10.5%, interval 57-73%
+    effects.loc[0, ["mean", "lower", "upper"]] = [
+        0.5,
+        0.45,
+        0.55,
+    ]  # email in s1: true +10.5%, interval 57-73%
     misses = interactions_headline(effects, analysed="x", randomised=True, truth=TRUTH).misses
     # 1 of 6 at 90%: chance alone about 0.6; P(at least one miss) = 1 - 0.9**6 = 0.47
-    assert misses[0].startswith("1 of 6 90% intervals miss the generator's true effect (chance alone: about 0.6")
+    assert misses[0].startswith(
+        "1 of 6 90% intervals miss the generator's true effect (chance alone: about 0.6"
+    )
     assert "= 0.47" in misses[0]
     assert misses[1].startswith("email in s1: purchase rate +65% (90% interval 57 to 73) vs true +11%")

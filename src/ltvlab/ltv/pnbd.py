@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import pytensor.tensor as pt
 
 from ltvlab.data.synthetic_btyd import pareto_nbd_counts
 from ltvlab.data.synthetic_processes import PARETO_NBD_DATED
 from ltvlab.features import columns as col
-import pytensor.tensor as pt
-
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._data import Compressed

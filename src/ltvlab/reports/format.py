@@ -334,7 +334,16 @@ def column_label(name: Any) -> str:
 _SYMBOLS = frozenset(
     {"n", "x", "t_x", "T", "r", "a", "b", "c", "s", "alpha", "beta", "gamma", "delta", "theta", "mu", "sigma"}
 )
-_ACRONYMS = {"sd": "SD", "std": "SD", "id": "ID", "ci": "CI", "hdi": "HDI", "ess": "ESS", "clv": "CLV", "ltv": "LTV"}
+_ACRONYMS = {
+    "sd": "SD",
+    "std": "SD",
+    "id": "ID",
+    "ci": "CI",
+    "hdi": "HDI",
+    "ess": "ESS",
+    "clv": "CLV",
+    "ltv": "LTV",
+}
 
 
 def sentence_case(label: Any) -> str:

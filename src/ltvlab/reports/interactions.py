@@ -248,7 +248,9 @@ def interactions_headline(
     )
 
 
-def truth_misses(effects: pd.DataFrame, truth: pd.DataFrame, *, level: float = 0.9, shown: int = 4) -> tuple[str, ...]:
+def truth_misses(
+    effects: pd.DataFrame, truth: pd.DataFrame, *, level: float = 0.9, shown: int = 4
+) -> tuple[str, ...]:
     """Sentences on the effects whose interval misses the generator's true value: how many of how many, how
     many chance alone would give (and the binomial probability of at least that many), then the ``shown``
     largest misses. Empty when every interval contains the truth or the fit has no intervals."""

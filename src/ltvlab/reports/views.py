@@ -352,7 +352,9 @@ def uplift_view(uplift: Any) -> Table:
         ("Intervals", f"bootstrap over {fmt.integer(uplift.n_bootstrap)} resamples of the held-out half"),
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=["figure", "value"])
-    return format_table(frame, kinds={"figure": "text", "value": "text"}, labels={"figure": "figure", "value": "value"})
+    return format_table(
+        frame, kinds={"figure": "text", "value": "text"}, labels={"figure": "figure", "value": "value"}
+    )
 
 
 # --------------------------------------------------------------------------------------------- evidence
