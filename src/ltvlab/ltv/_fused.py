@@ -35,7 +35,17 @@ from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache
 __all__ = ["BGNBDRowTerms", "RowData", "row_data"]
 
 # Bumped whenever the kernel changes, so PyTensor's Numba cache does not serve an old compiled version.
-_KERNEL_VERSION = 2
+_KERNEL_VERSION = 3
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def logaddexp_share(alive, dead):
+    """``logaddexp(alive, dead)`` and the share ``p`` of ``exp(dead)`` in the sum, without overflow."""
+    if alive >= dead:
+        e = np.exp(dead - alive)
+        return alive + np.log1p(e), e / (1.0 + e)
+    e = np.exp(alive - dead)
+    return dead + np.log1p(e), 1.0 / (1.0 + e)
 
 
 @dataclass(frozen=True)
@@ -128,16 +138,7 @@ def _row_terms(r, alpha, log_ratio, cell, group, x, t_index, T_index, times, wei
             continue
         log_t, inv_t = _log_and_inverse(c, t_index[i], alpha, times, log_tab, inv_tab, tabulate)
         g = group[i]
-        dead = log_ratio[g] - rx * log_t
-        # logaddexp(alive, dead) and the share p of the `dead` term in the sum, without overflow
-        if alive >= dead:
-            e = np.exp(dead - alive)
-            value = alive + np.log1p(e)
-            p = e / (1.0 + e)
-        else:
-            e = np.exp(alive - dead)
-            value = dead + np.log1p(e)
-            p = 1.0 / (1.0 + e)
+        value, p = logaddexp_share(alive, log_ratio[g] - rx * log_t)
         total += w * value
         d_r[c] -= w * ((1.0 - p) * log_T + p * log_t)
         d_alpha[c] -= w * rx * ((1.0 - p) * inv_T + p * inv_t)
@@ -231,7 +232,7 @@ def bgnbd_row_terms(r, alpha, log_ratio, data: RowData) -> pt.TensorVariable:
 # transformation) and the exact gradient of that quadrature. Both return log J and its partial derivatives with
 # respect to K, n, P and the smaller rate.
 
-_PNBD_KERNEL_VERSION = 3  # bumped whenever the Pareto/NBD kernel changes (as _KERNEL_VERSION)
+_PNBD_KERNEL_VERSION = 4  # bumped whenever the Pareto/NBD kernel changes (as _KERNEL_VERSION)
 SERIES_MAX_Z = 0.75
 _SERIES_MAX_TERMS = 5000
 _SERIES_TOL = 1e-17
@@ -360,15 +361,7 @@ def _pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weig
         gd_s = dj_k + (dj_n if alpha_ge else 0.0) + 1.0 / sc
         gd_a = dj_big if alpha_ge else dj_small
         gd_b = dj_small if alpha_ge else dj_big
-        dead = np.log(sc) + log_j
-        if alive >= dead:
-            e = np.exp(dead - alive)
-            value = alive + np.log1p(e)
-            p = e / (1.0 + e)
-        else:
-            e = np.exp(alive - dead)
-            value = dead + np.log1p(e)
-            p = 1.0 / (1.0 + e)
+        value, p = logaddexp_share(alive, np.log(sc) + log_j)
         total += w_i * value
         d_r[c] += w_i * ((1.0 - p) * ga_r + p * gd_r)
         d_alpha[c] += w_i * ((1.0 - p) * ga_a + p * gd_a)

@@ -25,11 +25,12 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
+from ltvlab.ltv._fused import logaddexp_share
 from ltvlab.ltv.interactions.data import TVCData
 
 __all__ = ["TVCRowTerms", "tvc_row_terms"]
 
-_KERNEL_VERSION = 1
+_KERNEL_VERSION = 2
 
 
 @numba.njit(nogil=True, cache=True)
@@ -67,15 +68,7 @@ def _row_terms(r, alpha, table, stat, log_ratio, seg, x, weight, bounds, value, 
         else:
             log_t = np.log(alpha[g] + a_tx)
             inv_t = 1.0 / (alpha[g] + a_tx)
-            dead = log_ratio[i] - rx * log_t
-            if alive >= dead:
-                q = np.exp(dead - alive)
-                val = alive + np.log1p(q)
-                p = q / (1.0 + q)
-            else:
-                q = np.exp(alive - dead)
-                val = dead + np.log1p(q)
-                p = 1.0 / (1.0 + q)
+            val, p = logaddexp_share(alive, log_ratio[i] - rx * log_t)
             total += w * val
             d_r[g] -= w * ((1.0 - p) * log_T + p * log_t)
             d_alpha[g] -= w * rx * ((1.0 - p) * inv_T + p * inv_t)
