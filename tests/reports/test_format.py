@@ -199,3 +199,13 @@ def test_explicit_table_labels_are_put_in_sentence_case() -> None:
     frame = pd.DataFrame({"std": [1.5], "q50": [2.0], "x": [3]})
     table = format_table(frame, labels={"std": "sd"}, transpose=False)
     assert list(table.parts[0].columns) == ["SD", "Median", "x"]
+
+
+def test_a_probability_from_draws_is_never_a_certainty() -> None:
+    # all 200 draws above zero only bound the probability by the resolution of 200 draws
+    assert fmt.probability(1.0, 200) == "> 99.5% (all 200 draws)"
+    assert fmt.probability(0.0, 200) == "< 0.5% (none of 200 draws)"
+    assert fmt.probability(1.0, 1_000) == "> 99.9% (all 1,000 draws)"
+    assert fmt.probability(0.97, 200, equals=True) == "= 97%"
+    assert fmt.probability(1.0, 200, equals=True) == "> 99.5% (all 200 draws)"
+    assert fmt.probability(1.0) == "100%"  # an exact probability (no draws) may be a certainty

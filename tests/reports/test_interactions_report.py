@@ -186,7 +186,7 @@ def test_plan_answer_states_the_plan_and_its_interval():
     assert "spends $300 of the $500 budget" in text
     # P(return > 0) = P(v > 1) = Phi(2) = 0.977 for v ~ N(2, 0.5); Monte Carlo SE over 400 draws 0.0075
     assert 0.977 - 4 * 0.0075 < result.prob_positive < 0.977 + 4 * 0.0075
-    assert f"P(return > 0) = {fmt.percent(result.prob_positive)}." in text
+    assert f"P(return > 0) {fmt.probability(result.prob_positive, result.n_draws, equals=True)}." in text
     point = allocate_budget(values[values["draw"] == 0], budget=500.0, costs={"email": 1.0, "sms": 1.0},
                             segment_sizes={"s1": 300, "s2": 300})  # fmt: skip
     assert "point estimate, no interval" in plan_answer(point) and "P(" not in plan_answer(point)

@@ -134,6 +134,22 @@ def percent(value: Any, *, decimals: int | None = None, sign: bool = False) -> s
     return _fixed(x, decimals, sign=sign) + "%"
 
 
+def probability(value: Any, n_draws: int | None = None, *, equals: bool = False) -> str:
+    """A probability estimated from ``n_draws`` posterior draws: a percentage, but all draws (or none) on one
+    side is not a certainty: ``> 99.5% (all 200 draws)``, ``< 0.5% (none of 200 draws)``. ``equals``: for
+    running text after ``P(...)``, an exact-looking value gets ``= `` (``= 98%``), a bound does not."""
+    if is_missing(value):
+        return MISSING
+    p = float(value)
+    if n_draws and n_draws > 1 and p in (0.0, 1.0):
+        bound = percent(1.0 / n_draws)
+        if p == 1.0:
+            return f"> {100 - float(bound.rstrip('%')):g}% (all {integer(n_draws)} draws)"
+        return f"< {bound} (none of {integer(n_draws)} draws)"
+    text = percent(p)
+    return f"= {text}" if equals and text[0] not in "<>" else text
+
+
 def points(value: Any, *, decimals: int | None = None, sign: bool = True) -> str:
     """A difference of two rates in percentage points: ``0.0452`` -> ``+4.5 pp``; with automatic decimals a
     non-zero difference too small for them is ``< 0.01 pp``, never ``0.00 pp``."""

@@ -439,7 +439,11 @@ def plan_answer(result: Any, *, currency: str = "$") -> str:
         f"{fmt.integer(r['contacts'])} {r['strategy']} contacts to {r['segment']} (each worth "
         f"{fmt.lift(r['value_per_contact_mean'], r['value_per_contact_low'], r['value_per_contact_high'], kind='money', level=level, label='interval', currency=currency, sign=False)}"
         f" against a cost of {fmt.money(r['cost'] / r['contacts'], currency)}"
-        + (f"; P(worth more than it costs) {fmt.percent(r['prob_value_above_cost'])})" if drawn else ")")
+        + (
+            f"; P(worth more than it costs) {fmt.probability(r['prob_value_above_cost'], result.n_draws)})"
+            if drawn
+            else ")"
+        )
         for _, r in cells.iterrows()
     ]
     kind = "net of contact costs" if result.objective == "net" else "gross"
@@ -448,7 +452,11 @@ def plan_answer(result: Any, *, currency: str = "$") -> str:
     text = (
         f"The allocation sends {'; '.join(parts)}. It spends {fmt.money(result.spent, currency)} of the "
         f"{fmt.money(result.budget, currency)} budget for an expected incremental CLV of {ret} {kind}"
-        + (f"; P(return > 0) = {fmt.percent(result.prob_positive)}." if drawn else ".")
+        + (
+            f"; P(return > 0) {fmt.probability(result.prob_positive, result.n_draws, equals=True)}."
+            if drawn
+            else "."
+        )
     )
     if "budget_not_used_no_further_profitable_contacts" in result.warnings:
         text += " The rest of the budget is not spent: no further contact is expected to pay for itself."

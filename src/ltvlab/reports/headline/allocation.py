@@ -150,7 +150,7 @@ def allocation_headline(
     answer = (
         f"The plan spends {fmt.money(result.spent, currency)} for an expected net incremental value of "
         f"{fmt.lift(result.expected_return, result.ci_low, result.ci_high, kind='money', level=level, label='credible interval', currency=currency, sign=False)}; "
-        f"P(return > 0) = {fmt.percent(result.prob_positive)}."
+        f"P(return > 0) {fmt.probability(result.prob_positive, result.n_draws, equals=True)}."
     )
     misses = []
     missed = []
