@@ -4,8 +4,8 @@
 ``--peer-timeout SECONDS`` to stop a peer fit that takes too long).
 
 Same customer summary (weeks, calibration through 1997-09-30, as ``benchmarks/measure.py prepare_cdnow``), NUTS
-with 2 chains x 1,000 draws after 1,000 tuning steps, one core each, each fit in a fresh process (peak RSS from
-``os.wait4``). ltvlab: ``ParetoNBD`` / ``GammaGamma`` with complete pooling and default priors. pymc-marketing
+with 2 chains x 1,000 draws after 1,000 tuning steps, the chains in parallel on as many cores (ltvlab: nutpie
+threads; the peer: PyMC processes), each fit in a fresh process (peak RSS from ``os.wait4``). ltvlab: ``ParetoNBD`` / ``GammaGamma`` with complete pooling and default priors. pymc-marketing
 0.19.2: ``ParetoNBDModel`` / ``GammaGammaModel`` with *the same priors* -- ltvlab's resolved
 ``eta = log(theta - offset) ~ Normal(mu0, sd0)`` given as ``Prior("Normal", mu0, sd0, transform=...)`` with
 ``exp`` (``1 + exp`` for the Gamma-Gamma ``q``), so both tools sample the same posterior and the posterior means
@@ -137,7 +137,13 @@ def theirs(model: str, draws: int, tune: int, chains: int, seed: int, priors: di
         peer = GammaGammaModel(data=data, model_config=config)
     start = time.perf_counter()
     peer.fit(
-        fit_method="mcmc", draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=False
+        fit_method="mcmc",
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=chains,
+        random_seed=seed,
+        progressbar=False,
     )
     wall = time.perf_counter() - start
     idata = peer.idata

@@ -125,3 +125,20 @@ def test_extreme_rows_stay_finite():
         np.testing.assert_allclose(got[0], _exact(rows, arrays), rtol=tol)
         for g, numeric in zip(got[1:], _finite_differences(fn, arrays), strict=True):
             np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_total_at_many_draws_equals_the_exact_likelihood():
+    from ltvlab.ltv.pnbd import _total_loglik_draws
+
+    rng = np.random.default_rng(23)
+    rows = _summary(rng, 3_000, 3)
+    alpha = rng.uniform(2.0, 20.0, (4, 3))
+    draws = [
+        rng.uniform(0.2, 2.0, (4, 3)),
+        alpha,
+        rng.uniform(0.3, 3.0, (4, 3)),
+        alpha * rng.uniform(0.4, 1.6, (4, 3)),
+    ]
+    got = _total_loglik_draws(rows, draws, rows.segment_code)
+    want = [_exact(rows, [p[d] for p in draws]) for d in range(4)]
+    np.testing.assert_allclose(got, want, rtol=1e-10)

@@ -23,6 +23,7 @@ the exact NumPy likelihood and finite differences (``tests/ltv/test_fused.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -31,8 +32,22 @@ from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+from scipy import special
 
-__all__ = ["BGNBDRowTerms", "RowData", "row_data"]
+__all__ = [
+    "NUMPY_FUNCS",
+    "BGNBDRowTerms",
+    "PNBDRowTerms",
+    "RowData",
+    "XGroups",
+    "bgnbd_rows_total",
+    "pnbd_rows_total",
+    "row_data",
+    "x_groups",
+]
+
+# The functions a likelihood term written once for PyTensor (``pt``) and NumPy needs, for NumPy.
+NUMPY_FUNCS = SimpleNamespace(gammaln=special.gammaln, log=np.log)
 
 # Bumped whenever the kernel changes, so PyTensor's Numba cache does not serve an old compiled version.
 _KERNEL_VERSION = 3
@@ -71,6 +86,30 @@ class RowData:
             self.times,
             self.weight,
         ]
+
+
+@dataclass(frozen=True)
+class XGroups:
+    """Distinct ``(cell, x)`` pairs of the rows: the terms that depend on the data only through ``x``."""
+
+    group: np.ndarray  # int64 per row: its (cell, x) pair
+    cell: np.ndarray  # int64 per pair
+    x: np.ndarray  # float64 per pair
+    weight: np.ndarray  # float64 per pair: summed row weights
+
+
+def x_groups(x: np.ndarray, codes: np.ndarray, weight: np.ndarray) -> XGroups:
+    """The distinct ``(cell, x)`` pairs of rows with purchase counts ``x`` in cells ``codes``."""
+    codes = np.asarray(codes, dtype=np.int64)
+    stride = int(x.max()) + 1
+    uniq, group = np.unique(codes * stride + x.astype(np.int64), return_inverse=True)
+    group = np.asarray(group, dtype=np.int64).reshape(-1)
+    return XGroups(
+        group=group,
+        cell=uniq // stride,
+        x=(uniq % stride).astype(float),
+        weight=np.bincount(group, weights=weight, minlength=uniq.size),
+    )
 
 
 def row_data(
@@ -207,6 +246,11 @@ def _numba_row_terms(op, node, **kwargs):
         return _row_terms(r, alpha, log_ratio, cell, group, x, t_index, T_index, times, weight, tabulate)
 
     return row_terms, _KERNEL_VERSION
+
+
+def bgnbd_rows_total(r: np.ndarray, alpha: np.ndarray, log_ratio: np.ndarray, data: RowData) -> float:
+    """The weighted sum of the per-row BG/NBD terms at one parameter set (NumPy in, float out)."""
+    return float(_row_terms(r, alpha, log_ratio, *data.inputs(), data.tabulate)[0][0])
 
 
 def bgnbd_row_terms(r, alpha, log_ratio, data: RowData) -> pt.TensorVariable:
@@ -390,11 +434,23 @@ def _numba_pnbd_row_terms(op, node, **kwargs):
     return row_terms, _PNBD_KERNEL_VERSION
 
 
-def pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weights) -> pt.TensorVariable:
-    """Scalar weighted sum of the per-row Pareto/NBD terms (parameters per cell; ``cell`` of each row)."""
-    data = [
+def _pnbd_inputs(cell, x, t_x, T, weight, nodes, node_weights) -> list[np.ndarray]:
+    return [
         np.ascontiguousarray(cell, dtype=np.int64),
         *(np.ascontiguousarray(v, dtype=np.float64) for v in (x, t_x, T, weight, nodes, node_weights)),
     ]
+
+
+def pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weights) -> pt.TensorVariable:
+    """Scalar weighted sum of the per-row Pareto/NBD terms (parameters per cell; ``cell`` of each row)."""
+    data = _pnbd_inputs(cell, x, t_x, T, weight, nodes, node_weights)
     params = [pt.atleast_1d(v) for v in (r, alpha, s, beta)]
     return PNBDRowTerms()(*params, *data)[0][0]
+
+
+def pnbd_rows_total(params: list[np.ndarray], cell, x, t_x, T, weight, nodes, node_weights) -> np.ndarray:
+    """The weighted sum of the per-row Pareto/NBD terms at each draw: ``params`` are ``r, alpha, s, beta``,
+    each ``(draws, cells)``; returns ``(draws,)``."""
+    data = _pnbd_inputs(cell, x, t_x, T, weight, nodes, node_weights)
+    r, alpha, s, beta = (np.ascontiguousarray(v, dtype=np.float64) for v in params)
+    return np.array([_pnbd_row_terms(r[d], alpha[d], s[d], beta[d], *data)[0][0] for d in range(r.shape[0])])

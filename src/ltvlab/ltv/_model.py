@@ -634,6 +634,9 @@ def _total_loglik(
     pick = np.unique(np.linspace(0, n - 1, min(n, _MAX_LL_DRAWS)).astype(int))
     seg = rows.segment_code if pooling != "complete" else np.zeros(rows.n_rows, dtype=np.int64)
     picked = {name: values[pick] for name, values in param_draws.items()}
+    if kind.total_loglik_draws is not None and covariates is None:  # the model's fused kernel, per draw
+        thetas = [np.asarray(picked[name], dtype=float).reshape(pick.size, -1) for name in kind.param_names]
+        return float(np.mean(kind.total_loglik_draws(rows, thetas, seg)))
     z = from_columns(rows.values, rows.n_rows)
     chunk = max(1, 2_000_000 // pick.size)
     total = np.zeros(pick.size)

@@ -34,7 +34,7 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._data import Compressed
-from ltvlab.ltv._fused import bgnbd_row_terms, row_data
+from ltvlab.ltv._fused import NUMPY_FUNCS, bgnbd_row_terms, bgnbd_rows_total, row_data, x_groups
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import MIN_PROBABILITY, check_finite, nb_pmf, nb_sf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
@@ -170,27 +170,43 @@ def _total_loglik_pt(data: Compressed, thetas: list, codes: np.ndarray) -> pt.Te
     """
     x = data.values[col.X]
     codes = np.asarray(codes, dtype=np.int64)
-    stride = int(x.max()) + 1
-    uniq, group = np.unique(codes * stride + x.astype(np.int64), return_inverse=True)
-    group = np.asarray(group).reshape(-1)
-    g_cell = uniq // stride
-    g_x = (uniq % stride).astype(float)
-    g_weight = np.bincount(group, weights=data.weight, minlength=uniq.size)
-    r, alpha, a, b = (theta[g_cell] for theta in thetas)
-    by_x = (
-        pt.gammaln(r + g_x)
-        - pt.gammaln(r)
-        + r * pt.log(alpha)
-        + pt.gammaln(a + b)
-        + pt.gammaln(b + g_x)
-        - pt.gammaln(b)
-        - pt.gammaln(a + b + g_x)
-    )
-    g_log_ratio = pt.log(a) - pt.log(b + pt.maximum(g_x, 1.0) - 1.0)  # used by rows with x > 0 only
+    groups = x_groups(x, codes, data.weight)
+    r, alpha, a, b = (theta[groups.cell] for theta in thetas)
+    by_x = _by_x(pt, r, alpha, a, b, groups.x)
+    g_log_ratio = pt.log(a) - pt.log(b + pt.maximum(groups.x, 1.0) - 1.0)  # used by rows with x > 0 only
     rows = row_data(
-        codes, group, x, data.values[col.T_X], data.values[col.T], data.weight, n_cells=int(codes.max()) + 1
+        codes, groups.group, x, data.values[col.T_X], data.values[col.T], data.weight, int(codes.max()) + 1
     )
-    return pt.sum(g_weight * by_x) + bgnbd_row_terms(thetas[0], thetas[1], g_log_ratio, rows)
+    return pt.sum(groups.weight * by_x) + bgnbd_row_terms(thetas[0], thetas[1], g_log_ratio, rows)
+
+
+def _by_x(lib, r, alpha, a, b, x):
+    """The terms of each (cell, x) pair, in PyTensor (``lib=pt``) or NumPy/SciPy (``lib=NUMPY_FUNCS``)."""
+    return (
+        lib.gammaln(r + x)
+        - lib.gammaln(r)
+        + r * lib.log(alpha)
+        + lib.gammaln(a + b)
+        + lib.gammaln(b + x)
+        - lib.gammaln(b)
+        - lib.gammaln(a + b + x)
+    )
+
+
+def _total_loglik_draws(data: Compressed, thetas: list[np.ndarray], codes: np.ndarray) -> np.ndarray:
+    """The weighted total log-likelihood at each draw (``thetas``: ``(draws, cells)`` each), by the fused
+    kernel of :func:`_total_loglik_pt` (the same value; no PyTensor graph to build)."""
+    x = data.values[col.X]
+    codes = np.asarray(codes, dtype=np.int64)
+    groups = x_groups(x, codes, data.weight)
+    r, alpha, a, b = (np.ascontiguousarray(theta, dtype=float) for theta in thetas)
+    g = [theta[:, groups.cell] for theta in (r, alpha, a, b)]
+    totals = _by_x(NUMPY_FUNCS, *g, groups.x) @ groups.weight
+    log_ratio = np.log(g[2]) - np.log(g[3] + np.maximum(groups.x, 1.0) - 1.0)
+    rows = row_data(codes, groups.group, x, data.values[col.T_X], data.values[col.T], data.weight, r.shape[1])
+    for d in range(totals.size):
+        totals[d] += bgnbd_rows_total(r[d], alpha[d], log_ratio[d], rows)
+    return totals
 
 
 # Covariates (Fader & Hardie 2007): alpha_i = alpha exp(-g . z), a_i = a exp(g_a . z), b_i = b exp(g_b . z).
@@ -214,6 +230,7 @@ MODEL = register(
         spec=BGNBD,
         reference="Fader, Hardie & Lee (2005), Counting your customers the easy way",
         total_loglik_pt=_total_loglik_pt,
+        total_loglik_draws=_total_loglik_draws,
         p_alive=formulas.bgnbd_p_alive,
         expected_purchases=formulas.bgnbd_expected_purchases,
         expected_purchases_new=formulas.bgnbd_expected_purchases_new,

@@ -21,7 +21,7 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._data import Compressed
-from ltvlab.ltv._fused import pnbd_row_terms
+from ltvlab.ltv._fused import NUMPY_FUNCS, pnbd_row_terms, pnbd_rows_total, x_groups
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import check_finite, nb_pmf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
@@ -104,17 +104,29 @@ def _total_loglik_pt(data: Compressed, thetas: list, codes: np.ndarray) -> pt.Te
     quadrature, as one compiled value-and-gradient pass (:class:`ltvlab.ltv._fused.PNBDRowTerms`)."""
     x = data.values[col.X]
     codes = np.asarray(codes, dtype=np.int64)
-    stride = int(x.max()) + 1
-    uniq, group = np.unique(codes * stride + x.astype(np.int64), return_inverse=True)
-    g_weight = np.bincount(np.asarray(group).reshape(-1), weights=data.weight, minlength=uniq.size)
-    g_cell, g_x = uniq // stride, (uniq % stride).astype(float)
-    r, alpha, s, beta = (theta[g_cell] for theta in thetas)
-    by_x = pt.gammaln(r + g_x) - pt.gammaln(r) + r * pt.log(alpha) + s * pt.log(beta)
-    per_row = pnbd_row_terms(
-        *thetas, codes, x, data.values[col.T_X], data.values[col.T], data.weight,
-        dist.QUAD_POSITIONS, dist.QUAD_WEIGHTS,
-    )  # fmt: skip
-    return pt.sum(g_weight * by_x) + per_row
+    groups = x_groups(x, codes, data.weight)
+    by_x = _by_x(pt, *(theta[groups.cell] for theta in thetas), groups.x)
+    per_row = pnbd_row_terms(*thetas, codes, *_row_columns(data))
+    return pt.sum(groups.weight * by_x) + per_row
+
+
+def _row_columns(data: Compressed) -> tuple:
+    return (data.values[col.X], data.values[col.T_X], data.values[col.T], data.weight,
+            dist.QUAD_POSITIONS, dist.QUAD_WEIGHTS)  # fmt: skip
+
+
+def _by_x(lib, r, alpha, s, beta, x):
+    """The terms of each (cell, x) pair, in PyTensor (``lib=pt``) or NumPy/SciPy (``lib=NUMPY_FUNCS``)."""
+    return lib.gammaln(r + x) - lib.gammaln(r) + r * lib.log(alpha) + s * lib.log(beta)
+
+
+def _total_loglik_draws(data: Compressed, thetas: list[np.ndarray], codes: np.ndarray) -> np.ndarray:
+    """The weighted total log-likelihood at each draw (``thetas``: ``(draws, cells)`` each), by the fused
+    kernel of :func:`_total_loglik_pt` (the same value; no PyTensor graph to build)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    groups = x_groups(data.values[col.X], codes, data.weight)
+    by_x = _by_x(NUMPY_FUNCS, *(np.asarray(theta, dtype=float)[:, groups.cell] for theta in thetas), groups.x)
+    return by_x @ groups.weight + pnbd_rows_total(thetas, codes, *_row_columns(data))
 
 
 MODEL = register(
@@ -127,6 +139,7 @@ MODEL = register(
         loglik=dist.pnbd_loglik,
         loglik_pt=dist.pnbd_loglik_pt,
         total_loglik_pt=_total_loglik_pt,
+        total_loglik_draws=_total_loglik_draws,
         offsets=(0.0, 0.0, 0.0, 0.0),
         scale=(None, "time", None, "time"),
         spec=ParetoNBD,

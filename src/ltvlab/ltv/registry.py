@@ -88,6 +88,9 @@ class ModelDef:
     # Custom PyTensor builder of the weighted total log-likelihood, (Compressed rows, [theta per cell], cell of
     # each row) -> scalar; None uses ``sum(weight * loglik_pt(...))``.
     total_loglik_pt: Callable[..., Any] | None = None
+    # The same total at many parameter sets in NumPy, (Compressed rows, [theta (draws, cells)], cell of each row)
+    # -> (draws,); None evaluates ``loglik`` per row and draw (the posterior-mean log-likelihood of a fit).
+    total_loglik_draws: Callable[..., Any] | None = None
     p_alive: Callable[..., Any] | None = None
     expected_purchases: Callable[..., Any] | None = None
     expected_purchases_new: Callable[..., Any] | None = None
