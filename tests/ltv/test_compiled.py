@@ -174,3 +174,46 @@ def test_an_uncacheable_model_still_gets_working_callbacks():
         inner_logp, inner_grad = compiled.logp_func(point)
         assert logp == float(inner_logp)
         np.testing.assert_array_equal(grad, inner_grad)
+
+
+_DATASET_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import pandas as pd
+    from ltvlab.ltv import model_spec
+    from ltvlab.ltv._compiled import compile_model
+    n, seed = int(sys.argv[2]), int(sys.argv[3])
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(10.0, 40.0, n)
+    x = rng.poisson(1.5, n).astype(float)
+    summary = pd.DataFrame({"customer_id": np.arange(n), "x": x, "t_x": np.where(x > 0, T * rng.uniform(size=n), 0.0),
+                            "T": T})
+    summary.attrs["unit"] = "W"
+    model = model_spec("bgnbd").build_model(summary)
+    compiled, info = compile_model(model)
+    point = model.initial_point()
+    hits = compiled.compiled_logp_func.cache_hits + compiled.compiled_expand_func.cache_hits
+    print(json.dumps({"hits": hits, "logp": float(model.compile_logp()(point))}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_new_dataset_of_the_same_model_loads_the_compiled_callbacks(tmp_path):
+    """Data (rows, group arrays, the data-driven prior centre) are shared variables, not constants, so the cache
+    key is the model's structure: a second dataset of another size and other values compiles nothing."""
+    env = {**os.environ, "LTVLAB_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("PYTENSOR_FLAGS", None)
+
+    def run(n: int, seed: int) -> dict:
+        out = subprocess.run(
+            [sys.executable, "-c", "import ltvlab\n" + _DATASET_CHILD, os.path.dirname(__file__), str(n), str(seed)],
+            env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr[-3000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    first, second = run(500, 1), run(2_000, 2)
+    assert first["logp"] != second["logp"]
+    assert second["hits"] == 2

@@ -11,6 +11,7 @@ import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
 from ltvlab.ltv._data import Compressed
+from ltvlab.ltv._fused import data_variable
 from ltvlab.ltv.covariates import Covariates, coefficient_names, from_columns
 from ltvlab.ltv.priors import Pooling, Priors
 from ltvlab.ltv.registry import ModelDef
@@ -34,6 +35,8 @@ def _eta(
     """
     eta_name = kind.eta_name(name)
     mu0, sd0 = priors.normal[name]
+    # the prior centre is set from the data (e.g. alpha's from the time scale): shared, so it does not key the cache
+    mu0 = data_variable(np.array([mu0], dtype=float), f"prior_mu_{eta_name}")[0]
     if pooling == "complete":
         return pm.Flat(eta_name) if priors.flat else pm.Normal(eta_name, mu0, sd0)
     if pooling == "none":
@@ -47,6 +50,7 @@ def _eta(
         elif np.all(w == 0.0):
             centered = False
         else:
+            w = data_variable(w, f"centering_{eta_name}")  # chosen from the data: shared, as the prior centre
             tilde = pm.Normal(f"pnc_{eta_name}", w * mu, sigma**w, dims=dims)
             return pm.Deterministic(eta_name, mu + sigma ** (1.0 - w) * (tilde - w * mu), dims=dims)
     if centered:
@@ -105,13 +109,14 @@ def build_model(
         if kind.total_loglik_pt is not None:  # the model's own (faster) builder, e.g. BG/NBD's fused kernel
             total = kind.total_loglik_pt(data, thetas, codes)
         else:
-            columns = [pt.as_tensor_variable(data.values[c]) for c in kind.data_columns]
+            columns = [data_variable(data.values[c], f"row_{c}") for c in kind.data_columns]
             if pooling == "complete" and covariates is None:
                 per_row = [theta[0] for theta in thetas]  # one parameter set: broadcast scalars, no gather
             else:
-                per_row = [theta[codes] for theta in thetas]
+                cell = data_variable(np.asarray(codes, dtype=np.int64), "row_cell")
+                per_row = [theta[cell] for theta in thetas]
             loglik = kind.loglik_pt(*columns, *per_row)
-            total = pt.sum(pt.as_tensor_variable(data.weight) * loglik)
+            total = pt.sum(data_variable(data.weight, "row_weight") * loglik)
         pm.Potential("loglik", total)
     return model
 

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 
 import numba
 import numpy as np
+import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
@@ -41,10 +42,20 @@ __all__ = [
     "RowData",
     "XGroups",
     "bgnbd_rows_total",
+    "data_variable",
     "pnbd_rows_total",
     "row_data",
     "x_groups",
 ]
+
+
+def data_variable(value: np.ndarray, name: str) -> pt.TensorVariable:
+    """A per-row data array as a PyTensor shared variable, not a constant: a compiled log-density then depends on
+    the model's structure and the arrays' dtypes and ranks, not on their values, so it is cached across datasets
+    (:mod:`ltvlab.ltv._compiled` hands shared arrays to the compiled code through ``user_data``), and large data
+    never become the globals that stop Numba from caching a function."""
+    return pytensor.shared(np.ascontiguousarray(value), name=f"ltvlab_{name}")
+
 
 # The functions a likelihood term written once for PyTensor (``pt``) and NumPy needs, for NumPy.
 NUMPY_FUNCS = SimpleNamespace(gammaln=special.gammaln, log=np.log)
@@ -255,9 +266,9 @@ def bgnbd_rows_total(r: np.ndarray, alpha: np.ndarray, log_ratio: np.ndarray, da
 
 def bgnbd_row_terms(r, alpha, log_ratio, data: RowData) -> pt.TensorVariable:
     """Scalar weighted sum of the per-row BG/NBD terms (``r``, ``alpha`` per cell; ``log_ratio`` per group)."""
-    return BGNBDRowTerms(data.tabulate)(pt.atleast_1d(r), pt.atleast_1d(alpha), log_ratio, *data.inputs())[0][
-        0
-    ]
+    names = ("row_cell", "row_group", "row_x", "row_t_index", "row_T_index", "row_times", "row_weight")
+    inputs = [data_variable(v, n) for v, n in zip(data.inputs(), names, strict=True)]
+    return BGNBDRowTerms(data.tabulate)(pt.atleast_1d(r), pt.atleast_1d(alpha), log_ratio, *inputs)[0][0]
 
 
 # --- Pareto/NBD ----------------------------------------------------------------------------------------------
@@ -444,8 +455,9 @@ def _pnbd_inputs(cell, x, t_x, T, weight, nodes, node_weights) -> list[np.ndarra
 def pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weights) -> pt.TensorVariable:
     """Scalar weighted sum of the per-row Pareto/NBD terms (parameters per cell; ``cell`` of each row)."""
     data = _pnbd_inputs(cell, x, t_x, T, weight, nodes, node_weights)
+    names = ("row_cell", "row_x", "row_t_x", "row_T", "row_weight", "quadrature_nodes", "quadrature_weights")
     params = [pt.atleast_1d(v) for v in (r, alpha, s, beta)]
-    return PNBDRowTerms()(*params, *data)[0][0]
+    return PNBDRowTerms()(*params, *(data_variable(v, n) for v, n in zip(data, names, strict=True)))[0][0]
 
 
 def pnbd_rows_total(params: list[np.ndarray], cell, x, t_x, T, weight, nodes, node_weights) -> np.ndarray:

@@ -34,7 +34,14 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._data import Compressed
-from ltvlab.ltv._fused import NUMPY_FUNCS, bgnbd_row_terms, bgnbd_rows_total, row_data, x_groups
+from ltvlab.ltv._fused import (
+    NUMPY_FUNCS,
+    bgnbd_row_terms,
+    bgnbd_rows_total,
+    data_variable,
+    row_data,
+    x_groups,
+)
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import MIN_PROBABILITY, check_finite, nb_pmf, nb_sf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
@@ -171,13 +178,15 @@ def _total_loglik_pt(data: Compressed, thetas: list, codes: np.ndarray) -> pt.Te
     x = data.values[col.X]
     codes = np.asarray(codes, dtype=np.int64)
     groups = x_groups(x, codes, data.weight)
-    r, alpha, a, b = (theta[groups.cell] for theta in thetas)
-    by_x = _by_x(pt, r, alpha, a, b, groups.x)
-    g_log_ratio = pt.log(a) - pt.log(b + pt.maximum(groups.x, 1.0) - 1.0)  # used by rows with x > 0 only
+    g_cell, g_x = data_variable(groups.cell, "group_cell"), data_variable(groups.x, "group_x")
+    r, alpha, a, b = (theta[g_cell] for theta in thetas)
+    by_x = _by_x(pt, r, alpha, a, b, g_x)
+    g_log_ratio = pt.log(a) - pt.log(b + pt.maximum(g_x, 1.0) - 1.0)  # used by rows with x > 0 only
     rows = row_data(
         codes, groups.group, x, data.values[col.T_X], data.values[col.T], data.weight, int(codes.max()) + 1
     )
-    return pt.sum(groups.weight * by_x) + bgnbd_row_terms(thetas[0], thetas[1], g_log_ratio, rows)
+    g_weight = data_variable(groups.weight, "group_weight")
+    return pt.sum(g_weight * by_x) + bgnbd_row_terms(thetas[0], thetas[1], g_log_ratio, rows)
 
 
 def _by_x(lib, r, alpha, a, b, x):

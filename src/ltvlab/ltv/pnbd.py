@@ -21,7 +21,7 @@ from ltvlab.features import columns as col
 from ltvlab.ltv import _score_kernels, formulas
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._data import Compressed
-from ltvlab.ltv._fused import NUMPY_FUNCS, pnbd_row_terms, pnbd_rows_total, x_groups
+from ltvlab.ltv._fused import NUMPY_FUNCS, data_variable, pnbd_row_terms, pnbd_rows_total, x_groups
 from ltvlab.ltv._model import BTYDSpec
 from ltvlab.ltv._sim import check_finite, nb_pmf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
@@ -105,9 +105,10 @@ def _total_loglik_pt(data: Compressed, thetas: list, codes: np.ndarray) -> pt.Te
     x = data.values[col.X]
     codes = np.asarray(codes, dtype=np.int64)
     groups = x_groups(x, codes, data.weight)
-    by_x = _by_x(pt, *(theta[groups.cell] for theta in thetas), groups.x)
+    g_cell, g_x = data_variable(groups.cell, "group_cell"), data_variable(groups.x, "group_x")
+    by_x = _by_x(pt, *(theta[g_cell] for theta in thetas), g_x)
     per_row = pnbd_row_terms(*thetas, codes, *_row_columns(data))
-    return pt.sum(groups.weight * by_x) + per_row
+    return pt.sum(data_variable(groups.weight, "group_weight") * by_x) + per_row
 
 
 def _row_columns(data: Compressed) -> tuple:
