@@ -66,7 +66,7 @@ def test_cuped_bars_carry_only_their_share_and_the_table_the_intervals(report) -
     assert all(" to " not in t for t in labels)
     plt.close(fig)
     shown = cuped_table(report, value_metric="spend").to_frame()
-    assert list(shown.columns)[-1] == "variance removed"
-    visit = shown[(shown["metric"] == "visit")].iloc[0]
+    assert list(shown.columns)[-1] == "Variance removed"
+    visit = shown[(shown["Metric"] == "visit")].iloc[0]
     assert visit["95% CI, unadjusted (Welch)"].count(" to ") == 1 and "pp" not in visit.iloc[2]
-    assert shown[shown["metric"] == "spend"].iloc[0].iloc[2].startswith("$")
+    assert shown[shown["Metric"] == "spend"].iloc[0].iloc[2].startswith("$")

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.reports.conftest import run_cli, write_config, write_notebook
 
 LTVLAB = [sys.executable, "-c", "from ltvlab.cli import main; main()"]
@@ -28,7 +30,12 @@ def _wait_for(path: Path, seconds: float = 120) -> None:
         time.sleep(0.2)
 
 
-def test_ctrl_c_writes_the_index_of_what_finished_and_a_rerun_completes_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_ctrl_c_writes_the_index_of_what_finished_and_a_rerun_completes_it(
+    tmp_path: Path, inherited: str
+) -> None:
+    """``ignored``: the batch starts with SIGINT ignored (as under some launchers or after a library changed the
+    handler); the batch restores Python's handler, so Ctrl-C still stops it."""
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     write_notebook(nbs, "quick", {"n": ("int", 1)}, ["from ltvlab.reports import record\nrecord(n=n)"])
@@ -44,7 +51,10 @@ def test_ctrl_c_writes_the_index_of_what_finished_and_a_rerun_completes_it(tmp_p
     )
     out = tmp_path / "out"
     command = [*LTVLAB, "run", "--config", str(config), "--jobs", "2", "--no-progress"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if inherited == "ignored" else None
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=ignore
+    )
     try:
         _wait_for(out / "runs" / "quick" / "run.json")  # quick finished; waits is still running
         time.sleep(1.0)

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import deque
@@ -220,6 +221,11 @@ def run_batch(
     n_failed = 0
     shown: dict[str, int] = {}
     interrupted = False
+    # Ctrl-C must reach the loop below as KeyboardInterrupt even if an imported library replaced Python's handler
+    # (or the batch was started with SIGINT ignored): restore the default for the batch, put the old one back after
+    restore_sigint = threading.current_thread() is threading.main_thread()
+    if restore_sigint:
+        previous_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while pending or active:
             while pending and len(active) < jobs:
@@ -258,6 +264,8 @@ def run_batch(
                 outcomes[item.run.name] = done
         bar.set_postfix(running=0, failed=n_failed, skipped=len(skipped), refresh=True)
         bar.close()
+        if restore_sigint:
+            signal.signal(signal.SIGINT, previous_sigint)
     selected_names = {run.name for run in selected}
     listing: list[RunOutcome] = []
     for run in config.runs:
