@@ -40,6 +40,7 @@ __all__ = [
     "BGNBDRowTerms",
     "PNBDRowTerms",
     "RowData",
+    "RowTermsOp",
     "XGroups",
     "bgnbd_rows_total",
     "data_variable",
@@ -198,7 +199,7 @@ def _row_terms(r, alpha, log_ratio, cell, group, x, t_index, T_index, times, wei
     return out, d_r, d_alpha, d_ratio
 
 
-class _RowTermsOp(Op):
+class RowTermsOp(Op):
     """``(*params, *data) -> (total[1], *gradients)``: a weighted sum over rows and its gradient in one pass.
 
     ``total[0]`` is the sum; the other outputs are its gradient with respect to each parameter vector, which
@@ -215,7 +216,8 @@ class _RowTermsOp(Op):
     def make_node(self, *inputs):
         params = [pt.as_tensor_variable(v, dtype="float64") for v in inputs[: self.n_params]]
         consts = [pt.as_tensor_variable(v) for v in inputs[self.n_params :]]
-        outputs = [pt.dvector() for _ in range(self.n_params + 1)]
+        # the total, then each gradient with its parameter's dtype and rank
+        outputs = [pt.dvector(), *(pt.TensorType("float64", shape=(None,) * v.ndim)() for v in params)]
         return Apply(self, [*params, *consts], outputs)
 
     def perform(self, node, inputs, output_storage):
@@ -234,7 +236,7 @@ class _RowTermsOp(Op):
         return [[True] + [False] * self.n_params] * self.n_params + [[False] * n_out] * n_data
 
 
-class BGNBDRowTerms(_RowTermsOp):
+class BGNBDRowTerms(RowTermsOp):
     """``(r[C], alpha[C], log_ratio[G], *RowData.inputs()) -> (total[1], d_r[C], d_alpha[C], d_log_ratio[G])``.
 
     ``total[0]`` is the weighted sum of the per-row terms (module docstring).
@@ -285,7 +287,7 @@ def bgnbd_row_terms(r, alpha, log_ratio, data: RowData) -> pt.TensorVariable:
 # is summed with its derivatives in one loop (a few dozen multiply-adds, no logarithm per term); above, the
 # composite Gauss-Legendre rule of :func:`ltvlab.ltv.distributions.pnbd_loglik_pt` (the same nodes and
 # transformation) and the exact gradient of that quadrature. Both return log J and its partial derivatives with
-# respect to K, n, P and the smaller rate.
+# respect to K, n, z and w0; the row loop carries them to the parameters.
 
 _PNBD_KERNEL_VERSION = 4  # bumped whenever the Pareto/NBD kernel changes (as _KERNEL_VERSION)
 SERIES_MAX_Z = 0.75
@@ -427,7 +429,7 @@ def _pnbd_row_terms(r, alpha, s, beta, cell, x, t_x, T, weight, nodes, node_weig
     return out, d_r, d_alpha, d_s, d_beta
 
 
-class PNBDRowTerms(_RowTermsOp):
+class PNBDRowTerms(RowTermsOp):
     """``(r[C], alpha[C], s[C], beta[C], cell, x, t_x, T, weight, nodes, node_weights) -> (total[1], d_r[C],
     d_alpha[C], d_s[C], d_beta[C])``: the Pareto/NBD terms that vary per row (all but the per-``(cell, x)``
     ``gammaln(r + x) - gammaln(r) + r log alpha + s log beta``)."""

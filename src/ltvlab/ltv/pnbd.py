@@ -98,10 +98,11 @@ def _strategy_purchases(x, t_x, T, params: Mapping[str, np.ndarray], rate_multip
 
 
 def _total_loglik_pt(data: Compressed, thetas: list, codes: np.ndarray) -> pt.TensorVariable:
-    """Weighted Pareto/NBD log-likelihood: the same value as :func:`ltvlab.ltv.distributions.pnbd_loglik_pt`,
-    regrouped. ``gammaln(r + x) - gammaln(r) + r log alpha + s log beta`` once per distinct ``(cell, x)`` with
-    summed weights; the per-row log-sum-exp of the alive and dropped-out terms, with the dropout integral's
-    quadrature, as one compiled value-and-gradient pass (:class:`ltvlab.ltv._fused.PNBDRowTerms`)."""
+    """Weighted Pareto/NBD log-likelihood, regrouped: ``gammaln(r + x) - gammaln(r) + r log alpha + s log beta``
+    once per distinct ``(cell, x)`` with summed weights; the per-row log-sum-exp of the alive and dropped-out terms
+    as one compiled value-and-gradient pass (:class:`ltvlab.ltv._fused.PNBDRowTerms`: the dropout integral by its
+    series, exact to rounding, or by the quadrature of :func:`ltvlab.ltv.distributions.pnbd_loglik_pt` where the
+    series converges slowly)."""
     x = data.values[col.X]
     codes = np.asarray(codes, dtype=np.int64)
     groups = x_groups(x, codes, data.weight)

@@ -20,17 +20,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.gradient import disconnected_type
-from pytensor.graph.basic import Apply
-from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-from ltvlab.ltv._fused import logaddexp_share
+from ltvlab.ltv._fused import RowTermsOp, logaddexp_share
 from ltvlab.ltv.interactions.data import TVCData
 
 __all__ = ["TVCRowTerms", "tvc_row_terms"]
 
-_KERNEL_VERSION = 2
+_KERNEL_VERSION = 3
 
 
 @numba.njit(nogil=True, cache=True)
@@ -83,32 +80,12 @@ def _row_terms(r, alpha, table, stat, log_ratio, seg, x, weight, bounds, value, 
     return out, d_r, d_alpha, d_table, d_stat, d_ratio
 
 
-class TVCRowTerms(Op):
+class TVCRowTerms(RowTermsOp):
     """``(r[G], alpha[G], table[G, V], stat[n], log_ratio[n], *data) -> (total[1], d_r, d_alpha, d_table,
     d_stat, d_log_ratio)``; the gradient outputs are reused by :meth:`L_op` (value and gradient in one pass)."""
 
-    __props__ = ()
     n_params = 5
-
-    def make_node(self, r, alpha, table, stat, log_ratio, *data):
-        params = [pt.as_tensor_variable(v, dtype="float64") for v in (r, alpha, table, stat, log_ratio)]
-        consts = [pt.as_tensor_variable(v) for v in data]
-        outputs = [pt.dvector(), pt.dvector(), pt.dvector(), pt.dmatrix(), pt.dvector(), pt.dvector()]
-        return Apply(self, [*params, *consts], outputs)
-
-    def perform(self, node, inputs, output_storage):
-        results = _row_terms(*inputs)
-        for storage, value in zip(output_storage, results, strict=True):
-            storage[0] = value
-
-    def L_op(self, inputs, outputs, output_grads):
-        upstream = output_grads[0][0]
-        grads = [upstream * outputs[k] for k in range(1, 6)]
-        return grads + [disconnected_type() for _ in inputs[self.n_params :]]
-
-    def connection_pattern(self, node):
-        n_data = len(node.inputs) - self.n_params
-        return [[True] + [False] * 5] * self.n_params + [[False] * 6] * n_data
+    kernel = staticmethod(_row_terms)
 
 
 @register_funcify_default_op_cache_key(TVCRowTerms)
