@@ -100,31 +100,66 @@ def test_unknown_parametrization_is_refused() -> None:
 
 
 def test_both_forms_are_the_same_model_up_to_the_jacobian() -> None:
-    """Centred density at eta equals non-centred density at z = (eta - mu) / sigma minus n_segments * log(sigma).
+    """The non-centred form's coordinates (per parameter: log sigma, the segments' mean m, the auxiliary u and the
+    n - 1 zero-sum coordinates of the z) map to the centred form's (log sigma, mu, eta_1..n): its log density equals
+    the centred density at the image plus log |det| of the map's Jacobian (central differences). Checked at random
+    points, so the two forms are one model (and one posterior)."""
+    import pytensor
 
-    Change of variables eta = mu + sigma z: p_eta(eta) = p_z(z) / sigma per segment, so the two log densities differ
-    by exactly sum over parameters of n_segments * log(sigma_param). Checked at random points.
-    """
     summary = _summary(300)
-    n_seg = len(TRUTH)
     models = {
         form: BGNBD(pooling="partial", segment="seg", parametrization=form).build_model(summary)
         for form in ("centered", "non-centered")
     }
     logp = {form: m.compile_logp() for form, m in models.items()}
+    nc = models["non-centered"]
+    names = ("r", "alpha", "a", "b")
+    outs = nc.replace_rvs_by_values([nc[v] for name in names for v in (f"mu_log_{name}", f"log_{name}")])
+    by_name = {v.name: v for v in nc.value_vars}
+    keys = ("sigma_log_{}_log__", "mean_log_{}", "u_log_{}", "z_log_{}_zerosum__")
+    values = [by_name[key.format(name)] for name in names for key in keys]
+    image = pytensor.function(values, outs, on_unused_input="ignore")
     rng = np.random.default_rng(5)
+    n_seg = len(TRUTH)
     for _ in range(3):
-        c_point, n_point, jacobian = {}, {}, 0.0
+        point = {}
         for name, centre in (("r", -0.7), ("alpha", 1.6), ("a", -0.2), ("b", 0.9)):
-            mu, log_sigma = centre + 0.1 * rng.standard_normal(), np.log(0.2 + 0.3 * rng.random())
-            eta = mu + np.exp(log_sigma) * rng.standard_normal(n_seg)
-            for point in (c_point, n_point):
-                point[f"mu_log_{name}"] = np.array(mu)
-                point[f"sigma_log_{name}_log__"] = np.array(log_sigma)
-            c_point[f"log_{name}"] = eta
-            n_point[f"z_log_{name}"] = (eta - mu) / np.exp(log_sigma)
-            jacobian += n_seg * log_sigma
-        assert logp["centered"](c_point) == pytest.approx(logp["non-centered"](n_point) - jacobian, abs=1e-8)
+            point[f"sigma_log_{name}_log__"] = np.array(np.log(0.2 + 0.3 * rng.random()))
+            point[f"mean_log_{name}"] = np.array(centre + 0.1 * rng.standard_normal())
+            point[f"u_log_{name}"] = np.array(rng.standard_normal())
+            point[f"z_log_{name}_zerosum__"] = rng.standard_normal(n_seg - 1)
+        order = [v.name for v in values]
+
+        def mapped(pt_: dict) -> list[np.ndarray]:
+            return image(*[pt_[k] for k in order])
+
+        outs_at = mapped(point)
+        c_point = {}
+        for i, name in enumerate(names):
+            c_point[f"mu_log_{name}"] = np.asarray(outs_at[2 * i])
+            c_point[f"log_{name}"] = np.asarray(outs_at[2 * i + 1])
+            c_point[f"sigma_log_{name}_log__"] = point[f"sigma_log_{name}_log__"]
+        log_det, h = 0.0, 1e-5
+        for i, name in enumerate(names):  # at fixed sigma the map is (m, u, y) -> (mu, eta) per parameter
+            cols = []
+            for key, k in [(f"mean_log_{name}", None), (f"u_log_{name}", None)] + [
+                (f"z_log_{name}_zerosum__", j) for j in range(n_seg - 1)
+            ]:
+                up, down = dict(point), dict(point)
+                for d, sign in ((up, 1.0), (down, -1.0)):
+                    v = np.array(point[key], dtype=float, copy=True)
+                    if k is None:
+                        v = v + sign * h
+                    else:
+                        v[k] += sign * h
+                    d[key] = v
+                a_, b_ = mapped(up), mapped(down)
+                cols.append(
+                    np.concatenate([np.atleast_1d(a_[2 * i] - b_[2 * i]), a_[2 * i + 1] - b_[2 * i + 1]])
+                    / (2 * h)
+                )
+            log_det += np.linalg.slogdet(np.column_stack(cols))[1]
+        assert logp["non-centered"](point) == pytest.approx(logp["centered"](c_point) + log_det, abs=1e-6)
 
 
 def test_partially_non_centred_form_is_the_same_model_up_to_its_jacobian() -> None:

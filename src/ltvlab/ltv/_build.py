@@ -41,22 +41,63 @@ def _eta(
         return pm.Flat(eta_name) if priors.flat else pm.Normal(eta_name, mu0, sd0)
     if pooling == "none":
         return pm.Flat(eta_name, dims=dims) if priors.flat else pm.Normal(eta_name, mu0, sd0, dims=dims)
-    mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
     sigma = pm.HalfNormal(f"sigma_{eta_name}", priors.pooling_sd)
     if not isinstance(centered, bool):
         w = np.asarray(centered, dtype=float)
-        if np.all(w == 1.0):
-            centered = True
-        elif np.all(w == 0.0):
-            centered = False
-        else:
-            w = data_variable(w, f"centering_{eta_name}")  # chosen from the data: shared, as the prior centre
-            tilde = pm.Normal(f"pnc_{eta_name}", w * mu, sigma**w, dims=dims)
-            return pm.Deterministic(eta_name, mu + sigma ** (1.0 - w) * (tilde - w * mu), dims=dims)
-    if centered:
+        centered = True if np.all(w == 1.0) else False if np.all(w == 0.0) else w
+    if centered is False:
+        return pm.Deterministic(
+            eta_name, noncentred(eta_name, mu0, None if priors.flat else sd0, sigma, dims), dims=dims
+        )
+    mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
+    if centered is True:
         return pm.Normal(eta_name, mu, sigma, dims=dims)
-    z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
-    return pm.Deterministic(eta_name, mu + sigma * z, dims=dims)
+    w = data_variable(centered, f"centering_{eta_name}")  # chosen from the data: shared, as the prior centre
+    tilde = pm.Normal(f"pnc_{eta_name}", w * mu, sigma**w, dims=dims)
+    return pm.Deterministic(eta_name, mu + sigma ** (1.0 - w) * (tilde - w * mu), dims=dims)
+
+
+def noncentred(
+    eta_name: str,
+    mu0,
+    sd0: float | None,
+    sigma: pt.TensorVariable,
+    dims: str | tuple[str, ...],
+    mu_name: str | None = None,
+) -> pt.TensorVariable:
+    """Non-centred partial pooling, ``eta_s = mu + sigma z_s`` with ``z_s ~ Normal(0, 1)`` and ``mu ~ Normal(mu0,
+    sd0)`` (flat when ``sd0`` is None), sampled with the segments' mean split off.
+
+    ``mu`` and the mean of the ``z_s`` enter the likelihood only through ``m = mu + sigma * mean(z)``, a ridge NUTS
+    crosses slowly when segments are few (3 CDNOW cohorts: min bulk ESS 310-360 and 1-5 divergences in 2 x 1,000
+    draws). Writing ``z = mean(z) + (z - mean(z))``, the deviations are ``ZeroSumNormal(1)`` independent of the mean,
+    so the same joint distribution is ``eta_s = m + sigma zsum_s`` with ``m | sigma ~ Normal(mu0, sqrt(sd0**2 +
+    sigma**2 / n))``; ``mu`` given ``(m, sigma)`` is Normal with mean ``mu0 + k (m - mu0)`` and variance ``k
+    sigma**2 / n``, ``k = sd0**2 / (sd0**2 + sigma**2 / n)`` (``k = 1`` under a flat prior), drawn by one extra
+    standard normal the likelihood never sees. The posterior of ``(mu, sigma, eta)`` is the one of the plain
+    form. ``dims``: the segment dimension last; leading dimensions are batch (one ``mu``, ``sigma`` each).
+    Returns the expression of ``eta`` (the caller names it); registers ``mu_name`` (default ``mu_<eta_name>``).
+    """
+    dims = (dims,) if isinstance(dims, str) else tuple(dims)
+    batch = dims[:-1] or None
+    model = pm.modelcontext(None)
+    n = len(model.coords[dims[-1]])
+    mu_name = f"mu_{eta_name}" if mu_name is None else mu_name
+    if n < 2:
+        mu = pm.Flat(mu_name, dims=batch) if sd0 is None else pm.Normal(mu_name, mu0, sd0, dims=batch)
+        z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
+        return pt.shape_padright(mu) + pt.shape_padright(sigma) * z
+    spread2 = sigma**2 / n  # variance of sigma * mean(z)
+    if sd0 is None:
+        m = pm.Flat(f"mean_{eta_name}", dims=batch)
+        k, mu0 = 1.0, 0.0
+    else:
+        m = pm.Normal(f"mean_{eta_name}", mu0, pt.sqrt(sd0**2 + spread2), dims=batch)
+        k = sd0**2 / (sd0**2 + spread2)
+    u = pm.Normal(f"u_{eta_name}", 0.0, 1.0, dims=batch)
+    pm.Deterministic(mu_name, mu0 + k * (m - mu0) - pt.sqrt(k * spread2) * u, dims=batch)
+    zsum = pm.ZeroSumNormal(f"z_{eta_name}", 1.0, dims=dims)
+    return pt.shape_padright(m) + pt.shape_padright(sigma) * zsum
 
 
 def build_model(

@@ -269,12 +269,11 @@ class TVCSpec:
                 mu0, sd0 = priors.normal[name]
                 eta = f"log_{name}"
                 if pooling == "partial":
-                    mu = pm.Normal(f"mu_{eta}", mu0, sd0)
                     sigma = pm.HalfNormal(f"sigma_{eta}", self.pooling_sd)
                     if name in centered:
-                        log_value = pm.Normal(eta, mu, sigma, dims="segment")
+                        log_value = pm.Normal(eta, pm.Normal(f"mu_{eta}", mu0, sd0), sigma, dims="segment")
                     else:
-                        log_value = mu + sigma * pm.Normal(f"z_{eta}", 0.0, 1.0, dims="segment")
+                        log_value = _build.noncentred(eta, mu0, sd0, sigma, "segment")
                     value = pm.Deterministic(name, pt.exp(log_value), dims="segment")
                 elif pooling == "none":
                     value = pm.Deterministic(
@@ -291,15 +290,15 @@ class TVCSpec:
                     continue
                 sd = self.coefficient_sd
                 if effect_pooling == "partial":
-                    mu = pm.Normal(f"mu_{name}", 0.0, sd, dims=dims)
                     tau = pm.HalfNormal(f"tau_{name}", self.effect_pooling_sd, dims=dims)
                     if name in centered:
+                        mu = pm.Normal(f"mu_{name}", 0.0, sd, dims=dims)
                         effect = pm.Normal(name, mu[None, :], tau[None, :], dims=("segment", dims))
-                    else:
-                        u = pm.Normal(f"u_{name}", 0.0, 1.0, dims=("segment", dims))
-                        effect = pm.Deterministic(
-                            name, mu[None, :] + tau[None, :] * u, dims=("segment", dims)
+                    else:  # the segment axis last for the pooling, first in the model
+                        pooled = _build.noncentred(
+                            name, 0.0, sd, tau, (dims, "segment"), mu_name=f"mu_{name}"
                         )
+                        effect = pm.Deterministic(name, pooled.T, dims=("segment", dims))
                 elif effect_pooling == "none":
                     effect = pm.Normal(name, 0.0, sd, dims=("segment", dims))
                 else:
