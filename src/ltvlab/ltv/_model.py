@@ -55,9 +55,12 @@ _MAX_LL_DRAWS = 200
 # 80 divergences, issue 16).
 CENTERED_SNAP = 0.9
 # Automatic remedies of a NUTS fit that fails its gate (BTYDSpec.fit(remedy=True)): at most MAX_REMEDIES refits,
-# together within time_budget seconds (default REMEDY_BUDGET_FACTOR x the first fit's wall time).
+# together within time_budget seconds (default REMEDY_BUDGET_FACTOR x the first fit's wall time, at least
+# REMEDY_MIN_BUDGET_S: a fit of a few seconds, e.g. sBG on 2,250 customers in 4 segments (2.8 s), would otherwise
+# stop before the longer run that its low ESS calls for).
 MAX_REMEDIES = 3
 REMEDY_BUDGET_FACTOR = 4.0
+REMEDY_MIN_BUDGET_S = 30.0
 REMEDY_TARGET_ACCEPT = (0.95, 0.99)
 REMEDY_MIN_DRAWS = 1000  # fit(remedy=None) remedies runs of at least the default draws and tuning steps
 # max_treedepth=None: NUTS trees are capped at depth SHORT_TREEDEPTH (2**3 - 1 = 7 leapfrog steps) when partial
@@ -366,8 +369,8 @@ class BTYDSpec:
         default: when ``draws`` and ``tune`` are at least ``REMEDY_MIN_DRAWS``, i.e. a run meant to pass the gate,
         not a short exploratory one, which is judged as it is), at most
         ``MAX_REMEDIES`` times and within ``time_budget`` seconds (default ``REMEDY_BUDGET_FACTOR`` times the first
-        fit's wall time): full-length trees after capped ones, a higher ``target_accept`` (0.95, then 0.99) and
-        twice the tuning after divergences, twice the tuning after a failed R-hat, and more draws (enough for the
+        fit's wall time, at least ``REMEDY_MIN_BUDGET_S``): full-length trees after capped ones, a higher
+        ``target_accept`` (0.95, then 0.99) and twice the tuning after divergences, twice the tuning after a failed R-hat, and more draws (enough for the
         ESS gate at the measured ESS per draw) when only the ESS falls short. What was done and why is in
         ``fit.diagnostics.remedies``, ``fit.config["remedies"]`` and ``fit.warnings``; the diagnostics are those
         of the last fit, and ``fit.config`` holds its draws, tuning steps and ``target_accept``.
@@ -462,7 +465,11 @@ class BTYDSpec:
                 remedy = draws >= REMEDY_MIN_DRAWS and tune >= REMEDY_MIN_DRAWS
             if remedy and not diagnostics.ok:
                 first_s = time.perf_counter() - started
-                budget = REMEDY_BUDGET_FACTOR * first_s if time_budget is None else float(time_budget)
+                budget = (
+                    max(REMEDY_BUDGET_FACTOR * first_s, REMEDY_MIN_BUDGET_S)
+                    if time_budget is None
+                    else float(time_budget)
+                )
                 idata, diagnostics, depth, nuts = _remedy(
                     model,
                     names,
