@@ -139,19 +139,8 @@ def _fit(case: _Case, data: pd.DataFrame, *, draws: int, seed: int):
 # With the data-driven partially non-centred form the test passes (verified once).
 
 
-# The sBG case was added without being seen to pass on the shared machine (its NUTS fits did not get the CPU in
-# time), so it sits in the study set until it has been run.
-_NOT_YET_SEEN_PASSING = (pytest.mark.study,)
-
-
-def _recovery_param(key: str):
-    if key == "sbg":
-        return pytest.param(key, marks=_NOT_YET_SEEN_PASSING)
-    return key
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("key", [_recovery_param(k) for k in sorted(CASES)])
+@pytest.mark.parametrize("key", sorted(CASES))
 def test_partial_pooling_recovers_known_segment_parameters(key):
     case = CASES[key]
     rng = np.random.default_rng(404)
