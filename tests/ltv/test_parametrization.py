@@ -119,6 +119,11 @@ def test_both_forms_are_the_same_model_up_to_the_jacobian() -> None:
     keys = ("sigma_log_{}_log__", "mean_log_{}", "u_log_{}", "z_log_{}_zerosum__")
     values = [by_name[key.format(name)] for name in names for key in keys]
     image = pytensor.function(values, outs, on_unused_input="ignore")
+    order = [v.name for v in values]
+
+    def mapped(pt_: dict) -> list[np.ndarray]:
+        return image(*[pt_[k] for k in order])
+
     rng = np.random.default_rng(5)
     n_seg = len(TRUTH)
     for _ in range(3):
@@ -128,11 +133,6 @@ def test_both_forms_are_the_same_model_up_to_the_jacobian() -> None:
             point[f"mean_log_{name}"] = np.array(centre + 0.1 * rng.standard_normal())
             point[f"u_log_{name}"] = np.array(rng.standard_normal())
             point[f"z_log_{name}_zerosum__"] = rng.standard_normal(n_seg - 1)
-        order = [v.name for v in values]
-
-        def mapped(pt_: dict) -> list[np.ndarray]:
-            return image(*[pt_[k] for k in order])
-
         outs_at = mapped(point)
         c_point = {}
         for i, name in enumerate(names):
