@@ -125,8 +125,8 @@ class BTYDSpec:
         ``>= time_step`` and ``t_x <= T``), off by default; its effect on the estimates is measured in
         ``benchmarks/RESULTS.md``. Predictions always use the exact summary.
     parametrization
-        Partial pooling only: ``"non-centered"`` (``eta_s = mu + sigma * z_s``; best when segments are small and
-        lean on the population), ``"centered"`` (``eta_s ~ Normal(mu, sigma)``; best when every segment's own data
+        Partial pooling only: ``"non-centered"`` (``eta_s = mu + sigma * z_s``, the segments' mean sampled apart
+        from the zero-sum deviations; best when segments are small and lean on the population), ``"centered"`` (``eta_s ~ Normal(mu, sigma)``; best when every segment's own data
         pin its parameters down) or ``"auto"``: per segment and parameter, partially non-centred with the weight
         of the segment's own information against the pooling prior (:mod:`ltvlab.ltv._parametrize`; snapped to
         centred / non-centred near 1 / 0). The form is recorded in ``fit.config["parametrization"]`` and the

@@ -16,7 +16,8 @@ Partial pooling::
 
     eta_s ~ Normal(mu, sigma),   mu ~ Normal(mu0, sd0),   sigma ~ HalfNormal(pooling_sd = 0.5)
 
-sampled non-centred (``eta_s = mu + sigma * z_s``, ``z_s ~ Normal(0, 1)``), centred, or partially non-centred per
+sampled non-centred (``eta_s = mu + sigma * z_s``, ``z_s ~ Normal(0, 1)``, with the segments' mean sampled apart
+from their zero-sum deviations: :func:`ltvlab.ltv._build.noncentred`), centred, or partially non-centred per
 segment as the data call for (:mod:`ltvlab.ltv._parametrize`): the same prior in every form.
 
 Covariate coefficients (:mod:`ltvlab.ltv.covariates`): ``gamma ~ Normal(0, coefficient_sd = 1)`` per standard
