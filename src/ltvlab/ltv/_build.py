@@ -24,8 +24,12 @@ def _eta(
     priors: Priors,
     dims: str,
     centered: bool | np.ndarray = False,
+    split_mean: bool = True,
 ) -> pt.TensorVariable:
     """The unconstrained eta of one parameter: scalar (complete) or one per segment.
+
+    ``split_mean``: the non-centred form with the segments' mean sampled apart (:func:`noncentred`), for NUTS; MAP
+    and Laplace fits take the plain ``mu + sigma * z`` form, whose mode is the one they report.
 
     Partial pooling is non-centred (``eta = mu + sigma * z``) unless ``centered``: then ``eta ~ Normal(mu, sigma)``
     directly, which samples far better when every segment's data pin its parameters down (large segments). An
@@ -45,11 +49,14 @@ def _eta(
     if not isinstance(centered, bool):
         w = np.asarray(centered, dtype=float)
         centered = True if np.all(w == 1.0) else False if np.all(w == 0.0) else w
-    if centered is False:
+    if centered is False and split_mean:
         return pm.Deterministic(
             eta_name, noncentred(eta_name, mu0, None if priors.flat else sd0, sigma, dims), dims=dims
         )
     mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
+    if centered is False:
+        z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
+        return pm.Deterministic(eta_name, mu + sigma * z, dims=dims)
     if centered is True:
         return pm.Normal(eta_name, mu, sigma, dims=dims)
     w = data_variable(centered, f"centering_{eta_name}")  # chosen from the data: shared, as the prior centre
@@ -108,6 +115,7 @@ def build_model(
     labels: tuple[str, ...],
     centered: bool | Mapping[str, np.ndarray] = False,
     covariates: Covariates | None = None,
+    split_mean: bool = True,
 ) -> pm.Model:
     """PyMC model whose log-density is ``sum_rows weight * loglik(row | theta[cell of row])`` + priors.
 
@@ -125,7 +133,7 @@ def build_model(
         cell_params = {}
         for name, offset in zip(kind.param_names, kind.offsets, strict=True):
             form = centered if isinstance(centered, bool) else centered[name]
-            eta = _eta(kind, name, pooling, priors, "segment", form)
+            eta = _eta(kind, name, pooling, priors, "segment", form, split_mean)
             if pooling == "complete":
                 theta = pm.Deterministic(name, offset + pt.exp(eta))
             else:

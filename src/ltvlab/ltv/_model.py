@@ -421,6 +421,7 @@ class BTYDSpec:
             labels,
             centered=_form(centering),
             covariates=covariates,
+            split_mean=method == "nuts",
         )
         names = _build.free_and_theta_names(self.kind, self.pooling, covariates)
         coefficients = coefficient_names(self.kind_name, covariates)

@@ -244,7 +244,7 @@ class TVCSpec:
 
     # --- model -------------------------------------------------------------------------------------
 
-    def build(self, data: TVCData) -> pm.Model:
+    def build(self, data: TVCData, split_mean: bool = True) -> pm.Model:
         """The PyMC model (priors + ``Potential`` with the weighted exact log-likelihood)."""
         if not (data.x > 0).any():
             raise LtvlabError(
@@ -272,8 +272,11 @@ class TVCSpec:
                     sigma = pm.HalfNormal(f"sigma_{eta}", self.pooling_sd)
                     if name in centered:
                         log_value = pm.Normal(eta, pm.Normal(f"mu_{eta}", mu0, sd0), sigma, dims="segment")
-                    else:
+                    elif split_mean:
                         log_value = _build.noncentred(eta, mu0, sd0, sigma, "segment")
+                    else:
+                        z = pm.Normal(f"z_{eta}", 0.0, 1.0, dims="segment")
+                        log_value = pm.Normal(f"mu_{eta}", mu0, sd0) + sigma * z
                     value = pm.Deterministic(name, pt.exp(log_value), dims="segment")
                 elif pooling == "none":
                     value = pm.Deterministic(
@@ -294,6 +297,12 @@ class TVCSpec:
                     if name in centered:
                         mu = pm.Normal(f"mu_{name}", 0.0, sd, dims=dims)
                         effect = pm.Normal(name, mu[None, :], tau[None, :], dims=("segment", dims))
+                    elif not split_mean:
+                        mu = pm.Normal(f"mu_{name}", 0.0, sd, dims=dims)
+                        u = pm.Normal(f"u_{name}", 0.0, 1.0, dims=("segment", dims))
+                        effect = pm.Deterministic(
+                            name, mu[None, :] + tau[None, :] * u, dims=("segment", dims)
+                        )
                     else:  # the segment axis last for the pooling, first in the model
                         pooled = _build.noncentred(
                             name, 0.0, sd, tau, (dims, "segment"), mu_name=f"mu_{name}"
@@ -351,7 +360,7 @@ class TVCSpec:
         """Fit on prepared data (:func:`ltvlab.ltv.interactions.prepare_tvc_data`)."""
         if method not in ("nuts", "map", "laplace"):
             raise LtvlabError(f"method={method!r}: use 'nuts', 'map' or 'laplace'")
-        model = self.build(data)
+        model = self.build(data, split_mean=method == "nuts")  # MAP / Laplace: the plain form's mode
         names = self.gate_names(data)
         out = ["r", "alpha", *self.base_params[2:], "gamma", "delta", "beta_static"]
         out = [n for n in out if n in model.named_vars]
