@@ -19,9 +19,8 @@ def _draws(n_seg: int, batch: int | None = None, seed: int = 11):
         coords["cov"] = [f"c{i}" for i in range(batch)]
         dims = ("cov", "segment")
     with pm.Model(coords=coords):
-        sigma = pm.HalfNormal("sigma", POOL_SD, dims=dims[:-1] or None)
-        eta = pm.Deterministic("eta", _build.noncentred("eta", MU0, SD0, sigma, dims), dims=dims)
-        mu = pm.modelcontext(None)["mu_eta"]
+        eta = pm.Deterministic("eta", _build.noncentred("eta", MU0, SD0, dims, POOL_SD), dims=dims)
+        mu, sigma = pm.modelcontext(None)["mu_eta"], pm.modelcontext(None)["sigma_eta"]
         m, s, e = pm.draw([mu, sigma, eta], draws=N, random_seed=seed)
     return np.asarray(m), np.asarray(s), np.asarray(e)
 

@@ -28,8 +28,7 @@ def _eta(
 ) -> pt.TensorVariable:
     """The unconstrained eta of one parameter: scalar (complete) or one per segment.
 
-    ``split_mean``: the non-centred form with the segments' mean sampled apart (:func:`noncentred`), for NUTS; MAP
-    and Laplace fits take the plain ``mu + sigma * z`` form, whose mode is the one they report.
+    ``split_mean``: see :func:`noncentred`.
 
     Partial pooling is non-centred (``eta = mu + sigma * z``) unless ``centered``: then ``eta ~ Normal(mu, sigma)``
     directly, which samples far better when every segment's data pin its parameters down (large segments). An
@@ -45,18 +44,16 @@ def _eta(
         return pm.Flat(eta_name) if priors.flat else pm.Normal(eta_name, mu0, sd0)
     if pooling == "none":
         return pm.Flat(eta_name, dims=dims) if priors.flat else pm.Normal(eta_name, mu0, sd0, dims=dims)
-    sigma = pm.HalfNormal(f"sigma_{eta_name}", priors.pooling_sd)
     if not isinstance(centered, bool):
         w = np.asarray(centered, dtype=float)
         centered = True if np.all(w == 1.0) else False if np.all(w == 0.0) else w
-    if centered is False and split_mean:
-        return pm.Deterministic(
-            eta_name, noncentred(eta_name, mu0, None if priors.flat else sd0, sigma, dims), dims=dims
-        )
-    mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
     if centered is False:
-        z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
-        return pm.Deterministic(eta_name, mu + sigma * z, dims=dims)
+        eta = noncentred(
+            eta_name, mu0, None if priors.flat else sd0, dims, priors.pooling_sd, split_mean=split_mean
+        )
+        return pm.Deterministic(eta_name, eta, dims=dims)
+    mu = pm.Flat(f"mu_{eta_name}") if priors.flat else pm.Normal(f"mu_{eta_name}", mu0, sd0)
+    sigma = pm.HalfNormal(f"sigma_{eta_name}", priors.pooling_sd)
     if centered is True:
         return pm.Normal(eta_name, mu, sigma, dims=dims)
     w = data_variable(centered, f"centering_{eta_name}")  # chosen from the data: shared, as the prior centre
@@ -68,12 +65,17 @@ def noncentred(
     eta_name: str,
     mu0,
     sd0: float | None,
-    sigma: pt.TensorVariable,
     dims: str | tuple[str, ...],
+    sigma_sd: float,
+    *,
+    sigma_name: str | None = None,
     mu_name: str | None = None,
+    split_mean: bool = True,
 ) -> pt.TensorVariable:
-    """Non-centred partial pooling, ``eta_s = mu + sigma z_s`` with ``z_s ~ Normal(0, 1)`` and ``mu ~ Normal(mu0,
-    sd0)`` (flat when ``sd0`` is None), sampled with the segments' mean split off.
+    """Non-centred partial pooling, ``eta_s = mu + sigma z_s`` with ``z_s ~ Normal(0, 1)``, ``mu ~ Normal(mu0,
+    sd0)`` (flat when ``sd0`` is None) and ``sigma ~ HalfNormal(sigma_sd)``, sampled with the segments' mean split
+    off when ``split_mean`` (for NUTS; MAP and Laplace fits take the plain form, whose mode is the one they report,
+    with its variables made in the order ``mu``, ``sigma``, ``z``; one segment has no mean to split).
 
     ``mu`` and the mean of the ``z_s`` enter the likelihood only through ``m = mu + sigma * mean(z)``, a ridge NUTS
     crosses slowly when segments are few (3 CDNOW cohorts: min bulk ESS 310-360 and 1-5 divergences in 2 x 1,000
@@ -83,17 +85,21 @@ def noncentred(
     sigma**2 / n``, ``k = sd0**2 / (sd0**2 + sigma**2 / n)`` (``k = 1`` under a flat prior), drawn by one extra
     standard normal the likelihood never sees. The posterior of ``(mu, sigma, eta)`` is the one of the plain
     form. ``dims``: the segment dimension last; leading dimensions are batch (one ``mu``, ``sigma`` each).
-    Returns the expression of ``eta`` (the caller names it); registers ``mu_name`` (default ``mu_<eta_name>``).
+    Returns the expression of ``eta`` (the caller names it); registers ``mu_name`` (default ``mu_<eta_name>``) and
+    ``sigma_name`` (default ``sigma_<eta_name>``).
     """
     dims = (dims,) if isinstance(dims, str) else tuple(dims)
     batch = dims[:-1] or None
     model = pm.modelcontext(None)
     n = len(model.coords[dims[-1]])
     mu_name = f"mu_{eta_name}" if mu_name is None else mu_name
-    if n < 2:
+    sigma_name = f"sigma_{eta_name}" if sigma_name is None else sigma_name
+    if n < 2 or not split_mean:
         mu = pm.Flat(mu_name, dims=batch) if sd0 is None else pm.Normal(mu_name, mu0, sd0, dims=batch)
+        sigma = pm.HalfNormal(sigma_name, sigma_sd, dims=batch)
         z = pm.Normal(f"z_{eta_name}", 0.0, 1.0, dims=dims)
         return pt.shape_padright(mu) + pt.shape_padright(sigma) * z
+    sigma = pm.HalfNormal(sigma_name, sigma_sd, dims=batch)
     spread2 = sigma**2 / n  # variance of sigma * mean(z)
     if sd0 is None:
         m = pm.Flat(f"mean_{eta_name}", dims=batch)

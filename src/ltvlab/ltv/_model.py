@@ -126,8 +126,8 @@ class BTYDSpec:
         ``benchmarks/RESULTS.md``. Predictions always use the exact summary.
     parametrization
         Partial pooling only: ``"non-centered"`` (``eta_s = mu + sigma * z_s``, the segments' mean sampled apart
-        from the zero-sum deviations; best when segments are small and lean on the population), ``"centered"`` (``eta_s ~ Normal(mu, sigma)``; best when every segment's own data
-        pin its parameters down) or ``"auto"``: per segment and parameter, partially non-centred with the weight
+        from the zero-sum deviations; best when segments are small and lean on the population), ``"centered"``
+        (``eta_s ~ Normal(mu, sigma)``; best when every segment's own data pin its parameters down) or ``"auto"``: per segment and parameter, partially non-centred with the weight
         of the segment's own information against the pooling prior (:mod:`ltvlab.ltv._parametrize`; snapped to
         centred / non-centred near 1 / 0). The form is recorded in ``fit.config["parametrization"]`` and the
         weights in ``fit.config["centering"]``.
@@ -370,8 +370,9 @@ class BTYDSpec:
         not a short exploratory one, which is judged as it is), at most
         ``MAX_REMEDIES`` times and within ``time_budget`` seconds (default ``REMEDY_BUDGET_FACTOR`` times the first
         fit's wall time, at least ``REMEDY_MIN_BUDGET_S``): full-length trees after capped ones, a higher
-        ``target_accept`` (0.95, then 0.99) and twice the tuning after divergences, twice the tuning after a failed R-hat, and more draws (enough for the
-        ESS gate at the measured ESS per draw) when only the ESS falls short. What was done and why is in
+        ``target_accept`` (0.95, then 0.99) and twice the tuning after divergences, twice the tuning after a
+        failed R-hat, and more draws (enough for the ESS gate at the measured ESS per draw) when only the ESS
+        falls short. What was done and why is in
         ``fit.diagnostics.remedies``, ``fit.config["remedies"]`` and ``fit.warnings``; the diagnostics are those
         of the last fit, and ``fit.config`` holds its draws, tuning steps and ``target_accept``.
         """

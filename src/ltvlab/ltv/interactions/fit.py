@@ -269,14 +269,14 @@ class TVCSpec:
                 mu0, sd0 = priors.normal[name]
                 eta = f"log_{name}"
                 if pooling == "partial":
-                    sigma = pm.HalfNormal(f"sigma_{eta}", self.pooling_sd)
                     if name in centered:
-                        log_value = pm.Normal(eta, pm.Normal(f"mu_{eta}", mu0, sd0), sigma, dims="segment")
-                    elif split_mean:
-                        log_value = _build.noncentred(eta, mu0, sd0, sigma, "segment")
+                        mu = pm.Normal(f"mu_{eta}", mu0, sd0)
+                        sigma = pm.HalfNormal(f"sigma_{eta}", self.pooling_sd)
+                        log_value = pm.Normal(eta, mu, sigma, dims="segment")
                     else:
-                        z = pm.Normal(f"z_{eta}", 0.0, 1.0, dims="segment")
-                        log_value = pm.Normal(f"mu_{eta}", mu0, sd0) + sigma * z
+                        log_value = _build.noncentred(
+                            eta, mu0, sd0, "segment", self.pooling_sd, split_mean=split_mean
+                        )
                     value = pm.Deterministic(name, pt.exp(log_value), dims="segment")
                 elif pooling == "none":
                     value = pm.Deterministic(
@@ -293,19 +293,25 @@ class TVCSpec:
                     continue
                 sd = self.coefficient_sd
                 if effect_pooling == "partial":
-                    tau = pm.HalfNormal(f"tau_{name}", self.effect_pooling_sd, dims=dims)
+                    if name in centered or not split_mean:
+                        mu = pm.Normal(f"mu_{name}", 0.0, sd, dims=dims)
+                        tau = pm.HalfNormal(f"tau_{name}", self.effect_pooling_sd, dims=dims)
                     if name in centered:
-                        mu = pm.Normal(f"mu_{name}", 0.0, sd, dims=dims)
                         effect = pm.Normal(name, mu[None, :], tau[None, :], dims=("segment", dims))
-                    elif not split_mean:
-                        mu = pm.Normal(f"mu_{name}", 0.0, sd, dims=dims)
+                    elif not split_mean:  # MAP / Laplace: the plain form, laid out (segment, covariate)
                         u = pm.Normal(f"u_{name}", 0.0, 1.0, dims=("segment", dims))
                         effect = pm.Deterministic(
                             name, mu[None, :] + tau[None, :] * u, dims=("segment", dims)
                         )
                     else:  # the segment axis last for the pooling, first in the model
                         pooled = _build.noncentred(
-                            name, 0.0, sd, tau, (dims, "segment"), mu_name=f"mu_{name}"
+                            name,
+                            0.0,
+                            sd,
+                            (dims, "segment"),
+                            self.effect_pooling_sd,
+                            sigma_name=f"tau_{name}",
+                            mu_name=f"mu_{name}",
                         )
                         effect = pm.Deterministic(name, pooled.T, dims=("segment", dims))
                 elif effect_pooling == "none":
