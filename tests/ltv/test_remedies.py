@@ -128,3 +128,21 @@ def test_default_partial_pooling_over_the_cdnow_cohorts_passes_its_gate(dataset)
     assert data["cohort"].nunique() == 3
     fit = BGNBD(pooling="partial", segment="cohort").fit(data)
     assert fit.diagnostics.ok, _gate_report(fit)
+
+
+def test_the_remedy_budget_is_counted_in_gradient_evaluations(monkeypatch) -> None:
+    # the budget is work, not seconds: a factor below what the first refit is predicted to cost stops it, whatever
+    # the clock says (no time_budget), and the message names the budget in gradient evaluations
+    from ltvlab.ltv import _model
+
+    data = _small_summary()
+    monkeypatch.setattr(_model, "REMEDY_BUDGET_FACTOR", 0.5)
+    stopped = _quiet_fit(BGNBD(), data, draws=30, tune=100, remedy=True)
+    assert stopped.config["draws"] == 30 and not stopped.diagnostics.ok
+    (message,) = stopped.diagnostics.remedies
+    assert "gradient evaluations (0.5x the first fit)" in message and "stopped" in message
+    # nutpie keeps its warm-up statistics: the count is every leapfrog step of warm-up and draws, both chains
+    fit = BGNBD().fit(data, draws=100, tune=100, chains=2, seed=1, remedy=False)
+    stats, warmup = fit.idata.sample_stats, fit.idata.warmup_sample_stats
+    counted = _model._gradient_evaluations(fit.idata, {"tune": 100, "draws": 100})
+    assert counted == float(stats["n_steps"].sum() + warmup["n_steps"].sum()) and counted >= 2 * 200
