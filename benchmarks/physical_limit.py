@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ltvlab.ltv.diagnostics import leapfrog_steps
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out"
 CORES = 2
@@ -80,14 +82,9 @@ def _cases(synth_summary: str | None) -> list[tuple[str, Any, pd.DataFrame]]:
 
 
 def _steps(idata: Any) -> tuple[float, float]:
-    """Leapfrog steps of the draws and of the tuning phase, all chains."""
-    draws = float(idata.sample_stats["n_steps"].sum())
-    tuning = (
-        float(idata.warmup_sample_stats["n_steps"].sum())
-        if "warmup_sample_stats" in idata.groups()
-        else np.nan
-    )
-    return draws, tuning
+    """Leapfrog steps of the draws and of the tuning phase, all chains (tuning NaN when not kept)."""
+    draws, tuning = leapfrog_steps(idata)
+    return draws, np.nan if tuning is None else tuning
 
 
 def _gradient_cost(spec: Any, summary: pd.DataFrame, fit: Any, evals: int) -> float:

@@ -32,6 +32,7 @@ from ltvlab.ltv.diagnostics import (
     Diagnostics,
     DiagnosticThresholds,
     diagnose,
+    leapfrog_steps,
     map_diagnostics,
     warn_if_failed,
 )
@@ -561,12 +562,10 @@ def _form_name(centering: Mapping[str, np.ndarray] | None) -> str | None:
 
 
 def _gradient_evaluations(idata: Any, nuts: Mapping[str, Any]) -> float:
-    """Leapfrog steps (gradient evaluations) of a NUTS run over warm-up and draws, all chains. PyMC's sampler keeps
-    no warm-up statistics: its warm-up is counted at the draws' mean tree size."""
-    steps = float(idata.sample_stats["n_steps"].sum())
-    if "warmup_sample_stats" in idata.groups():
-        return steps + float(idata.warmup_sample_stats["n_steps"].sum())
-    return steps * (nuts["tune"] + nuts["draws"]) / nuts["draws"]
+    """Gradient evaluations of a NUTS run over warm-up and draws, all chains; a warm-up without statistics (PyMC's
+    sampler) is counted at the draws' mean tree size."""
+    draws, warmup = leapfrog_steps(idata)
+    return draws + (draws * nuts["tune"] / nuts["draws"] if warmup is None else warmup)
 
 
 def _remedy(
@@ -590,7 +589,7 @@ def _remedy(
     idata, diagnostics = first
     first_grads = _gradient_evaluations(idata, nuts)
     budget_grads = REMEDY_BUDGET_FACTOR * first_grads
-    per_grad = first_grads / (nuts["chains"] * (nuts["tune"] + nuts["draws"]))
+    grads_per_step = first_grads / (nuts["chains"] * (nuts["tune"] + nuts["draws"]))
     per_step_s = first_s / (nuts["tune"] + nuts["draws"])
     done: list[str] = []
     spent_grads = 0.0
@@ -631,7 +630,7 @@ def _remedy(
         trial = {**nuts, **change, "seed": nuts["seed"] + len(done) + 1}
         steps = trial["tune"] + trial["draws"]
         over = None
-        if spent_grads + per_grad * trial["chains"] * steps > budget_grads:
+        if spent_grads + grads_per_step * trial["chains"] * steps > budget_grads:
             over = f"the remedy budget of {budget_grads:,.0f} gradient evaluations ({REMEDY_BUDGET_FACTOR:g}x the first fit)"
         elif budget_s is not None and spent_s + per_step_s * steps > budget_s:
             over = f"the time budget of {budget_s:.0f} s"
@@ -643,7 +642,7 @@ def _remedy(
         spent_s += time.perf_counter() - started
         grads = _gradient_evaluations(idata_new, trial)
         spent_grads += grads
-        per_grad = grads / (trial["chains"] * steps)
+        grads_per_step = grads / (trial["chains"] * steps)
         idata, depth, nuts = idata_new, new_depth, trial
         diagnostics = diagnose(idata, names, thresholds)
         done.append(

@@ -22,6 +22,7 @@ __all__ = [
     "Diagnostics",
     "compare_diagnostics",
     "diagnose",
+    "leapfrog_steps",
     "map_diagnostics",
     "warn_if_failed",
 ]
@@ -139,6 +140,16 @@ def diagnose(
         messages=tuple(messages),
         thresholds=thresholds,
     )
+
+
+def leapfrog_steps(idata: az.InferenceData) -> tuple[float, float | None]:
+    """Leapfrog steps (one log-density + gradient each) of a NUTS run's draws and of its warm-up, all chains.
+
+    The warm-up count is ``None`` when the run kept no warm-up statistics (PyMC's sampler discards them)."""
+    draws = float(idata.sample_stats["n_steps"].sum())
+    if "warmup_sample_stats" not in idata.groups():
+        return draws, None
+    return draws, float(idata.warmup_sample_stats["n_steps"].sum())
 
 
 def map_diagnostics(converged: bool, message: str, param_labels: Sequence[str]) -> Diagnostics:
