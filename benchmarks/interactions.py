@@ -36,6 +36,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--gradient", action="store_true", help="time the log-density gradient only")
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--no-remedy",
+        action="store_true",
+        help="report the first fit (no automatic refits after a failed gate)",
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -74,6 +79,7 @@ def main() -> None:
         chains=args.chains,
         cores=args.cores,
         seed=args.seed,
+        remedy=False if args.no_remedy else None,
     )
     t3 = time.perf_counter()
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -96,6 +102,15 @@ def main() -> None:
         f"min tail ESS {d.min_ess_tail:.0f} divergences {d.divergences} {list(d.messages)}"
     )
     print(f"effects: {len(effects)} intervals, 90% coverage {covered:.2f}, max |z| {z:.2f}")
+    print(
+        f"centring of the base parameters {fit.config['base_centering']}; centred {fit.config['centered_blocks']}"
+    )
+    for line in fit.config["remedies"]:
+        print("remedy:", line)
+    import arviz as az
+
+    worst = az.summary(fit.idata, var_names=spec.gate_names(data)).sort_values("ess_bulk").head(6)
+    print(worst[["mean", "sd", "ess_bulk", "ess_tail", "r_hat"]].to_string())
 
 
 def time_gradient(data, args) -> None:

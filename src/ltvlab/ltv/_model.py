@@ -305,11 +305,7 @@ class BTYDSpec:
             value = 1.0 if self.parametrization == "centered" else 0.0
             return {name: np.full(n_seg, value) for name in self.kind.param_names}
         priors = resolve_priors(self.kind, self.priors, prepared.values, prepared.value_weights)
-        weights = centering_weights(self.kind, prepared.rows, priors)
-        return {
-            name: np.where(w >= CENTERED_SNAP, 1.0, np.where(w <= 1.0 - CENTERED_SNAP, 0.0, np.round(w, 3)))
-            for name, w in weights.items()
-        }
+        return snapped_centering(centering_weights(self.kind, prepared.rows, priors))
 
     def centered(self, prepared: PreparedData, centering: Mapping[str, np.ndarray] | None = None) -> bool:
         """Whether partial pooling is fully centred on these data (see ``parametrization``)."""
@@ -543,6 +539,15 @@ class BTYDSpec:
         )
         warn_if_failed(diagnostics, f"{self.kind_name} ({self.pooling} pooling, {method})")
         return fit
+
+
+def snapped_centering(weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Centring weights snapped to 1 (centred) at or above ``CENTERED_SNAP``, to 0 (non-centred) at or below
+    ``1 - CENTERED_SNAP``, others rounded to 3 decimals."""
+    return {
+        name: np.where(w >= CENTERED_SNAP, 1.0, np.where(w <= 1.0 - CENTERED_SNAP, 0.0, np.round(w, 3)))
+        for name, w in weights.items()
+    }
 
 
 def _form(centering: Mapping[str, np.ndarray] | None) -> bool | Mapping[str, np.ndarray]:

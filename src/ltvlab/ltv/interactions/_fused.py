@@ -22,7 +22,7 @@ import numpy as np
 import pytensor.tensor as pt
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-from ltvlab.ltv._fused import RowTermsOp, logaddexp_share
+from ltvlab.ltv._fused import RowTermsOp, data_variable, logaddexp_share
 from ltvlab.ltv.interactions.data import TVCData
 
 __all__ = ["TVCRowTerms", "tvc_row_terms"]
@@ -101,13 +101,15 @@ def tvc_row_terms(r, alpha, table, stat, log_ratio, data: TVCData) -> pt.TensorV
     """Scalar weighted sum of the BG/NBD per-row terms; ``r``, ``alpha`` per segment, ``table`` ``(G, V)``,
     ``stat`` and ``log_ratio`` per row."""
     bounds = np.searchsorted(data.exposure_row, np.arange(data.n_rows + 1)).astype(np.int64)
-    consts = [
-        np.ascontiguousarray(data.segment_code, dtype=np.int64),
-        np.ascontiguousarray(data.x, dtype=np.float64),
-        np.ascontiguousarray(data.weight, dtype=np.float64),
-        bounds,
-        np.ascontiguousarray(data.exposure_value, dtype=np.int64),
-        np.ascontiguousarray(data.time_T, dtype=np.float64),
-        np.ascontiguousarray(data.time_tx, dtype=np.float64),
-    ]
+    arrays = {
+        "segment": (data.segment_code, np.int64),
+        "x": (data.x, np.float64),
+        "weight": (data.weight, np.float64),
+        "bounds": (bounds, np.int64),
+        "value": (data.exposure_value, np.int64),
+        "time_T": (data.time_T, np.float64),
+        "time_tx": (data.time_tx, np.float64),
+    }
+    # shared variables, not constants: the compiled log-density is then cached on disk (no large globals)
+    consts = [data_variable(np.asarray(v, dtype=t), f"tvc_{k}") for k, (v, t) in arrays.items()]
     return TVCRowTerms()(r, alpha, table, stat, log_ratio, *consts)[0][0]

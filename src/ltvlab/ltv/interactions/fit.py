@@ -15,11 +15,14 @@ Partial pooling (of the base parameters and of the effects) is written centred (
 or non-centred (``eta_g = mu + sigma * u_g``, ``u_g ~ Normal(0, 1)``), chosen by ``parametrization``: the
 non-centred form removes the funnel between ``sigma`` and the segment values when the segments' own data say
 little, but when every segment's data pin its values down it creates the opposite funnel (``u_g`` then has to
-track ``1 / sigma``), where NUTS tends to diverge. ``"auto"`` picks the centred form when every segment has at least
-:data:`CENTERED_MIN_SEGMENT_SIZE` customers (the segment-size rule; the static models now choose per segment and
-parameter from the data, :mod:`ltvlab.ltv._parametrize`, which the contact model does not use yet). ``centered_params`` names
-the blocks to centre one by one (base parameter names, ``"gamma"``, ``"delta"``). Neither form is yet seen to pass
-the diagnostics gate on the simulator's 4,000 customers in 3 segments (BG/NBD; the runs are in the comment of
+track ``1 / sigma``), where NUTS tends to diverge. ``"auto"`` chooses the base parameters' form per segment and
+parameter from the data, by the static models' rule (:mod:`ltvlab.ltv._parametrize` on the same customers'
+``(x, t_x, T)``: e.g. ``r`` and ``alpha`` centred, a dropout parameter that is the same in every segment
+non-centred), and centres the effects when every segment has at least :data:`CENTERED_MIN_SEGMENT_SIZE`
+customers. ``centered_params`` names the blocks to centre one by one (base parameter names, ``"gamma"``,
+``"delta"``). A NUTS fit that fails the diagnostics gate is refitted with the static models' remedies
+(:func:`posterior_draws`). On the simulator's 4,000 customers in 3 segments (BG/NBD) the gate still fails, on
+the effects' segment spread ``tau`` (runs in the comment of
 ``tests/ltv/test_tvc_fit.py::test_nuts_partial_pooling_recovers_effects``).
 
 Static covariates (e.g. the score a targeted campaign used) act on the purchase rate, standardised,
@@ -31,8 +34,9 @@ fast approximate posterior for large simulation studies.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -42,8 +46,11 @@ import pytensor
 import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
+from ltvlab.features import columns as col
 from ltvlab.ltv import _build
-from ltvlab.ltv._model import Parametrization
+from ltvlab.ltv._data import compress
+from ltvlab.ltv._model import REMEDY_MIN_DRAWS, Parametrization, _remedy, snapped_centering
+from ltvlab.ltv._parametrize import centering_weights
 from ltvlab.ltv.bgnbd import BGNBD
 from ltvlab.ltv.diagnostics import (
     Diagnostics,
@@ -235,6 +242,23 @@ class TVCSpec:
         sizes = np.bincount(data.segment_code, weights=data.weight, minlength=len(data.segments))
         return bool(sizes.min() >= CENTERED_MIN_SEGMENT_SIZE)
 
+    def base_centering(self, data: TVCData) -> dict[str, np.ndarray]:
+        """Per base parameter, the centring weight of each segment under partial pooling (1 centred, 0
+        non-centred, between: the partially non-centred form of :mod:`ltvlab.ltv._parametrize`).
+
+        ``centered_params`` or a fixed ``parametrization`` give 1 or 0 per block; ``"auto"`` takes the static
+        model's rule on the same customers' ``(x, t_x, T)`` (how much each segment's own data say about each
+        parameter against the spread between segments), snapped as the static fits snap it."""
+        n_seg = len(data.segments)
+        if self.centered_params is not None or self.parametrization != "auto":
+            blocks = self.centered_blocks(data)
+            return {name: np.full(n_seg, float(name in blocks)) for name in self.base_params}
+        kind = get_model(self.model)
+        columns = {col.X: data.x, col.T_X: data.t_x, col.T: data.T}
+        rows = compress(data.segment_code, columns, n_seg, weights=data.weight)
+        priors = resolve_priors(kind, self.priors, columns, data.weight)
+        return snapped_centering(centering_weights(kind, rows, priors))
+
     def centered_blocks(self, data: TVCData) -> frozenset[str]:
         """The partially pooled blocks (base parameter names, ``"gamma"``, ``"delta"``) written centred:
         ``centered_params`` when given, else all or none by :meth:`centered`."""
@@ -263,20 +287,17 @@ class TVCSpec:
         coords["static_covariate"] = list(data.static_names)
         n_seg = len(labels)
         centered = self.centered_blocks(data)
+        base_centering = self.base_centering(data) if pooling == "partial" else {}
+        pooled_priors = replace(priors, pooling_sd=self.pooling_sd)
         with pm.Model(coords=coords) as model:
             params = {}
             for name in self.base_params:
                 mu0, sd0 = priors.normal[name]
                 eta = f"log_{name}"
-                if pooling == "partial":
-                    if name in centered:
-                        mu = pm.Normal(f"mu_{eta}", mu0, sd0)
-                        sigma = pm.HalfNormal(f"sigma_{eta}", self.pooling_sd)
-                        log_value = pm.Normal(eta, mu, sigma, dims="segment")
-                    else:
-                        log_value = _build.noncentred(
-                            eta, mu0, sd0, "segment", self.pooling_sd, split_mean=split_mean
-                        )
+                if pooling == "partial":  # the static models' pooled eta, in the form chosen per segment
+                    log_value = _build._eta(
+                        kind, name, "partial", pooled_priors, "segment", base_centering[name], split_mean
+                    )
                     value = pm.Deterministic(name, pt.exp(log_value), dims="segment")
                 elif pooling == "none":
                     value = pm.Deterministic(
@@ -362,8 +383,13 @@ class TVCSpec:
         cores: int = 1,
         max_treedepth: int = 10,
         progressbar: bool = False,
+        remedy: bool | None = None,
     ) -> TVCFit:
-        """Fit on prepared data (:func:`ltvlab.ltv.interactions.prepare_tvc_data`)."""
+        """Fit on prepared data (:func:`ltvlab.ltv.interactions.prepare_tvc_data`).
+
+        ``remedy``: refit a NUTS fit that fails its gate (default: when ``draws`` and ``tune`` are at least
+        the defaults; see :func:`posterior_draws`); the fit's warnings and ``config["remedies"]`` say what was
+        done, and ``config`` holds the draws and tuning steps of the fit kept."""
         if method not in ("nuts", "map", "laplace"):
             raise LtvlabError(f"method={method!r}: use 'nuts', 'map' or 'laplace'")
         model = self.build(data, split_mean=method == "nuts")  # MAP / Laplace: the plain form's mode
@@ -386,7 +412,12 @@ class TVCSpec:
             target_accept=target_accept,
             cores=cores,
             max_treedepth=max_treedepth,
+            remedy=remedy,
         )
+        notes += diagnostics.remedies
+        if idata is not None:  # the fit kept, after any remedies
+            draws = int(idata.posterior.sizes["draw"])
+            tune = int(idata.posterior.attrs.get("tuning_steps", tune))
         if method == "laplace":
             notes.append("Laplace approximation at the posterior mode (not MCMC): intervals are approximate")
         n_seg = len(data.segments)
@@ -432,7 +463,16 @@ class TVCSpec:
                 "chains": chains,
                 "sampler": sampler,
                 "max_treedepth": max_treedepth,
-                "centered_blocks": sorted(self.centered_blocks(data)),
+                "centered_blocks": sorted(
+                    {b for b in self.centered_blocks(data) if b in ("gamma", "delta")}
+                    | {k for k, w in self.base_centering(data).items() if np.all(w == 1.0)}
+                )
+                if self.pooling == "partial" or (self.effect_pooling or self.pooling) == "partial"
+                else [],
+                "base_centering": {k: [float(v) for v in w] for k, w in self.base_centering(data).items()}
+                if self.pooling == "partial"
+                else None,
+                "remedies": list(diagnostics.remedies),
             },
             idata=idata,
             warnings=tuple(notes),
@@ -473,18 +513,42 @@ def posterior_draws(
     tune: int,
     chains: int,
     seed: int,
+    remedy: bool | None = None,
     **nuts: Any,
 ) -> tuple[Any, dict[str, np.ndarray], Any]:
     """``(idata or None, draws of out, diagnostics)`` of ``model`` by ``method``: NUTS (``nuts`` are
     :func:`ltvlab.ltv._build.run_nuts` options; draws of all chains stacked), MAP (one draw: the mode) or the
-    Laplace approximation (:func:`laplace_draws`); the gate judges ``gate_names``."""
+    Laplace approximation (:func:`laplace_draws`); the gate judges ``gate_names``.
+
+    A NUTS fit that fails its gate is refitted with the static models' remedies (higher ``target_accept`` and
+    longer tuning after divergences, more draws for a low ESS, within a budget of gradient evaluations; see
+    :meth:`ltvlab.ltv.BTYDSpec.fit`) when ``remedy`` is True, or when it is None and the run has at least the
+    default draws and tuning steps; ``diagnostics.remedies`` says what was done."""
     if method == "nuts":
+        started = time.perf_counter()
         idata = _build.run_nuts(model, draws=draws, tune=tune, chains=chains, seed=seed, **nuts)
+        diagnostics = diagnose(idata, list(gate_names), thresholds)
+        if remedy is None:
+            remedy = draws >= REMEDY_MIN_DRAWS and tune >= REMEDY_MIN_DRAWS
+        if remedy and not diagnostics.ok:
+            settings = {"draws": draws, "tune": tune, "chains": chains, "seed": seed, **nuts}
+            depth = settings.pop("max_treedepth")
+            idata, diagnostics, _, _ = _remedy(
+                model,
+                tuple(gate_names),
+                thresholds,
+                (idata, diagnostics),
+                depth,
+                settings,
+                auto_depth=False,
+                first_s=time.perf_counter() - started,
+                budget_s=None,
+            )
         samples = {}
         for name in out:
             arr = idata.posterior[name].values
             samples[name] = arr.reshape(arr.shape[0] * arr.shape[1], *arr.shape[2:])
-        return idata, samples, diagnose(idata, list(gate_names), thresholds)
+        return idata, samples, diagnostics
     if method == "map":
         point, converged, message = _build.run_map(model, seed)
         samples = {name: np.asarray(point[name])[None, ...] for name in out}

@@ -34,7 +34,8 @@ import pytensor.tensor as pt
 from scipy.special import gammaln
 
 from ltvlab.ltv import distributions as dist
-from ltvlab.ltv.bgnbd import BGNBD
+from ltvlab.ltv._fused import data_variable, x_groups
+from ltvlab.ltv.bgnbd import BGNBD, _by_x
 from ltvlab.ltv.formulas import _pnbd_log_dead_integral
 from ltvlab.ltv.interactions._fused import tvc_row_terms
 from ltvlab.ltv.interactions.data import TVCData
@@ -109,15 +110,6 @@ def _bgnbd_loglik_pt(x, t_x, T, r, alpha, a, b):
     return a1 + a2 + pt.switch(pt.gt(x, 0), _logaddexp_pt(a3, a4), a3)
 
 
-def _segment_x_groups(data: TVCData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct ``(segment, x)`` of the rows: their segment, ``x``, summed row weight, and each row's group."""
-    keys = np.column_stack([data.segment_code.astype(float), data.x])
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    weight = np.bincount(inverse, weights=data.weight, minlength=uniq.shape[0])
-    return uniq[:, 0].astype(np.int64), uniq[:, 1], weight, inverse.astype(np.int64)
-
-
 def _grouped_terms_pt(data: TVCData, model: str, params: dict, gamma, purchase: list[int]):
     """The terms of the weighted total that do not involve the operational times, and the row groups.
 
@@ -127,15 +119,15 @@ def _grouped_terms_pt(data: TVCData, model: str, params: dict, gamma, purchase: 
     ``s_i``, per segment ``sum_i n_i sum_j z(t_j)`` for the strategies; ``n_i`` the row's customers). Same value
     as the per-row sum, with a few hundred special-function calls instead of several per row. Returns the
     PyTensor scalar and ``(segment, x, row -> group)`` of the groups."""
-    g_seg, g_x, g_weight, row_group = _segment_x_groups(data)
+    groups = x_groups(data.x, data.segment_code, data.weight)
+    g_seg, g_x = groups.cell, groups.x
     r, alpha = params["r"][g_seg], params["alpha"][g_seg]
-    head = pt.gammaln(r + g_x) - pt.gammaln(r) + r * pt.log(alpha)
-    if model == BGNBD.kind_name:
-        a, b = params["a"][g_seg], params["b"][g_seg]
-        head = head + pt.gammaln(a + b) + pt.gammaln(b + g_x) - pt.gammaln(b) - pt.gammaln(a + b + g_x)
+    if model == BGNBD.kind_name:  # the static BG/NBD's terms of each (cell, x)
+        head = _by_x(pt, r, alpha, params["a"][g_seg], params["b"][g_seg], g_x)
     else:
+        head = pt.gammaln(r + g_x) - pt.gammaln(r) + r * pt.log(alpha)
         head = head + params["s"][g_seg] * pt.log(params["beta"][g_seg])
-    total = pt.sum(g_weight * head)
+    total = pt.sum(groups.weight * head)
     if data.static.shape[1]:
         wx_static = (data.weight * data.x) @ data.static
         total = total + pt.dot(wx_static, params["beta_static"])
@@ -143,7 +135,7 @@ def _grouped_terms_pt(data: TVCData, model: str, params: dict, gamma, purchase: 
         by_segment = np.zeros((len(data.segments), len(purchase)))
         np.add.at(by_segment, data.segment_code, data.weight[:, None] * data.purchase_sum[:, purchase])
         total = total + pt.sum(by_segment * gamma)
-    return total, (g_seg, g_x, row_group)
+    return total, (g_seg, g_x, groups.group)
 
 
 def _bgnbd_fused_pt(data: TVCData, params: dict, e_a, stat, gamma, purchase: list[int]):
@@ -151,7 +143,9 @@ def _bgnbd_fused_pt(data: TVCData, params: dict, e_a, stat, gamma, purchase: lis
     :func:`tvc_row_terms`."""
     grouped, (g_seg, g_x, row_group) = _grouped_terms_pt(data, BGNBD.kind_name, params, gamma, purchase)
     a, b = params["a"][g_seg], params["b"][g_seg]
-    log_ratio = (pt.log(a) - pt.log(b + np.maximum(g_x, 1.0) - 1.0))[row_group]
+    log_ratio = (pt.log(a) - pt.log(b + np.maximum(g_x, 1.0) - 1.0))[
+        data_variable(row_group, "tvc_row_group")
+    ]
     return grouped + tvc_row_terms(params["r"], params["alpha"], e_a, stat, log_ratio, data)
 
 
@@ -292,7 +286,7 @@ def tvc_loglik_pt(
     x = data.x
     weight = data.weight
     if data.static.shape[1]:
-        stat = pt.dot(data.static, params["beta_static"])
+        stat = pt.dot(data_variable(data.static, "tvc_static"), params["beta_static"])
         scale = pt.exp(stat)
     else:
         stat, scale = pt.zeros(data.n_rows), pt.ones(data.n_rows)
