@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ltvlab.data.synthetic_contacts import simulate_contact_crm
-from ltvlab.errors import LtvlabError
+from ltvlab.errors import ConvergenceWarning, LtvlabError
 from ltvlab.ltv.interactions import prepare_tvc_data
 from ltvlab.ltv.interactions.fit import TVCSpec
 
@@ -136,3 +136,21 @@ def test_auto_form_of_the_base_parameters_follows_the_data():
     assert {"log_r", "log_alpha", "z_log_a"} <= free and not {"z_log_r", "log_a"} & free
     fixed = TVCSpec(model="bgnbd", pooling="partial", centered_params=("a",)).base_centering(data)
     assert np.all(fixed["a"] == 1.0) and np.all(fixed["r"] == 0.0)
+
+
+@pytest.mark.slow  # one small NUTS fit (the contact model's Numba compile is most of it)
+def test_nuts_fit_that_fails_its_gate_is_remedied_and_says_so(monkeypatch):
+    # 60 draws cannot reach the ESS gate; with a remedy budget below one refit the fit stops at once, and the
+    # warnings, the config and the JSON diagnostics say why, in gradient evaluations
+    from ltvlab.ltv import _model
+
+    monkeypatch.setattr(_model, "REMEDY_BUDGET_FACTOR", 0.5)
+    _, data = crm_data(600, "bgnbd", seed=4, n_segments=2, static=False)
+    spec = TVCSpec(model="bgnbd", pooling="partial", effect_pooling="complete")
+    with pytest.warns(ConvergenceWarning):
+        fit = spec.fit(data, method="nuts", draws=60, tune=60, seed=1, remedy=True)
+    assert not fit.diagnostics.ok
+    (message,) = fit.config["remedies"]
+    assert "gradient evaluations (0.5x the first fit)" in message and "stopped" in message
+    assert message in fit.warnings and fit.to_dict()["diagnostics"]["remedies"] == [message]
+    assert fit.config["draws"] == 60 and set(fit.config["base_centering"]) == {"r", "alpha", "a", "b"}

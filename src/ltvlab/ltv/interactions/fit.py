@@ -268,8 +268,11 @@ class TVCSpec:
 
     # --- model -------------------------------------------------------------------------------------
 
-    def build(self, data: TVCData, split_mean: bool = True) -> pm.Model:
-        """The PyMC model (priors + ``Potential`` with the weighted exact log-likelihood)."""
+    def build(
+        self, data: TVCData, split_mean: bool = True, base_centering: dict[str, np.ndarray] | None = None
+    ) -> pm.Model:
+        """The PyMC model (priors + ``Potential`` with the weighted exact log-likelihood); ``base_centering``:
+        :meth:`base_centering` when already computed."""
         if not (data.x > 0).any():
             raise LtvlabError(
                 "no customer has a repeat purchase in calibration: the rates are not identified"
@@ -287,7 +290,8 @@ class TVCSpec:
         coords["static_covariate"] = list(data.static_names)
         n_seg = len(labels)
         centered = self.centered_blocks(data)
-        base_centering = self.base_centering(data) if pooling == "partial" else {}
+        if pooling == "partial" and base_centering is None:
+            base_centering = self.base_centering(data)
         pooled_priors = replace(priors, pooling_sd=self.pooling_sd)
         with pm.Model(coords=coords) as model:
             params = {}
@@ -392,7 +396,9 @@ class TVCSpec:
         done, and ``config`` holds the draws and tuning steps of the fit kept."""
         if method not in ("nuts", "map", "laplace"):
             raise LtvlabError(f"method={method!r}: use 'nuts', 'map' or 'laplace'")
-        model = self.build(data, split_mean=method == "nuts")  # MAP / Laplace: the plain form's mode
+        base_centering = self.base_centering(data) if self.pooling == "partial" else None
+        # MAP / Laplace: the plain form's mode
+        model = self.build(data, split_mean=method == "nuts", base_centering=base_centering)
         names = self.gate_names(data)
         out = ["r", "alpha", *self.base_params[2:], "gamma", "delta", "beta_static"]
         out = [n for n in out if n in model.named_vars]
@@ -465,13 +471,13 @@ class TVCSpec:
                 "max_treedepth": max_treedepth,
                 "centered_blocks": sorted(
                     {b for b in self.centered_blocks(data) if b in ("gamma", "delta")}
-                    | {k for k, w in self.base_centering(data).items() if np.all(w == 1.0)}
+                    | {k for k, w in (base_centering or {}).items() if np.all(w == 1.0)}
                 )
                 if self.pooling == "partial" or (self.effect_pooling or self.pooling) == "partial"
                 else [],
-                "base_centering": {k: [float(v) for v in w] for k, w in self.base_centering(data).items()}
-                if self.pooling == "partial"
-                else None,
+                "base_centering": None
+                if base_centering is None
+                else {k: [float(v) for v in w] for k, w in base_centering.items()},
                 "remedies": list(diagnostics.remedies),
             },
             idata=idata,
