@@ -88,6 +88,8 @@ def test_nuts_partial_pooling_recovers_effects():
     assert fit.diagnostics.ok, fit.diagnostics.messages
 
 
+# Run in session 13 (code of cf57b43, a shared machine, 6,518 s): coverage 0.911 over 900 intervals (purchase
+# 0.891, dropout 0.931), z mean 0.054, sd 0.966; passed.
 @pytest.mark.study
 def test_interval_coverage_over_simulated_datasets():
     """90% intervals of the segment effects over 50 simulated CRMs (Laplace at the mode, no pooling)."""
