@@ -35,10 +35,13 @@ from scipy.special import gammaln
 
 from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._fused import data_variable, x_groups
-from ltvlab.ltv.bgnbd import BGNBD, _by_x
+from ltvlab.ltv.bgnbd import BGNBD
+from ltvlab.ltv.bgnbd import _by_x as bgnbd_by_x
 from ltvlab.ltv.formulas import _pnbd_log_dead_integral
 from ltvlab.ltv.interactions._fused import tvc_row_terms
 from ltvlab.ltv.interactions.data import TVCData
+from ltvlab.ltv.pnbd import _by_x as pnbd_by_x
+from ltvlab.ltv.registry import get_model
 
 __all__ = ["log_piece_integral", "log_piece_integral_pt", "tvc_components", "tvc_loglik", "tvc_loglik_pt"]
 
@@ -121,12 +124,9 @@ def _grouped_terms_pt(data: TVCData, model: str, params: dict, gamma, purchase: 
     PyTensor scalar and ``(segment, x, row -> group)`` of the groups."""
     groups = x_groups(data.x, data.segment_code, data.weight)
     g_seg, g_x = groups.cell, groups.x
-    r, alpha = params["r"][g_seg], params["alpha"][g_seg]
-    if model == BGNBD.kind_name:  # the static BG/NBD's terms of each (cell, x)
-        head = _by_x(pt, r, alpha, params["a"][g_seg], params["b"][g_seg], g_x)
-    else:
-        head = pt.gammaln(r + g_x) - pt.gammaln(r) + r * pt.log(alpha)
-        head = head + params["s"][g_seg] * pt.log(params["beta"][g_seg])
+    # the static model's terms of each (cell, x), in its registry's parameter order
+    by_x = bgnbd_by_x if model == BGNBD.kind_name else pnbd_by_x
+    head = by_x(pt, *(params[k][g_seg] for k in get_model(model).param_names), g_x)
     total = pt.sum(groups.weight * head)
     if data.static.shape[1]:
         wx_static = (data.weight * data.x) @ data.static
