@@ -236,7 +236,8 @@ class TVCSpec:
         return purchase, dropout
 
     def centered(self, data: TVCData) -> bool:
-        """Whether partial pooling is written centred on these data (see the module docstring)."""
+        """Whether partial pooling is written centred on these data (see the module docstring): a fixed
+        ``parametrization``, or under ``"auto"`` the segment-size rule, which decides the effects' form only."""
         if self.parametrization != "auto":
             return self.parametrization == "centered"
         sizes = np.bincount(data.segment_code, weights=data.weight, minlength=len(data.segments))
@@ -261,10 +262,12 @@ class TVCSpec:
 
     def centered_blocks(self, data: TVCData) -> frozenset[str]:
         """The partially pooled blocks (base parameter names, ``"gamma"``, ``"delta"``) written centred:
-        ``centered_params`` when given, else all or none by :meth:`centered`."""
+        ``centered_params`` when given, else all or none by :meth:`centered` -- under ``"auto"`` the effects only,
+        since the base parameters' form is then chosen per segment (:meth:`base_centering`)."""
         if self.centered_params is not None:
             return frozenset(self.centered_params)
-        return frozenset((*self.base_params, "gamma", "delta")) if self.centered(data) else frozenset()
+        base = self.base_params if self.parametrization != "auto" else ()
+        return frozenset((*base, "gamma", "delta")) if self.centered(data) else frozenset()
 
     # --- model -------------------------------------------------------------------------------------
 
