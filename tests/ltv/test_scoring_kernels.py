@@ -166,3 +166,52 @@ def test_selection_quantiles_equal_numpy(n):
         _summarise(values.copy(), ks, lo, hi, gamma, out, 0)
         assert out[0] == pytest.approx(values.mean(), rel=1e-14, abs=1e-15)
         np.testing.assert_array_equal(out[1:], np.quantile(values, QUANTILES))
+
+
+def _shapes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Draw sets that stress the bracketing: ties, a point mass, heavy tails, sorted input, a far outlier mass."""
+    return {
+        "few distinct values": rng.integers(0, 3, size=n).astype(float),
+        "70% exactly 1": np.where(rng.random(n) < 0.7, 1.0, rng.random(n)),
+        "log-normal sd 5": np.exp(rng.normal(0.0, 5.0, size=n)),
+        "sorted": np.sort(rng.gamma(2.0, 1.0, size=n)),
+        "reverse sorted": np.sort(rng.gamma(2.0, 1.0, size=n))[::-1].copy(),
+        "4% at 1e300": np.where(rng.random(n) < 0.04, 1e300, rng.random(n)),
+        "constant": np.full(n, 2.5),
+    }
+
+
+@pytest.mark.parametrize("n", [257, 1000, 1001, 4000])
+@pytest.mark.parametrize(
+    "quantiles", [QUANTILES, (0.95, 0.05, 0.5), (0.0, 0.5, 1.0), (0.025, 0.975), (0.1, 0.25, 0.5, 0.75, 0.9)]
+)
+def test_quantiles_of_awkward_draws_equal_numpy(n, quantiles):
+    # the three-quantile bisection (the engine's path) and the general bracket path, on draws whose sorted sample
+    # misleads the initial brackets: the result must still be NumPy's linear rule exactly
+    rng = np.random.default_rng(n)
+    for _ in range(5):
+        for name, values in _shapes(rng, n).items():
+            ks, lo, hi, gamma = quantile_plan(n, quantiles)
+            out = np.empty(1 + len(quantiles))
+            _summarise(values.copy(), ks, lo, hi, gamma, out, 0)
+            np.testing.assert_array_equal(out[1:], np.quantile(values, quantiles), err_msg=name)
+
+
+@pytest.mark.parametrize("order", ["descending", "shuffled"])
+def test_shared_series_equals_scipy_hyp2f1(order):
+    # the shared power series over lists of points (descending z in each list, as the tables lay them out; and
+    # shuffled, where a point past the series' range or a small z before a large one must still come out right)
+    from scipy.special import hyp2f1
+
+    from ltvlab.ltv._score_kernels import _series
+
+    rng = np.random.default_rng(7)
+    for a, b, c in [(0.8, -0.3, 3.5), (2.2, 0.4, 7.0), (1.0, 1.7, 4.2), (0.3, -0.9, 0.7), (-1.5, 0.5, 2.0)]:
+        z = rng.uniform(0.0, 0.99, size=(4, 60))
+        if order == "descending":
+            z = -np.sort(-z, axis=1)
+        flat = np.ascontiguousarray(z.reshape(-1))
+        lists = np.arange(0, flat.size + 1, 60, dtype=np.int64)
+        out, pw, acc = np.empty(flat.size), np.empty(flat.size), np.empty(flat.size)
+        _series(a, b, c, flat, lists, out, pw, acc)
+        np.testing.assert_allclose(out, hyp2f1(a, b, c, flat), rtol=1e-13, atol=0, err_msg=str((a, b, c)))

@@ -121,52 +121,100 @@ def _ratio_power_over(s_minus_1, log_ratio):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _series(a, b, c, z, n, out, zc, pw, acc, tol, slot):  # pragma: no cover - compiled
-    """``out[k] = 2F1(a, b; c; z[k])`` for ``k < n``: one power series for all ``z`` (shared coefficients).
+def _series(a, b, c, z, lists, out, pw, acc):  # pragma: no cover - compiled
+    """``out[k] = 2F1(a, b; c; z[k])``: one power series for all ``z`` (shared coefficients).
 
-    Used where the series converges quickly and has no cancellation (``c > 0.5``, ``a > -1``, ``b > -1``, ``z``
-    in ``[0, 0.92]``): every term after the first has one sign, and the sum for ``z[k]`` stops once its term is
-    below 1e-17 of the sum times ``1 - z[k]``, a bound on the rest; values still summing are kept contiguous so
-    the loop over them vectorises. Elsewhere (and after 3,000 terms) SciPy's function is called per ``z``.
-    ``zc, pw, acc, tol, slot`` are scratch arrays of at least ``n`` elements.
+    ``z`` is cut into lists ``lists[l]:lists[l + 1]``, each ordered by ``z`` descending (the caller's layout:
+    one list per horizon, the T's ascending). Used where the series converges quickly and has no cancellation
+    (``c > 0.5``, ``a > -1``, ``b > -1``, ``z`` in ``[0, 0.92]``): every term after the first has one sign, and
+    the sum for ``z[k]`` is final once its term is below 1e-17 of the sum times ``1 - z[k]``, a bound on the
+    rest. Each list sums over a contiguous prefix (the loop vectorises); every 8 terms the prefix drops its last
+    points while they are final, so a point is summed at least as far as its own bound asks (further only
+    where a larger ``z`` before it in its list is still summing). Elsewhere (and after 3,000 terms) SciPy's
+    function is called per ``z``. ``pw, acc`` are scratch arrays of at least ``z``'s size.
     """
+    n_lists = lists.size - 1
     if not (c > 0.5 and a > -1.0 and b > -1.0):
-        for k in range(n):
+        for k in range(lists[n_lists]):
             out[k] = hyp2f1(a, b, c, z[k])
         return
-    m = 0
-    for k in range(n):
-        zk = z[k]
-        if 0.0 <= zk <= _SERIES_MAX_Z:
-            zc[m] = zk
-            pw[m] = 1.0
-            acc[m] = 1.0
-            tol[m] = 1e-17 * (1.0 - zk)
-            slot[m] = k
-            m += 1
-        else:
-            out[k] = hyp2f1(a, b, c, zk)
+    first = np.empty(n_lists, dtype=np.int64)  # each list sums z[first[l]:stop[l]]
+    stop = np.empty(n_lists, dtype=np.int64)
+    active = 0
+    for q in range(n_lists):
+        k = lists[q]
+        while k < lists[q + 1] and not (0.0 <= z[k] <= _SERIES_MAX_Z):
+            out[k] = hyp2f1(a, b, c, z[k])  # the large z lead their list
+            k += 1
+        first[q] = k
+        stop[q] = lists[q + 1]
+        for m in range(k, lists[q + 1]):
+            if not (0.0 <= z[m] <= _SERIES_MAX_Z):  # out of order: SciPy, and a zero term from here on
+                out[m] = hyp2f1(a, b, c, z[m])
+                pw[m] = 0.0
+                acc[m] = 1.0
+            else:
+                pw[m] = 1.0
+                acc[m] = 1.0
+        if stop[q] > k:
+            active += 1
     coef = 1.0
+    coefs = np.empty(8)
     i = 0
-    while m > 0 and i < _SERIES_MAX_TERMS:
-        fi = float(i)
-        coef *= (a + fi) * (b + fi) / ((c + fi) * (fi + 1.0))
-        for k in range(m):
-            pw[k] *= zc[k]
-            acc[k] += coef * pw[k]
-        i += 1
-        if i % 8 == 0:  # retire the sums that have converged
-            kept = 0
-            for k in range(m):
-                if abs(coef * pw[k]) <= tol[k] * abs(acc[k]):
-                    out[slot[k]] = acc[k]
-                else:
-                    zc[kept], pw[kept], acc[kept] = zc[k], pw[k], acc[k]
-                    tol[kept], slot[kept] = tol[k], slot[k]
-                    kept += 1
-            m = kept
-    for k in range(m):  # did not converge: SciPy's transformations
-        out[slot[k]] = hyp2f1(a, b, c, zc[k])
+    while active > 0 and i < _SERIES_MAX_TERMS:
+        for step in range(8):
+            fi = float(i + step)
+            coef *= (a + fi) * (b + fi) / ((c + fi) * (fi + 1.0))
+            coefs[step] = coef
+        c0, c1, c2, c3, c4, c5, c6, c7 = (
+            coefs[0],
+            coefs[1],
+            coefs[2],
+            coefs[3],
+            coefs[4],
+            coefs[5],
+            coefs[6],
+            coefs[7],
+        )
+        for q in range(n_lists):
+            zq, pq, aq = z[first[q] : stop[q]], pw[first[q] : stop[q]], acc[first[q] : stop[q]]
+            for m in range(zq.size):  # eight terms per point, on views and locals: the loop vectorises
+                zm = zq[m]
+                t = pq[m]
+                total = aq[m]
+                t *= zm
+                total += c0 * t
+                t *= zm
+                total += c1 * t
+                t *= zm
+                total += c2 * t
+                t *= zm
+                total += c3 * t
+                t *= zm
+                total += c4 * t
+                t *= zm
+                total += c5 * t
+                t *= zm
+                total += c6 * t
+                t *= zm
+                total += c7 * t
+                pq[m] = t
+                aq[m] = total
+        i += 8
+        active = 0
+        for q in range(n_lists):  # retire the final sums at the end of each list
+            m = stop[q] - 1
+            while m >= first[q] and abs(coef * pw[m]) <= 1e-17 * (1.0 - z[m]) * abs(acc[m]):
+                if 0.0 <= z[m] <= _SERIES_MAX_Z:
+                    out[m] = acc[m]
+                m -= 1
+            stop[q] = m + 1
+            if stop[q] > first[q]:
+                active += 1
+    for q in range(n_lists):  # did not converge: SciPy's transformations
+        for m in range(first[q], stop[q]):
+            if 0.0 <= z[m] <= _SERIES_MAX_Z:
+                out[m] = hyp2f1(a, b, c, z[m])
 
 
 # ---------------------------------------------------------------------------------------- table stages
@@ -205,11 +253,9 @@ def _bg_draw(
     tails,
     z,
     F,
-    zc,
     pw,
     acc,
-    tol,
-    slot,
+    lists,
 ):  # pragma: no cover - compiled
     """BG/NBD-type tables of draw ``j``: xt = [U, R(horizon), D], tx = V, with P(alive) = U / (U + V).
 
@@ -237,24 +283,24 @@ def _bg_draw(
             hyp_a, hyp_c = a + b_post - 1.0 - r_post, a + b_post - 1.0
         rx = r + x
         log_alpha = np.log(alpha)
-        n = 0
-        for e in range(g_e0[g], g_e1[g]):
-            alpha_t = alpha + e_T[e]
-            for k in range(nk):
-                z[n] = horizons[k] / (alpha_t + horizons[k])
-                n += 1
-        _series(hyp_a, a - 1.0, hyp_c, z, n, F, zc, pw, acc, tol, slot)
+        e0, ne = g_e0[g], g_e1[g] - g_e0[g]
+        for k in range(nk):  # one list per horizon, T ascending: z descending
+            lists[k] = k * ne
+            h = horizons[k]
+            for q in range(ne):
+                z[k * ne + q] = h / (alpha + e_T[e0 + q] + h)
+        lists[nk] = nk * ne
+        _series(hyp_a, a - 1.0, hyp_c, z, lists[: nk + 1], F, pw, acc)
         a_minus_1 = 1e-10 if abs(a - 1.0) < 1e-10 else a - 1.0
         scale = hyp_c / a_minus_1
-        n = 0
-        for e in range(g_e0[g], g_e1[g]):
+        for q in range(ne):
+            e = e0 + q
             u = e_tau[e]
             xt[0, e, j] = np.exp(-c0 - rx * (la[u] - log_alpha))
             total = 0.0
             previous = 0.0
             for k in range(nk):
-                rate = scale * (1.0 - tails[u, k] * F[n])
-                n += 1
+                rate = scale * (1.0 - tails[u, k] * F[k * ne + q])
                 total += (rate - previous) / discount[k]
                 previous = rate
             xt[1, e, j] = previous
@@ -287,11 +333,9 @@ def _pnbd_draw(
     tails,
     z,
     F,
-    zc,
     pw,
     acc,
-    tol,
-    slot,
+    lists,
 ):  # pragma: no cover - compiled
     """Pareto/NBD tables of draw ``j``: xt = [C, G(T), R(horizon), D], tx = G(t_x).
 
@@ -332,7 +376,8 @@ def _pnbd_draw(
         for f in range(g_f0[g], g_f1[g]):
             z[n] = d / (big + tau_val[f_tau[f]])
             n += 1
-        _series(1.0, second, kk + 1.0, z, n, F, zc, pw, acc, tol, slot)
+        lists[0], lists[1], lists[2] = 0, g_e1[g] - g_e0[g], n  # T's ascending, then t_x's ascending
+        _series(1.0, second, kk + 1.0, z, lists[:3], F, pw, acc)
         n = 0
         for e in range(g_e0[g], g_e1[g]):
             u = e_tau[e]
@@ -389,8 +434,8 @@ def _tables(
         la = np.empty(tau_cell.size)
         tails = np.empty((tau_cell.size, nk + 1))
         z, F = np.empty(width), np.empty(width)
-        zc, pw, acc, tol = np.empty(width), np.empty(width), np.empty(width), np.empty(width)
-        slot = np.empty(width, dtype=np.int64)
+        pw, acc = np.empty(width), np.empty(width)
+        lists = np.empty(nk + 3, dtype=np.int64)
         for j in range(chunk * _DRAW_CHUNK, min(n_draws, (chunk + 1) * _DRAW_CHUNK)):
             if kind == PNBD_KERNEL:
                 _pnbd_draw(
@@ -416,11 +461,9 @@ def _tables(
                     tails,
                     z,
                     F,
-                    zc,
                     pw,
                     acc,
-                    tol,
-                    slot,
+                    lists,
                 )
             else:
                 _bg_draw(
@@ -447,11 +490,9 @@ def _tables(
                     tails,
                     z,
                     F,
-                    zc,
                     pw,
                     acc,
-                    tol,
-                    slot,
+                    lists,
                 )
 
 
@@ -545,47 +586,108 @@ def _bracketed(v, buf, k_lo, k_hi, lo_val, hi_val):  # pragma: no cover - compil
 
 
 @nb.njit(cache=True)
-def _three_brackets(v, buf, q_lo, q_hi, lo_vals, hi_vals):  # pragma: no cover - compiled
-    """:func:`_bracketed` for three brackets in one pass (``buf`` holds ``3 * v.size`` numbers); returns
-    ``(found, [lo_0, hi_0, lo_1, hi_1, lo_2, hi_2])``."""
-    n = v.size
-    l0, l1, l2 = lo_vals[0], lo_vals[1], lo_vals[2]
-    h0, h1, h2 = hi_vals[0], hi_vals[1], hi_vals[2]
-    b0 = b1 = b2 = 0
-    i0 = 0
-    i1 = n
-    i2 = 2 * n
-    for i in range(n):
+def _counts3(v, s0, s1, s2):  # pragma: no cover - compiled
+    """How many values of ``v`` are below, and at or below, each of three values (one vectorised pass)."""
+    b0 = b1 = b2 = l0 = l1 = l2 = 0
+    for i in range(v.size):
         value = v[i]
-        b0 += value < l0
-        b1 += value < l1
-        b2 += value < l2
-        buf[i0] = value
-        buf[i1] = value
-        buf[i2] = value
-        i0 += (value >= l0) & (value <= h0)
-        i1 += (value >= l1) & (value <= h1)
-        i2 += (value >= l2) & (value <= h2)
-    values = np.empty(6)
-    starts = (0, n, 2 * n)
-    ends = (i0, i1, i2)
-    belows = (b0, b1, b2)
-    for q in range(3):
-        start, end = starts[q], ends[q]
-        a, b = q_lo[q] - belows[q] + start, q_hi[q] - belows[q] + start
-        if a < start or b >= end:
-            return False, values
-        _select(buf, start, end, a)
-        values[2 * q] = buf[a]
-        if b == a:
-            values[2 * q + 1] = buf[a]
-        else:
-            _select(buf, a + 1, end, b)
-            values[2 * q + 1] = buf[b]
-    return True, values
+        b0 += value < s0
+        l0 += value <= s0
+        b1 += value < s1
+        l1 += value <= s1
+        b2 += value < s2
+        l2 += value <= s2
+    return b0, l0, b1, l1, b2, l2
 
 
-_SAMPLE = 64  # sample of the draws whose order statistics bracket each quantile
+@nb.njit(cache=True)
+def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
+    """Three linear-interpolation quantiles of ``v`` (finite values) into ``out[col + 1 : col + 4]``.
+
+    ``sample`` is a sorted sample of ``v``. For each quantile a window of sample values around its expected
+    position (2.5 binomial standard deviations of the sample rank either side) is narrowed by bisection: each
+    pass counts, for the three quantiles at once, the values below and at or below one sample value, until the
+    pair of order statistics ``q_lo, q_hi`` lies between two adjacent sample values ``lo <= v_(q_lo)`` and
+    ``v_(q_hi) <= hi`` (a window end that turns out wrong is replaced by the next sample value out, or by
+    -inf / +inf). The values inside ``[lo, hi]`` (about ``n / len(sample)``) are then copied to ``buf`` and the
+    two order statistics selected there. ``buf`` holds ``3 * v.size`` numbers.
+    """
+    n = v.size
+    size = sample.size
+    a = np.empty(3, dtype=np.int64)  # sample index with below(sample[a]) <= q_lo (-1: -inf)
+    b = np.empty(3, dtype=np.int64)  # sample index with at-or-below(sample[b]) >= q_hi + 1 (size: +inf)
+    below_a = np.zeros(3, dtype=np.int64)
+    state = np.zeros(3, dtype=np.int64)  # 0: check a, 1: check b, 2: bisect, 3: done
+    probe = np.zeros(3, dtype=np.int64)
+    for i in range(3):
+        share = (q_lo[i] + 0.5) / n
+        half = _BRACKET_SD * np.sqrt(size * share * (1.0 - share)) + 1.0
+        a[i] = max(-1, int(np.floor(size * q_lo[i] / n - half)))
+        b[i] = min(size, int(np.ceil(size * (q_hi[i] + 1) / n + half)))
+    while True:
+        busy = 0
+        for i in range(3):
+            if state[i] == 0 and a[i] < 0:
+                state[i] = 1
+            if state[i] == 1 and b[i] >= size:
+                state[i] = 2
+            if state[i] == 2 and b[i] - a[i] <= 1:
+                state[i] = 3
+            if state[i] == 0:
+                probe[i] = a[i]
+            elif state[i] == 1:
+                probe[i] = b[i]
+            elif state[i] == 2:
+                probe[i] = (a[i] + b[i]) // 2
+            else:
+                probe[i] = max(a[i], 0)
+            busy += state[i] < 3
+        if busy == 0:
+            break
+        counts = _counts3(v, sample[probe[0]], sample[probe[1]], sample[probe[2]])
+        for i in range(3):
+            below, at_or_below = counts[2 * i], counts[2 * i + 1]
+            if state[i] == 0:  # check a; if v_(q_lo) is below it, it becomes b (a sample value is in v)
+                if below <= q_lo[i]:
+                    below_a[i] = below
+                    state[i] = 1
+                else:
+                    b[i], a[i], below_a[i], state[i] = a[i], -1, 0, 2
+            elif state[i] == 1:  # check b; if v_(q_hi) is above it, it becomes a
+                if at_or_below >= q_hi[i] + 1:
+                    state[i] = 2
+                else:
+                    a[i], below_a[i], b[i], state[i] = b[i], below, size, 2
+            elif state[i] == 2:
+                if below <= q_lo[i]:
+                    a[i], below_a[i] = probe[i], below
+                if at_or_below >= q_hi[i] + 1:
+                    b[i] = probe[i]
+    for i in range(3):
+        lo_val = sample[a[i]] if a[i] >= 0 else -np.inf
+        hi_val = sample[b[i]] if b[i] < size else np.inf
+        if lo_val == hi_val:  # both order statistics equal this value
+            out[col + 1 + i] = lo_val
+            continue
+        start = i * n
+        inside = start
+        for j in range(n):
+            value = v[j]
+            buf[inside] = value
+            inside += (value >= lo_val) & (value <= hi_val)
+        k_lo, k_hi = q_lo[i] - below_a[i] + start, q_hi[i] - below_a[i] + start
+        _select(buf, start, inside, k_lo)
+        first = buf[k_lo]
+        second = first
+        if k_hi != k_lo:
+            _select(buf, k_lo + 1, inside, k_hi)
+            second = buf[k_hi]
+        t = q_gamma[i]
+        diff = second - first
+        out[col + 1 + i] = second - diff * (1.0 - t) if t >= 0.5 else first + diff * t
+
+
+_SAMPLE = 32  # sample of the draws whose order statistics bracket each quantile
 _BRACKET_SD = 2.5  # half-width of a bracket in binomial standard deviations of the sample rank
 
 
@@ -593,11 +695,13 @@ _BRACKET_SD = 2.5  # half-width of a bracket in binomial standard deviations of 
 def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
     """Mean and linear-interpolation quantiles of ``v`` into ``out[col], out[col + 1 ..]``.
 
-    ``buf`` is scratch of ``3 * v.size + 64`` numbers; ``v`` may be reordered. Returns False (quantiles NaN) when
+    ``buf`` is scratch of ``3 * v.size + 32`` numbers; ``v`` may be reordered. Returns False (quantiles NaN) when
     the sum is not finite. Quantile ``i`` is ``v``'s order statistics ``q_lo[i]``, ``q_hi[i]`` interpolated
-    (NumPy's default rule). With more than 256 values each pair is found in a bracket read off a sorted
-    strided sample of 64 values (2.5 binomial standard deviations of the sample rank either side), by one
-    pass over ``v`` and a selection in the bracket; a bracket that misses falls back to selection in ``v``.
+    (NumPy's default rule). With more than 256 values the order statistics are bracketed by a sorted strided
+    sample of 32 values: for three quantiles (the engine's) the brackets are narrowed to adjacent sample values
+    by counting passes (:func:`_three_quantiles`); otherwise each pair is found in a bracket of 2.5 binomial
+    standard deviations of the sample rank either side, by one pass over ``v`` and a selection in the bracket,
+    and a bracket that misses falls back to selection in ``v``.
     """
     n = v.size
     total = 0.0
@@ -616,7 +720,7 @@ def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no co
             diff = b - a
             out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
         return True
-    sample = buf[3 * n :]
+    sample = buf[3 * n : 3 * n + _SAMPLE]
     stride = n // _SAMPLE
     for i in range(_SAMPLE):
         sample[i] = v[i * stride + stride // 2]
@@ -627,34 +731,24 @@ def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no co
             sample[m + 1] = sample[m]
             m -= 1
         sample[m + 1] = key
-    lo_vals = np.empty(nq)
-    hi_vals = np.empty(nq)
+    if nq == 3:  # the engine's 5/50/95%
+        _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col)
+        return True
+    fallback = False
     for i in range(nq):
         share = (q_lo[i] + 0.5) / n
         half = _BRACKET_SD * np.sqrt(_SAMPLE * share * (1.0 - share)) + 1.0
         j_lo = int(np.floor(_SAMPLE * q_lo[i] / n - half))
         j_hi = int(np.ceil(_SAMPLE * (q_hi[i] + 1) / n + half))
-        lo_vals[i] = sample[j_lo] if j_lo >= 0 else -np.inf
-        hi_vals[i] = sample[j_hi] if j_hi < _SAMPLE else np.inf
-    fallback = False
-    if nq == 3:  # the engine's 5/50/95%: one pass fills the three brackets
-        found, values = _three_brackets(v, buf, q_lo, q_hi, lo_vals, hi_vals)
-        if found:
-            for i in range(3):
-                a, b, t = values[2 * i], values[2 * i + 1], q_gamma[i]
-                diff = b - a
-                out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
-        else:
+        lo_val = sample[j_lo] if j_lo >= 0 else -np.inf
+        hi_val = sample[j_hi] if j_hi < _SAMPLE else np.inf
+        found, a, b = _bracketed(v, buf, q_lo[i], q_hi[i], lo_val, hi_val)
+        if not found:
             fallback = True
-    else:
-        for i in range(nq):
-            found, a, b = _bracketed(v, buf, q_lo[i], q_hi[i], lo_vals[i], hi_vals[i])
-            if not found:
-                fallback = True
-                break
-            t = q_gamma[i]
-            diff = b - a
-            out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
+            break
+        t = q_gamma[i]
+        diff = b - a
+        out[col + 1 + i] = b - diff * (1.0 - t) if t >= 0.5 else a + diff * t
     if fallback:
         _select_many(v, ks)
         for i in range(nq):
