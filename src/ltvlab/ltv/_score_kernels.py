@@ -236,6 +236,7 @@ def _bg_draw(
     tau_cell,
     tau_val,
     tau_is_T,
+    shift,
     g_cell,
     g_x,
     g_e0,
@@ -264,13 +265,12 @@ def _bg_draw(
     """
     nk = horizons.size
     for u in range(tau_cell.size):
-        c = tau_cell[u]
-        alpha, a = P[c, 1, j], P[c, 2, j]
-        lt = np.log(alpha + tau_val[u])
-        la[u] = lt
+        la[u] = np.log(P[tau_cell[u], 1, j] + tau_val[u])
+    for u in range(tau_cell.size):  # ((alpha + T) / (alpha + T + horizon))^(a - 1)
         if tau_is_T[u]:
+            a_minus_1 = P[tau_cell[u], 2, j] - 1.0
             for k in range(nk):
-                tails[u, k] = np.exp((a - 1.0) * (lt - np.log(alpha + tau_val[u] + horizons[k])))
+                tails[u, k] = np.exp(a_minus_1 * (la[u] - la[shift[u, k]]))
     for g in range(g_cell.size):
         c, x = g_cell[g], g_x[g]
         r, alpha, a, b = P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
@@ -316,6 +316,7 @@ def _pnbd_draw(
     tau_cell,
     tau_val,
     tau_is_T,
+    shift,
     g_cell,
     g_x,
     g_e0,
@@ -348,13 +349,13 @@ def _pnbd_draw(
     lb = tails[:, nk]
     for u in range(tau_cell.size):
         c = tau_cell[u]
-        alpha, s, beta = P[c, 1, j], P[c, 2, j], P[c, 3, j]
-        la[u] = np.log(alpha + tau_val[u])
-        lbt = np.log(beta + tau_val[u])
-        lb[u] = lbt
+        la[u] = np.log(P[c, 1, j] + tau_val[u])
+        lb[u] = np.log(P[c, 3, j] + tau_val[u])
+    for u in range(tau_cell.size):
         if tau_is_T[u]:
+            s_minus_1 = P[tau_cell[u], 2, j] - 1.0
             for k in range(nk):
-                tails[u, k] = _ratio_power_over(s - 1.0, np.log(beta + tau_val[u] + horizons[k]) - lbt)
+                tails[u, k] = _ratio_power_over(s_minus_1, lb[shift[u, k]] - lb[u])
     for g in range(g_cell.size):
         c, x = g_cell[g], g_x[g]
         r, alpha, s, beta = P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
@@ -409,6 +410,7 @@ def _tables(
     tau_cell,
     tau_val,
     tau_is_T,
+    shift,
     g_cell,
     g_x,
     g_e0,
@@ -444,6 +446,7 @@ def _tables(
                     tau_cell,
                     tau_val,
                     tau_is_T,
+                    shift,
                     g_cell,
                     g_x,
                     g_e0,
@@ -473,6 +476,7 @@ def _tables(
                     tau_cell,
                     tau_val,
                     tau_is_T,
+                    shift,
                     g_cell,
                     g_x,
                     g_e0,
@@ -586,36 +590,35 @@ def _bracketed(v, buf, k_lo, k_hi, lo_val, hi_val):  # pragma: no cover - compil
 
 
 @nb.njit(cache=True)
-def _counts3(v, s0, s1, s2):  # pragma: no cover - compiled
-    """How many values of ``v`` are below, and at or below, each of three values (one vectorised pass)."""
-    b0 = b1 = b2 = l0 = l1 = l2 = 0
+def _below3(v, s0, s1, s2):  # pragma: no cover - compiled
+    """How many values of ``v`` are below each of three values (one vectorised pass)."""
+    b0 = b1 = b2 = 0
     for i in range(v.size):
         value = v[i]
         b0 += value < s0
-        l0 += value <= s0
         b1 += value < s1
-        l1 += value <= s1
         b2 += value < s2
-        l2 += value <= s2
-    return b0, l0, b1, l1, b2, l2
+    return b0, b1, b2
 
 
 @nb.njit(cache=True)
 def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
     """Three linear-interpolation quantiles of ``v`` (finite values) into ``out[col + 1 : col + 4]``.
 
-    ``sample`` is a sorted sample of ``v``. For each quantile a window of sample values around its expected
-    position (2.5 binomial standard deviations of the sample rank either side) is narrowed by bisection: each
-    pass counts, for the three quantiles at once, the values below and at or below one sample value, until the
-    pair of order statistics ``q_lo, q_hi`` lies between two adjacent sample values ``lo <= v_(q_lo)`` and
-    ``v_(q_hi) <= hi`` (a window end that turns out wrong is replaced by the next sample value out, or by
-    -inf / +inf). The values inside ``[lo, hi]`` (about ``n / len(sample)``) are then copied to ``buf`` and the
-    two order statistics selected there. ``buf`` holds ``3 * v.size`` numbers.
+    ``sample`` is a sorted sample of ``v`` (so each of its values occurs in ``v``). For each quantile a window
+    of sample values around its expected position (2.5 binomial standard deviations of the sample rank either
+    side) is narrowed by bisection: each pass counts, for the three quantiles at once, the values below one
+    sample value ``s``. ``below(s) <= q_lo`` puts ``v_(q_lo) >= s``; ``below(s) >= q_hi`` puts ``v_(q_hi) <= s``
+    (``s`` itself is in ``v``), and one of the two always holds, so the window shrinks until the pair of order
+    statistics lies between two adjacent sample values (a window end that turns out wrong is replaced by the
+    next sample value out, or by -inf / +inf). One pass then counts the values equal to either end and copies
+    those strictly between them (about ``n / len(sample)``) to ``buf``, where the order statistics are
+    selected; point masses at an end (ties) are never copied. ``buf`` holds ``3 * v.size`` numbers.
     """
     n = v.size
     size = sample.size
     a = np.empty(3, dtype=np.int64)  # sample index with below(sample[a]) <= q_lo (-1: -inf)
-    b = np.empty(3, dtype=np.int64)  # sample index with at-or-below(sample[b]) >= q_hi + 1 (size: +inf)
+    b = np.empty(3, dtype=np.int64)  # sample index with below(sample[b]) >= q_hi (size: +inf)
     below_a = np.zeros(3, dtype=np.int64)
     state = np.zeros(3, dtype=np.int64)  # 0: check a, 1: check b, 2: bisect, 3: done
     probe = np.zeros(3, dtype=np.int64)
@@ -644,24 +647,24 @@ def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: 
             busy += state[i] < 3
         if busy == 0:
             break
-        counts = _counts3(v, sample[probe[0]], sample[probe[1]], sample[probe[2]])
+        counts = _below3(v, sample[probe[0]], sample[probe[1]], sample[probe[2]])
         for i in range(3):
-            below, at_or_below = counts[2 * i], counts[2 * i + 1]
-            if state[i] == 0:  # check a; if v_(q_lo) is below it, it becomes b (a sample value is in v)
+            below = counts[i]
+            if state[i] == 0:  # check a; if v_(q_lo) is below it, it is a valid b
                 if below <= q_lo[i]:
                     below_a[i] = below
                     state[i] = 1
                 else:
                     b[i], a[i], below_a[i], state[i] = a[i], -1, 0, 2
-            elif state[i] == 1:  # check b; if v_(q_hi) is above it, it becomes a
-                if at_or_below >= q_hi[i] + 1:
+            elif state[i] == 1:  # check b; if v_(q_hi) is above it, it is a valid a
+                if below >= q_hi[i]:
                     state[i] = 2
                 else:
                     a[i], below_a[i], b[i], state[i] = b[i], below, size, 2
             elif state[i] == 2:
                 if below <= q_lo[i]:
                     a[i], below_a[i] = probe[i], below
-                if at_or_below >= q_hi[i] + 1:
+                if below >= q_hi[i]:
                     b[i] = probe[i]
     for i in range(3):
         lo_val = sample[a[i]] if a[i] >= 0 else -np.inf
@@ -671,17 +674,32 @@ def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: 
             continue
         start = i * n
         inside = start
+        at_lo = 0
         for j in range(n):
             value = v[j]
+            at_lo += value == lo_val
             buf[inside] = value
-            inside += (value >= lo_val) & (value <= hi_val)
-        k_lo, k_hi = q_lo[i] - below_a[i] + start, q_hi[i] - below_a[i] + start
-        _select(buf, start, inside, k_lo)
-        first = buf[k_lo]
-        second = first
-        if k_hi != k_lo:
-            _select(buf, k_lo + 1, inside, k_hi)
-            second = buf[k_hi]
+            inside += (value > lo_val) & (value < hi_val)
+        # ranks among the copied values (below them: at lo_val; past them: at hi_val)
+        m = inside - start
+        r0 = q_lo[i] - below_a[i] - at_lo
+        r1 = q_hi[i] - below_a[i] - at_lo
+        if r0 < 0:
+            first = lo_val
+        elif r0 < m:
+            _select(buf, start, inside, start + r0)
+            first = buf[start + r0]
+        else:
+            first = hi_val
+        if r1 == r0:
+            second = first
+        elif r1 < 0:
+            second = lo_val
+        elif r1 < m:  # after selecting r0 the values past it are the larger ones
+            _select(buf, start + r0 + 1 if 0 <= r0 else start, inside, start + r1)
+            second = buf[start + r1]
+        else:
+            second = hi_val
         t = q_gamma[i]
         diff = second - first
         out[col + 1 + i] = second - diff * (1.0 - t) if t >= 0.5 else first + diff * t
@@ -825,16 +843,17 @@ def _rows(
         alive = np.empty(n_draws)
         purchases = np.empty(n_draws)
         value = np.empty(n_draws)
-        spend = np.empty(n_draws)
         buf = np.empty(3 * n_draws + _SAMPLE)
         for i in range(chunk * _ROW_CHUNK, min(n_rows, (chunk + 1) * _ROW_CHUNK)):
             c, e, f = row_cell[i], row_e[i], row_f[i]
             xi = x[i]
             if kind == PNBD_KERNEL:
                 C, G_T, rate, disc, G_tx = xt[0, e], xt[1, e], xt[2, e], xt[3, e], tx[f]
+                fine = 0
                 for j in range(n_draws):
                     alive[j] = 1.0 / (1.0 + C[j] * max(G_tx[j] - G_T[j], 0.0))
-                for j in range(n_draws):
+                    fine += (G_tx[j] >= _TINY) & (C[j] < np.inf) & (G_T[j] == G_T[j])
+                for j in range(n_draws if fine < n_draws else 0):
                     if not (G_tx[j] >= _TINY and C[j] < np.inf and G_T[j] == G_T[j]):
                         alive[j] = _reference_alive(
                             kind, xi, t_x[i], T[i], P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
@@ -845,9 +864,12 @@ def _rows(
                     for j in range(n_draws):
                         alive[j] = 1.0
                 else:
+                    fine = 0
                     for j in range(n_draws):
-                        alive[j] = U[j] / (U[j] + V[j])
-                    for j in range(n_draws):
+                        total = U[j] + V[j]
+                        alive[j] = U[j] / total
+                        fine += total >= _TINY
+                    for j in range(n_draws if fine < n_draws else 0):  # the rare draws to redo in log space
                         if not (U[j] + V[j] >= _TINY):
                             alive[j] = _reference_alive(
                                 kind, xi, t_x[i], T[i], P[c, 0, j], P[c, 1, j], P[c, 2, j], P[c, 3, j]
@@ -860,9 +882,8 @@ def _rows(
                 m = monetary[i] if xi > 0 else 0.0
                 for j in range(n_draws):
                     denom = sp[j] * xi + sq[j] - 1.0
-                    spend[j] = sp[j] * (sg[j] + xi * m) / denom if denom > 0 else np.inf
-                for j in range(n_draws):
-                    value[j] = alive[j] * disc[j] * spend[j]
+                    spend = sp[j] * (sg[j] + xi * m) / denom if denom > 0 else np.inf
+                    value[j] = alive[j] * disc[j] * spend
             if bits & 1 and not _summarise_into(alive, buf, ks, q_lo, q_hi, q_gamma, out[i], 0):
                 bad[i] |= 1
             if bits & 2 and not _summarise_into(purchases, buf, ks, q_lo, q_hi, q_gamma, out[i], n_stats):
@@ -901,18 +922,26 @@ def _entries(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inverse.reshape(-1).astype(np.int64), first
 
 
-def _block_layout(cell: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> dict[str, np.ndarray]:
+def _block_layout(
+    cell: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, horizons: np.ndarray
+) -> dict[str, np.ndarray]:
     """The tau / xt / tx / group arrays of one block of rows (see the table stages above)."""
     row_e, e_first = _entries(_codes(cell, x, T))
     row_f, f_first = _entries(_codes(cell, x, t_x))
     e_cell, e_x, e_T = cell[e_first], x[e_first], T[e_first]
     f_cell, f_x, f_tx = cell[f_first], x[f_first], t_x[f_first]
-    # tau entries: distinct (cell, tau) over the T's of xt entries and the t_x's of tx entries
-    tau_cells = np.concatenate([e_cell, f_cell])
-    tau_vals = np.concatenate([e_T, f_tx])
+    # tau entries: distinct (cell, tau) over the T's of xt entries, the t_x's of tx entries and each T plus each
+    # horizon (on a grid of days these coincide, so their logarithms are shared)
+    nk = horizons.size
+    _, T_first = _entries(_codes(e_cell, e_T))
+    ne, nf = e_cell.size, f_cell.size
+    tau_cells = np.concatenate([e_cell, f_cell, np.repeat(e_cell[T_first], nk)])
+    tau_vals = np.concatenate([e_T, f_tx, (e_T[T_first][:, None] + horizons[None, :]).reshape(-1)])
     tau_index, tau_first = _entries(_codes(tau_cells, tau_vals))
     tau_is_T = np.zeros(tau_first.size, dtype=np.bool_)
-    tau_is_T[tau_index[: e_cell.size]] = True
+    tau_is_T[tau_index[:ne]] = True
+    shift = np.zeros((tau_first.size, nk), dtype=np.int64)  # tau entry of (cell, T + horizon k) per T entry
+    shift[tau_index[:ne][T_first]] = tau_index[ne + nf :].reshape(-1, nk)
     # groups: distinct (cell, x) over both entry lists; entries are sorted by (cell, x, ...) so each group's
     # entries are contiguous
     group_index, group_first = _entries(_codes(np.concatenate([e_cell, f_cell]), np.concatenate([e_x, f_x])))
@@ -926,6 +955,7 @@ def _block_layout(cell: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarra
         "tau_cell": tau_cells[tau_first].astype(np.int64),
         "tau_val": tau_vals[tau_first],
         "tau_is_T": tau_is_T,
+        "shift": shift,
         "g_cell": tau_cells[group_first].astype(np.int64),
         "g_x": np.concatenate([e_x, f_x])[group_first],
         "g_e0": bounds_e[:-1].astype(np.int64),
@@ -933,8 +963,8 @@ def _block_layout(cell: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarra
         "g_f0": bounds_f[:-1].astype(np.int64),
         "g_f1": bounds_f[1:].astype(np.int64),
         "e_T": e_T,
-        "e_tau": tau_index[: e_cell.size].astype(np.int64),
-        "f_tau": tau_index[e_cell.size :].astype(np.int64),
+        "e_tau": tau_index[:ne].astype(np.int64),
+        "f_tau": tau_index[ne : ne + nf].astype(np.int64),
     }
 
 
@@ -995,7 +1025,7 @@ def score_block(
         end = max(start + 1, int(np.searchsorted(cost, base + _TABLE_ELEMENTS, side="right")))
         rows = order[start:end]
         b_cell, b_x, b_tx, b_T = cell[rows], x[rows], t_x[rows], T[rows]
-        layout = _block_layout(b_cell, b_x, b_tx, b_T)
+        layout = _block_layout(b_cell, b_x, b_tx, b_T, horizons)
         xt = np.empty((n_fields, layout["e_T"].size, n_draws))
         tx = np.empty((layout["f_tau"].size, n_draws))
         _tables(
@@ -1004,6 +1034,7 @@ def score_block(
             layout["tau_cell"],
             layout["tau_val"],
             layout["tau_is_T"],
+            layout["shift"],
             layout["g_cell"],
             layout["g_x"],
             layout["g_e0"],
