@@ -215,3 +215,19 @@ def test_shared_series_equals_scipy_hyp2f1(order):
         out, pw, acc = np.empty(flat.size), np.empty(flat.size), np.empty(flat.size)
         _series(a, b, c, flat, lists, out, pw, acc)
         np.testing.assert_allclose(out, hyp2f1(a, b, c, flat), rtol=1e-13, atol=0, err_msg=str((a, b, c)))
+
+
+def test_distinct_rows_equal_numpy_unique():
+    from ltvlab.ltv._data import distinct_rows
+
+    rng = np.random.default_rng(3)
+    keys = np.column_stack(
+        [rng.integers(0, 3, 5000), rng.poisson(1.0, 5000), rng.integers(0, 4, 5000) / 7.0, np.zeros(5000)]
+    ).astype(float)
+    keys[::7, 3] = -0.0  # signed zeros are one value, as in np.unique
+    want_rows, want_inverse = np.unique(keys, axis=0, return_inverse=True)
+    rows, inverse = distinct_rows(keys)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(inverse, np.asarray(want_inverse).reshape(-1))
+    empty_rows, empty_inverse = distinct_rows(np.empty((0, 3)))
+    assert empty_rows.shape == (0, 3) and empty_inverse.size == 0

@@ -10,7 +10,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ltvlab.errors import LtvlabError
-from ltvlab.ltv._data import Compressed
+from ltvlab.ltv._data import Compressed, distinct_rows
 from ltvlab.ltv._fused import data_variable
 from ltvlab.ltv.covariates import Covariates, coefficient_names, from_columns
 from ltvlab.ltv.priors import Pooling, Priors
@@ -181,7 +181,7 @@ def covariate_cells(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cell of each row, segment of each cell and the cells' standardised covariates ``(n_cells, k)``."""
     keys = np.column_stack([seg.astype(float), from_columns(data.values, data.n_rows)])
-    uniq, codes = np.unique(keys, axis=0, return_inverse=True)
+    uniq, codes = distinct_rows(keys)
     return np.asarray(codes, dtype=np.int64).reshape(-1), uniq[:, 0].astype(np.int64), uniq[:, 1:]
 
 

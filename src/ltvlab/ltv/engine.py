@@ -32,7 +32,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
-from ltvlab.ltv._data import encode_segments, segment_labels
+from ltvlab.ltv._data import distinct_rows, encode_segments, segment_labels
 from ltvlab.ltv._score_kernels import QUANTITY_BITS, score_block
 from ltvlab.ltv.covariates import Covariates, covariate_matrix, row_params
 from ltvlab.ltv.discounting import UNIT_DAYS, ClvHorizon, clv_horizon
@@ -364,7 +364,7 @@ def unique_rows(
         ]
     )
     if distinct:
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        uniq, inverse = distinct_rows(keys)
     else:
         uniq, inverse = keys, np.arange(n)
     k = 6 + len(extra)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from ltvlab.errors import LtvlabError
 from ltvlab.features import columns as col
+from ltvlab.ltv._data import distinct_rows
 
 __all__ = ["PERIOD_START", "Pieces", "TVCData", "covariate_pieces", "prepare_tvc_data"]
 
@@ -311,7 +312,7 @@ def prepare_tvc_data(
     # pieces of the window (0, T]
     win, period, lo, hi = covariate_pieces(first, end_ns, int(origin_ns), int(length_ns))
     z = lookup(keys, table, win, period, k)
-    values, value = np.unique(np.vstack([np.zeros((1, k)), z]), axis=0, return_inverse=True)
+    values, value = distinct_rows(np.vstack([np.zeros((1, k)), z]))
     value = np.asarray(value).reshape(-1)[1:]
     p_start = (lo - first[win]) / unit_ns
     p_end = (hi - first[win]) / unit_ns
