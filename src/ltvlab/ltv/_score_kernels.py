@@ -166,38 +166,15 @@ def _series(a, b, c, z, lists, out, pw, acc):  # pragma: no cover - compiled
             fi = float(i + step)
             coef *= (a + fi) * (b + fi) / ((c + fi) * (fi + 1.0))
             coefs[step] = coef
-        c0, c1, c2, c3, c4, c5, c6, c7 = (
-            coefs[0],
-            coefs[1],
-            coefs[2],
-            coefs[3],
-            coefs[4],
-            coefs[5],
-            coefs[6],
-            coefs[7],
-        )
         for q in range(n_lists):
             zq, pq, aq = z[first[q] : stop[q]], pw[first[q] : stop[q]], acc[first[q] : stop[q]]
-            for m in range(zq.size):  # eight terms per point, on views and locals: the loop vectorises
+            for m in range(zq.size):  # eight terms per point on views and locals: the loop vectorises
                 zm = zq[m]
                 t = pq[m]
                 total = aq[m]
-                t *= zm
-                total += c0 * t
-                t *= zm
-                total += c1 * t
-                t *= zm
-                total += c2 * t
-                t *= zm
-                total += c3 * t
-                t *= zm
-                total += c4 * t
-                t *= zm
-                total += c5 * t
-                t *= zm
-                total += c6 * t
-                t *= zm
-                total += c7 * t
+                for step in range(8):
+                    t *= zm
+                    total += coefs[step] * t
                 pq[m] = t
                 aq[m] = total
         i += 8
