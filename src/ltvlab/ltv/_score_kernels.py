@@ -3,16 +3,17 @@
 The scoring engine (:mod:`ltvlab.ltv.engine`) hands :func:`score_block` a block of distinct summary rows and the
 posterior draws; compiled passes (Numba, parallel on the machine's cores) return, per row, the mean and the
 5/50/95% quantiles over draws of each quantity, without forming a draws x rows array. Quantiles are NumPy's
-default ("linear") rule, exactly: the needed order statistics of a row's draws are found by one pass that copies
-the values inside brackets read off a sorted sample of the draws, and a selection inside each bracket.
+default ("linear") rule, exactly: the needed order statistics of a row's draws are bracketed by adjacent values
+of a sorted sample of the draws (counting passes narrow the brackets by bisection), then one pass copies the draws
+inside the brackets and a selection there finds them.
 
 Work is shared wherever the formulas allow. Alive at ``T`` the future of a customer depends on ``(x, T)`` only
 (memorylessness), so expected purchases are ``P(alive) x R(t; x, T)``. Rows are ordered by (cell, x, T, t_x)
 and cut into blocks; per block and draw (parallel over draws) the logarithms of ``alpha + tau`` (and ``beta +
-tau``) are taken once per distinct (cell, tau) over the block's T and t_x values, the horizon terms once per
-(cell, T), and then, per (cell, x), one power series of the Gauss hypergeometric function with shared
+tau``) are taken once per distinct (cell, tau) over the block's T, t_x and T + horizon values, the horizon terms
+once per (cell, T), and then, per (cell, x), one power series of the Gauss hypergeometric function with shared
 coefficients is summed at all of that group's points -- every (T, horizon) for the BG/NBD-type ``R`` and every
-T and t_x for the Pareto/NBD P(alive) term -- each point stopping when its own terms are negligible. The
+T and t_x for the Pareto/NBD P(alive) term -- each point summed at least until its own terms are negligible. The
 tables hold, per (cell, x, T) and draw, ``R``, its discounted increments and the T part of the death odds, and
 per (cell, x, t_x) the t_x part, both in linear space scaled so that P(alive) per row and draw is one division;
 where those scaled numbers would underflow (hundreds of purchases) the draw takes the log-space formula, and
