@@ -143,10 +143,8 @@ def _bgnbd_fused_pt(data: TVCData, params: dict, e_a, stat, gamma, purchase: lis
     :func:`tvc_row_terms`."""
     grouped, (g_seg, g_x, row_group) = _grouped_terms_pt(data, BGNBD.kind_name, params, gamma, purchase)
     a, b = params["a"][g_seg], params["b"][g_seg]
-    log_ratio = (pt.log(a) - pt.log(b + np.maximum(g_x, 1.0) - 1.0))[
-        data_variable(row_group, "tvc_row_group")
-    ]
-    return grouped + tvc_row_terms(params["r"], params["alpha"], e_a, stat, log_ratio, data)
+    log_ratio = pt.log(a) - pt.log(b + np.maximum(g_x, 1.0) - 1.0)
+    return grouped + tvc_row_terms(params["r"], params["alpha"], e_a, stat, log_ratio, row_group, data)
 
 
 # --- shared pieces -----------------------------------------------------------------------------------
