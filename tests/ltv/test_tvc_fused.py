@@ -102,3 +102,21 @@ def test_pareto_nbd_graph_with_segments_static_covariates_and_weights_matches_nu
     h = 1e-6
     numeric = np.array([(exact(point + h * e) - exact(point - h * e)) / (2 * h) for e in np.eye(point.size)])
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "paretonbd"])
+def test_log_density_holds_no_row_array_as_a_constant(model):
+    # Numba will not cache a compiled function with large global arrays ("Cannot cache compiled function ... as it
+    # uses dynamic globals"), so a contact model's NUTS fit would compile anew in every process: the per-row,
+    # per-entry and per-piece arrays must reach the graph as shared variables
+    from pytensor.graph.basic import Constant, ancestors
+
+    from ltvlab.ltv.interactions.fit import TVCSpec
+
+    data = case(n=60, seed=5)
+    assert data.post.row.size and data.n_rows >= 40
+    built = TVCSpec(model=model, pooling="partial", effect_pooling="partial").build(data)
+    logp = built.logp()
+    graph = [logp, *pytensor.grad(logp, built.value_vars)]
+    sizes = [c.data.size for c in ancestors(graph) if isinstance(c, Constant)]
+    assert max(sizes) < data.n_rows, sorted(sizes)[-5:]

@@ -150,17 +150,32 @@ def _bgnbd_fused_pt(data: TVCData, params: dict, e_a, stat, gamma, purchase: lis
 # --- shared pieces -----------------------------------------------------------------------------------
 
 
-def _operational(xp, data: TVCData, table, scale, which: str):
-    """``A`` (or ``B``) at ``T`` or ``t_x`` per row: ``scale * sum_v table[segment, v] * time at v``."""
+def _operational(xp, data: TVCData, table, scale, which: str, shared=None):
+    """``A`` (or ``B``) at ``T`` or ``t_x`` per row: ``scale * sum_v table[segment, v] * time at v``; ``shared``
+    (PyTensor only) makes one shared variable per named array (:func:`_shared_arrays`)."""
     flat = table.reshape((-1,)) if xp is np else table.flatten()
-    n_values = data.values.shape[0]
-    e = flat[data.segment_code[data.exposure_row] * n_values + data.exposure_value]
+    index = data.segment_code[data.exposure_row] * data.values.shape[0] + data.exposure_value
     times = data.time_T if which == "T" else data.time_tx
     if xp is np:
-        out = np.bincount(data.exposure_row, weights=e * times, minlength=data.n_rows)
-    else:
-        out = pt.inc_subtensor(pt.zeros(data.n_rows)[data.exposure_row], e * times)
+        out = np.bincount(data.exposure_row, weights=flat[index] * times, minlength=data.n_rows)
+    else:  # shared variables, not constants (see tvc_loglik_pt)
+        e = flat[shared("exposure_index", index)]
+        rows = shared("exposure_row", data.exposure_row)
+        out = pt.inc_subtensor(pt.zeros(data.n_rows)[rows], e * shared(f"time_{which}", times))
     return out * scale
+
+
+def _shared_arrays():
+    """``shared(name, array)``: the array as one PyTensor shared variable per name (``ltvlab_tvc_<name>``), made
+    on first use, so that a graph holds each row array once (the compiled model's data are found by name)."""
+    made: dict[str, pt.TensorVariable] = {}
+
+    def shared(name: str, array: np.ndarray) -> pt.TensorVariable:
+        if name not in made:
+            made[name] = data_variable(np.asarray(array), f"tvc_{name}")
+        return made[name]
+
+    return shared
 
 
 def _effect_table(xp, effect, values: np.ndarray, positions: list[int]):
@@ -293,8 +308,12 @@ def tvc_loglik_pt(
     e_a = _effect_table(pt, gamma if gamma is not None else pt.zeros((n_seg, 0)), data.values, purchase)
     if model == BGNBD.kind_name and fused:
         return _bgnbd_fused_pt(data, params, e_a, stat, gamma, purchase)
-    a_T = _operational(pt, data, e_a, scale, "T")
-    a_tx = _operational(pt, data, e_a, scale, "tx")
+    # the row arrays enter the graph as shared variables, not constants: Numba caches a compiled log-density
+    # only without large global arrays (see data_variable)
+    shared = _shared_arrays()
+    seg, x, weight = shared("segment", seg), shared("x", x), shared("weight", weight)
+    a_T = _operational(pt, data, e_a, scale, "T", shared)
+    a_tx = _operational(pt, data, e_a, scale, "tx", shared)
     r, alpha = params["r"][seg], params["alpha"][seg]
     if model == BGNBD.kind_name:  # the plain graph, kept row by row as the reference of the fused kernel
         linear = x * stat
@@ -306,31 +325,38 @@ def tvc_loglik_pt(
     dropout = dropout or []
     delta = params.get("delta")
     e_b = _effect_table(pt, delta if delta is not None else pt.zeros((n_seg, 0)), data.values, dropout)
-    b_T = _operational(pt, data, e_b, 1.0, "T")
-    b_tx = _operational(pt, data, e_b, 1.0, "tx")
+    b_T = _operational(pt, data, e_b, 1.0, "T", shared)
+    b_tx = _operational(pt, data, e_b, 1.0, "tx", shared)
     s, beta = params["s"][seg], params["beta"][seg]
     alive = -(r + x) * pt.log(alpha + a_T) - s * pt.log(beta + b_T)
     post = data.post
     if not post.row.size:
         return grouped + pt.sum(weight * alive)
-    i = post.row
-    idx = seg[i] * data.values.shape[0] + post.value
+    first_np = _first_of_run(post.row)
+    starts = first_np == np.arange(post.row.size)  # each row's first piece
+    has_np = np.zeros(data.n_rows, bool)
+    has_np[post.row] = True
+    i = shared("post_row", post.row)
+    idx = shared("post_index", data.segment_code[post.row] * data.values.shape[0] + post.value)
+    length = shared("post_length", post.length)
+    first = shared("post_first", first_np)
+    has = shared("post_has", has_np)
     a_k = e_a.flatten()[idx] * scale[i]
     b_k = e_b.flatten()[idx]
-    first = _first_of_run(i)
-    da, db = a_k * post.length, b_k * post.length
+    da, db = a_k * length, b_k * length
     ca, cb = pt.cumsum(da) - da, pt.cumsum(db) - db
     P = alpha[i] + a_tx[i] + ca - ca[first]
     Q = beta[i] + b_tx[i] + cb - cb[first]
     s_i = s[i]
     log_piece = -s_i * pt.log(b_k / a_k) + log_piece_integral_pt(
-        P, Q * a_k / b_k, a_k * post.length, r[i] + x[i], s_i + 1.0
+        P, Q * a_k / b_k, a_k * length, r[i] + x[i], s_i + 1.0
     )
     # log-sum-exp per row: pieces of a row are bounded by the row's first piece's log-value shift
-    has = np.zeros(data.n_rows, bool)
-    has[i] = True
     shift = pt.zeros(data.n_rows)
-    shift = pt.set_subtensor(shift[i[first == np.arange(i.size)]], log_piece[first == np.arange(i.size)])
+    shift = pt.set_subtensor(
+        shift[shared("post_start_row", post.row[starts])],
+        log_piece[shared("post_start", np.flatnonzero(starts))],
+    )
     summed = pt.inc_subtensor(pt.zeros(data.n_rows)[i], pt.exp(log_piece - shift[i]))
     log_dead = shift + pt.log(pt.switch(has, summed, 1.0))
     dead = pt.log(s) + log_dead
