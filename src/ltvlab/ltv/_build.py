@@ -202,6 +202,18 @@ def run_map(model: pm.Model, seed: int, maxeval: int = 50_000) -> tuple[dict[str
     """MAP point (including deterministics), whether the optimiser converged, and its message."""
     with model:
         point, result = pm.find_MAP(seed=seed, progressbar=False, maxeval=maxeval, return_raw=True)
+        if str(getattr(result, "message", "")).startswith("ABNORMAL"):
+            # L-BFGS-B's line search found no decrease along the direction its curvature memory gave; one restart
+            # from that point with the memory cleared tells a stalled search (it then converges) from a real failure
+            start = {v.name: point[v.name] for v in model.value_vars}
+            point, result = pm.find_MAP(
+                start=start,
+                seed=seed,
+                progressbar=False,
+                maxeval=maxeval,
+                return_raw=True,
+                include_transformed=True,
+            )
     converged = bool(getattr(result, "success", True))
     message = str(getattr(result, "message", ""))
     values = {k: np.asarray(v, dtype=float) for k, v in point.items()}
