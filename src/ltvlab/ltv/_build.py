@@ -200,20 +200,13 @@ def free_and_theta_names(
 
 def run_map(model: pm.Model, seed: int, maxeval: int = 50_000) -> tuple[dict[str, np.ndarray], bool, str]:
     """MAP point (including deterministics), whether the optimiser converged, and its message."""
+    options = {"seed": seed, "progressbar": False, "maxeval": maxeval, "return_raw": True}
     with model:
-        point, result = pm.find_MAP(seed=seed, progressbar=False, maxeval=maxeval, return_raw=True)
+        point, result = pm.find_MAP(**options)
         if str(getattr(result, "message", "")).startswith("ABNORMAL"):
             # L-BFGS-B's line search found no decrease along the direction its curvature memory gave; one restart
             # from that point with the memory cleared tells a stalled search (it then converges) from a real failure
-            start = {v.name: point[v.name] for v in model.value_vars}
-            point, result = pm.find_MAP(
-                start=start,
-                seed=seed,
-                progressbar=False,
-                maxeval=maxeval,
-                return_raw=True,
-                include_transformed=True,
-            )
+            point, result = pm.find_MAP(start={v.name: point[v.name] for v in model.value_vars}, **options)
     converged = bool(getattr(result, "success", True))
     message = str(getattr(result, "message", ""))
     values = {k: np.asarray(v, dtype=float) for k, v in point.items()}

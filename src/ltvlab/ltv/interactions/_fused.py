@@ -12,8 +12,8 @@ log(b + x - 1)``, one value per ``(segment, x)`` group), ``ell_i = -r log(alpha 
 As a PyTensor graph this is a gather and a scatter-add over every exposure entry for the value, and as many
 again for the gradient; :class:`TVCRowTerms` does value and gradient with respect to ``r``, ``alpha`` (per
 segment), ``E`` (per segment and value), ``s`` (per row) and ``c`` (per group) in one loop compiled by Numba.
-Value and gradient are tested against the exact NumPy likelihood and finite
-differences (``tests/ltv/test_tvc_fused.py``).
+Value and gradient are tested against the exact NumPy likelihood and finite differences
+(``tests/ltv/test_tvc_fused.py``).
 """
 
 from __future__ import annotations
