@@ -580,7 +580,7 @@ def _below3(v, s0, s1, s2):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True)
-def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
+def _three_quantiles(v, buf, sample, scratch, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
     """Three linear-interpolation quantiles of ``v`` (finite values) into ``out[col + 1 : col + 4]``.
 
     ``sample`` is a sorted sample of ``v`` (so each of its values occurs in ``v``). For each quantile a window
@@ -589,22 +589,26 @@ def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: 
     sample value ``s``. ``below(s) <= q_lo`` puts ``v_(q_lo) >= s``; ``below(s) >= q_hi`` puts ``v_(q_hi) <= s``
     (``s`` itself is in ``v``), and one of the two always holds, so the window shrinks until the pair of order
     statistics lies between two adjacent sample values (a window end that turns out wrong is replaced by the
-    next sample value out, or by -inf / +inf). One pass then counts the values equal to either end and copies
-    those strictly between them (about ``n / len(sample)``) to ``buf``, where the order statistics are
-    selected; point masses at an end (ties) are never copied. ``buf`` holds ``3 * v.size`` numbers.
+    next sample value out, or by -inf / +inf). One pass then counts, for the three quantiles at once, the values
+    equal to either end and copies those strictly between them (about ``n / len(sample)``) to ``buf``, where the
+    order statistics are selected; point masses at an end (ties) are never copied. ``buf`` holds
+    ``_buffer_size(v.size)`` numbers (the sample at ``3 * v.size``), ``scratch`` 24 integers.
     """
     n = v.size
     size = sample.size
-    a = np.empty(3, dtype=np.int64)  # sample index with below(sample[a]) <= q_lo (-1: -inf)
-    b = np.empty(3, dtype=np.int64)  # sample index with below(sample[b]) >= q_hi (size: +inf)
-    below_a = np.zeros(3, dtype=np.int64)
-    state = np.zeros(3, dtype=np.int64)  # 0: check a, 1: check b, 2: bisect, 3: done
-    probe = np.zeros(3, dtype=np.int64)
+    a = scratch[0:3]  # sample index with below(sample[a]) <= q_lo (-1: -inf)
+    b = scratch[3:6]  # sample index with below(sample[b]) >= q_hi (size: +inf)
+    below_a = scratch[6:9]
+    state = scratch[9:12]  # 0: check a, 1: check b, 2: bisect, 3: done
+    probe = scratch[12:15]
     for i in range(3):
         share = (q_lo[i] + 0.5) / n
         half = _BRACKET_SD * np.sqrt(size * share * (1.0 - share)) + 1.0
         a[i] = max(-1, int(np.floor(size * q_lo[i] / n - half)))
         b[i] = min(size, int(np.ceil(size * (q_hi[i] + 1) / n + half)))
+        below_a[i] = 0
+        state[i] = 0
+        probe[i] = 0
     while True:
         busy = 0
         for i in range(3):
@@ -644,20 +648,56 @@ def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: 
                     a[i], below_a[i] = probe[i], below
                 if below >= q_hi[i]:
                     b[i] = probe[i]
+    lo0 = sample[a[0]] if a[0] >= 0 else -np.inf
+    lo1 = sample[a[1]] if a[1] >= 0 else -np.inf
+    lo2 = sample[a[2]] if a[2] >= 0 else -np.inf
+    hi0 = sample[b[0]] if b[0] < size else np.inf
+    hi1 = sample[b[1]] if b[1] < size else np.inf
+    hi2 = sample[b[2]] if b[2] < size else np.inf
+    # the values equal to each lower end are counted (one vectorised pass); those strictly inside any bracket
+    # are copied in one stream (branch-free: every value is stored, the end advances when it is inside), then
+    # dealt to the three brackets' regions of buf
+    at0 = at1 = at2 = 0
+    for j in range(n):
+        value = v[j]
+        at0 += value == lo0
+        at1 += value == lo1
+        at2 += value == lo2
+    stage = 3 * n + _SAMPLE
+    copied = stage
+    for j in range(n):
+        value = v[j]
+        buf[copied] = value
+        copied += (
+            ((value > lo0) & (value < hi0))
+            | ((value > lo1) & (value < hi1))
+            | ((value > lo2) & (value < hi2))
+        )
+    in0, in1, in2 = 0, n, 2 * n
+    for j in range(
+        stage, copied
+    ):  # brackets may overlap (nearby quantiles): a value goes to each it is inside
+        value = buf[j]
+        if value > lo0 and value < hi0:
+            buf[in0] = value
+            in0 += 1
+        if value > lo1 and value < hi1:
+            buf[in1] = value
+            in1 += 1
+        if value > lo2 and value < hi2:
+            buf[in2] = value
+            in2 += 1
     for i in range(3):
-        lo_val = sample[a[i]] if a[i] >= 0 else -np.inf
-        hi_val = sample[b[i]] if b[i] < size else np.inf
+        if i == 0:
+            lo_val, hi_val, inside, at_lo = lo0, hi0, in0, at0
+        elif i == 1:
+            lo_val, hi_val, inside, at_lo = lo1, hi1, in1, at1
+        else:
+            lo_val, hi_val, inside, at_lo = lo2, hi2, in2, at2
+        start = i * n
         if lo_val == hi_val:  # both order statistics equal this value
             out[col + 1 + i] = lo_val
             continue
-        start = i * n
-        inside = start
-        at_lo = 0
-        for j in range(n):
-            value = v[j]
-            at_lo += value == lo_val
-            buf[inside] = value
-            inside += (value > lo_val) & (value < hi_val)
         # ranks among the copied values (below them: at lo_val; past them: at hi_val)
         m = inside - start
         r0 = q_lo[i] - below_a[i] - at_lo
@@ -684,14 +724,39 @@ def _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col):  # pragma: 
 
 
 _SAMPLE = 32  # sample of the draws whose order statistics bracket each quantile
+_INT_SCRATCH = 24  # integers of scratch a summary takes
+_LANES = 8  # partial sums of a mean (independent additions, so the loop vectorises)
+
+
+@nb.njit(cache=True)
+def _buffer_size(n):  # pragma: no cover - compiled
+    """Numbers of float scratch a summary of ``n`` values takes: three brackets, the sample, a staging copy."""
+    return 4 * n + _SAMPLE
+
+
+@nb.njit(cache=True)
+def _sum(v):  # pragma: no cover - compiled
+    """Sum of ``v`` in ``_LANES`` interleaved partial sums (pairwise at the end)."""
+    n = v.size
+    acc = np.zeros(_LANES)
+    full = n - n % _LANES
+    for i in range(0, full, _LANES):
+        for k in range(_LANES):
+            acc[k] += v[i + k]
+    total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    for i in range(full, n):
+        total += v[i]
+    return total
+
+
 _BRACKET_SD = 2.5  # half-width of a bracket in binomial standard deviations of the sample rank
 
 
 @nb.njit(cache=True)
-def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
+def _summarise_into(v, buf, scratch, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
     """Mean and linear-interpolation quantiles of ``v`` into ``out[col], out[col + 1 ..]``.
 
-    ``buf`` is scratch of ``3 * v.size + 32`` numbers; ``v`` may be reordered. Returns False (quantiles NaN) when
+    ``buf`` is scratch of ``_buffer_size(v.size)`` numbers and ``scratch`` of 24 integers; ``v`` may be reordered. Returns False (quantiles NaN) when
     the sum is not finite. Quantile ``i`` is ``v``'s order statistics ``q_lo[i]``, ``q_hi[i]`` interpolated
     (NumPy's default rule). With more than 256 values the order statistics are bracketed by a sorted strided
     sample of 32 values: for three quantiles (the engine's) the brackets are narrowed to adjacent sample values
@@ -700,9 +765,7 @@ def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no co
     and a bracket that misses falls back to selection in ``v``.
     """
     n = v.size
-    total = 0.0
-    for i in range(n):
-        total += v[i]
+    total = _sum(v)
     out[col] = total / n
     nq = q_lo.size
     if not np.isfinite(total):
@@ -728,7 +791,7 @@ def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no co
             m -= 1
         sample[m + 1] = key
     if nq == 3:  # the engine's 5/50/95%
-        _three_quantiles(v, buf, sample, q_lo, q_hi, q_gamma, out, col)
+        _three_quantiles(v, buf, sample, scratch, q_lo, q_hi, q_gamma, out, col)
         return True
     fallback = False
     for i in range(nq):
@@ -757,7 +820,8 @@ def _summarise_into(v, buf, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no co
 @nb.njit(cache=True)
 def _summarise(v, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
     """:func:`_summarise_into` with its own scratch (``v`` is reordered)."""
-    return _summarise_into(v, np.empty(3 * v.size + _SAMPLE), ks, q_lo, q_hi, q_gamma, out, col)
+    scratch = np.empty(_INT_SCRATCH, dtype=np.int64)
+    return _summarise_into(v, np.empty(_buffer_size(v.size)), scratch, ks, q_lo, q_hi, q_gamma, out, col)
 
 
 # ------------------------------------------------------------------------------------------------ rows
@@ -821,7 +885,8 @@ def _rows(
         alive = np.empty(n_draws)
         purchases = np.empty(n_draws)
         value = np.empty(n_draws)
-        buf = np.empty(3 * n_draws + _SAMPLE)
+        buf = np.empty(_buffer_size(n_draws))
+        scratch = np.empty(_INT_SCRATCH, dtype=np.int64)
         for i in range(chunk * _ROW_CHUNK, min(n_rows, (chunk + 1) * _ROW_CHUNK)):
             c, e, f = row_cell[i], row_e[i], row_f[i]
             xi = x[i]
@@ -862,11 +927,15 @@ def _rows(
                     denom = sp[j] * xi + sq[j] - 1.0
                     spend = sp[j] * (sg[j] + xi * m) / denom if denom > 0 else np.inf
                     value[j] = alive[j] * disc[j] * spend
-            if bits & 1 and not _summarise_into(alive, buf, ks, q_lo, q_hi, q_gamma, out[i], 0):
+            if bits & 1 and not _summarise_into(alive, buf, scratch, ks, q_lo, q_hi, q_gamma, out[i], 0):
                 bad[i] |= 1
-            if bits & 2 and not _summarise_into(purchases, buf, ks, q_lo, q_hi, q_gamma, out[i], n_stats):
+            if bits & 2 and not _summarise_into(
+                purchases, buf, scratch, ks, q_lo, q_hi, q_gamma, out[i], n_stats
+            ):
                 bad[i] |= 2
-            if bits & 4 and not _summarise_into(value, buf, ks, q_lo, q_hi, q_gamma, out[i], 2 * n_stats):
+            if bits & 4 and not _summarise_into(
+                value, buf, scratch, ks, q_lo, q_hi, q_gamma, out[i], 2 * n_stats
+            ):
                 bad[i] |= 4
 
 
