@@ -178,12 +178,22 @@ def _shapes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "reverse sorted": np.sort(rng.gamma(2.0, 1.0, size=n))[::-1].copy(),
         "4% at 1e300": np.where(rng.random(n) < 0.04, 1e300, rng.random(n)),
         "constant": np.full(n, 2.5),
+        # period 31 (the sample's stride at 1,000 draws): every sampled value is the same, brackets are wide
+        "periodic": (np.arange(n) % 31).astype(float) + 0.5 * (np.arange(n) % 2),
     }
 
 
 @pytest.mark.parametrize("n", [257, 1000, 1001, 4000])
 @pytest.mark.parametrize(
-    "quantiles", [QUANTILES, (0.95, 0.05, 0.5), (0.0, 0.5, 1.0), (0.025, 0.975), (0.1, 0.25, 0.5, 0.75, 0.9)]
+    "quantiles",
+    [
+        QUANTILES,
+        (0.95, 0.05, 0.5),
+        (0.0, 0.5, 1.0),
+        (0.49, 0.5, 0.51),  # brackets that overlap: values shared by two or three of them
+        (0.025, 0.975),
+        (0.1, 0.25, 0.5, 0.75, 0.9),
+    ],
 )
 def test_quantiles_of_awkward_draws_equal_numpy(n, quantiles):
     # the three-quantile bisection (the engine's path) and the general bracket path, on draws whose sorted sample
