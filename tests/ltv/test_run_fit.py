@@ -1,4 +1,4 @@
-"""nutpie samples with one BLAS thread; the MAP optimiser restarts once after a stalled line search."""
+"""Chains side by side (nutpie, PyMC with 2 cores) sample with one BLAS thread each; the MAP optimiser restarts once after a stalled line search."""
 
 from __future__ import annotations
 
@@ -29,7 +29,30 @@ def test_nutpie_samples_with_one_blas_thread_and_restores_the_setting(monkeypatc
         check_one_thread_while_sampling(seen)
 
 
-def check_one_thread_while_sampling(seen: list) -> None:
+def test_pymc_chains_side_by_side_sample_with_one_blas_thread(monkeypatch):
+    # PyMC forks one process per chain; a forked process inherits the parent's BLAS limit (checked here too)
+    import multiprocessing
+
+    seen = []
+    real_sample = pm.sample
+
+    def recording_sample(*args, **kwargs):
+        seen.append(blas_threads())
+        return real_sample(*args, **kwargs)
+
+    monkeypatch.setattr(pm, "sample", recording_sample)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert multiprocessing.get_start_method() == "fork"
+        check_one_thread_while_sampling(seen, sampler="pymc")
+        # one chain at a time keeps the machine's threads
+        seen.clear()
+        before = blas_threads()
+        check_one_thread_while_sampling(seen, sampler="pymc", cores=1, expected=before)
+
+
+def check_one_thread_while_sampling(
+    seen: list, sampler: str = "nutpie", cores: int = 2, expected: list | None = None
+) -> None:
     before = blas_threads()
     assert before and min(before) == 2, "no BLAS library with threads is loaded: the test would prove nothing"
     rng = np.random.default_rng(3)
@@ -37,11 +60,11 @@ def check_one_thread_while_sampling(seen: list) -> None:
         beta = pm.Normal("beta", 0.0, 1.0, shape=3)
         pm.Normal("y", pm.math.dot(rng.standard_normal((50, 3)), beta), 1.0, observed=rng.standard_normal(50))
     idata = _build.run_nuts(
-        model, draws=20, tune=20, chains=2, seed=1, sampler="nutpie", progressbar=False, target_accept=0.8,
-        cores=2, max_treedepth=10,
+        model, draws=20, tune=20, chains=2, seed=1, sampler=sampler, progressbar=False, target_accept=0.8,
+        cores=cores, max_treedepth=10,
     )  # fmt: skip
     assert idata.posterior["beta"].shape == (2, 20, 3)
-    assert seen == [[1] * len(before)]
+    assert seen == [[1] * len(before) if expected is None else expected]
     assert blas_threads() == before
 
 

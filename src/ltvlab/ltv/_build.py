@@ -230,7 +230,8 @@ def run_nuts(
     cores: int,
     max_treedepth: int,
 ):
-    """NUTS with PyMC's sampler or nutpie; returns arviz InferenceData."""
+    """NUTS with PyMC's sampler or nutpie; returns arviz InferenceData. Chains that run side by side sample
+    with one BLAS thread each."""
     if sampler not in ("nutpie", "pymc"):
         raise LtvlabError(f"sampler={sampler!r}: use 'nutpie' or 'pymc'")
     # nutpie's low-rank modified mass matrix learns the strong posterior correlations of BTYD parameters
@@ -249,7 +250,10 @@ def run_nuts(
             max_treedepth=max_treedepth,
         )
     extra = {"nuts": {"max_treedepth": max_treedepth}}
-    with model:
+    # PyMC runs parallel chains in forked processes, which inherit the parent's BLAS thread limit (see nutpie's
+    # below); one chain at a time may keep the machine's BLAS threads
+    limit = 1 if cores > 1 and chains > 1 else None
+    with model, threadpool_limits(limits=limit, user_api="blas"):
         return pm.sample(
             draws=draws,
             tune=tune,
