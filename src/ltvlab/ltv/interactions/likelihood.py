@@ -154,11 +154,14 @@ def _operational(xp, data: TVCData, table, scale, which: str, shared=None):
     """``A`` (or ``B``) at ``T`` or ``t_x`` per row: ``scale * sum_v table[segment, v] * time at v``; ``shared``
     (PyTensor only) makes one shared variable per named array (:func:`_shared_arrays`)."""
     flat = table.reshape((-1,)) if xp is np else table.flatten()
-    index = data.segment_code[data.exposure_row] * data.values.shape[0] + data.exposure_value
+
+    def index() -> np.ndarray:  # entry -> (segment, value) cell of the table
+        return data.segment_code[data.exposure_row] * data.values.shape[0] + data.exposure_value
+
     times = data.time_T if which == "T" else data.time_tx
     if xp is np:
-        out = np.bincount(data.exposure_row, weights=flat[index] * times, minlength=data.n_rows)
-    else:  # shared variables, not constants (see tvc_loglik_pt)
+        out = np.bincount(data.exposure_row, weights=flat[index()] * times, minlength=data.n_rows)
+    else:  # shared variables, not constants (see tvc_loglik_pt); the index is built once, by the first call
         e = flat[shared("exposure_index", index)]
         rows = shared("exposure_row", data.exposure_row)
         out = pt.inc_subtensor(pt.zeros(data.n_rows)[rows], e * shared(f"time_{which}", times))
@@ -167,12 +170,13 @@ def _operational(xp, data: TVCData, table, scale, which: str, shared=None):
 
 def _shared_arrays():
     """``shared(name, array)``: the array as one PyTensor shared variable per name (``ltvlab_tvc_<name>``), made
-    on first use, so that a graph holds each row array once (the compiled model's data are found by name)."""
+    on first use, so that a graph holds each row array once (the compiled model's data are found by name);
+    ``array`` may be a function that builds it, called only on first use."""
     made: dict[str, pt.TensorVariable] = {}
 
-    def shared(name: str, array: np.ndarray) -> pt.TensorVariable:
+    def shared(name: str, array) -> pt.TensorVariable:
         if name not in made:
-            made[name] = data_variable(np.asarray(array), f"tvc_{name}")
+            made[name] = data_variable(np.asarray(array() if callable(array) else array), f"tvc_{name}")
         return made[name]
 
     return shared
