@@ -589,9 +589,10 @@ def _three_quantiles(v, buf, sample, scratch, q_lo, q_hi, q_gamma, out, col):  #
     sample value ``s``. ``below(s) <= q_lo`` puts ``v_(q_lo) >= s``; ``below(s) >= q_hi`` puts ``v_(q_hi) <= s``
     (``s`` itself is in ``v``), and one of the two always holds, so the window shrinks until the pair of order
     statistics lies between two adjacent sample values (a window end that turns out wrong is replaced by the
-    next sample value out, or by -inf / +inf). One pass then counts, for the three quantiles at once, the values
-    equal to either end and copies those strictly between them (about ``n / len(sample)``) to ``buf``, where the
-    order statistics are selected; point masses at an end (ties) are never copied. ``buf`` holds
+    next sample value out, or by -inf / +inf). For the three quantiles at once, one pass then counts the values
+    equal to each lower end and another copies those strictly inside a bracket (about ``n / len(sample)`` per
+    bracket) to a staging area of ``buf``, from which they are dealt to each bracket's region, where the order
+    statistics are selected; point masses at an end (ties) are never copied. ``buf`` holds
     ``_buffer_size(v.size)`` numbers (the sample at ``3 * v.size``), ``scratch`` 24 integers.
     """
     n = v.size
@@ -674,9 +675,8 @@ def _three_quantiles(v, buf, sample, scratch, q_lo, q_hi, q_gamma, out, col):  #
             | ((value > lo2) & (value < hi2))
         )
     in0, in1, in2 = 0, n, 2 * n
-    for j in range(
-        stage, copied
-    ):  # brackets may overlap (nearby quantiles): a value goes to each it is inside
+    # brackets may overlap (nearby quantiles): a value goes to each bracket it is inside
+    for j in range(stage, copied):
         value = buf[j]
         if value > lo0 and value < hi0:
             buf[in0] = value
@@ -725,7 +725,6 @@ def _three_quantiles(v, buf, sample, scratch, q_lo, q_hi, q_gamma, out, col):  #
 
 _SAMPLE = 32  # sample of the draws whose order statistics bracket each quantile
 _INT_SCRATCH = 24  # integers of scratch a summary takes
-_LANES = 8  # partial sums of a mean (independent additions, so the loop vectorises)
 
 
 @nb.njit(cache=True)
@@ -736,14 +735,21 @@ def _buffer_size(n):  # pragma: no cover - compiled
 
 @nb.njit(cache=True)
 def _sum(v):  # pragma: no cover - compiled
-    """Sum of ``v`` in ``_LANES`` interleaved partial sums (pairwise at the end)."""
+    """Sum of ``v`` in eight interleaved partial sums (independent additions, so the loop pipelines; no scratch
+    array), added pairwise at the end."""
     n = v.size
-    acc = np.zeros(_LANES)
-    full = n - n % _LANES
-    for i in range(0, full, _LANES):
-        for k in range(_LANES):
-            acc[k] += v[i + k]
-    total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    full = n - n % 8
+    for i in range(0, full, 8):
+        s0 += v[i]
+        s1 += v[i + 1]
+        s2 += v[i + 2]
+        s3 += v[i + 3]
+        s4 += v[i + 4]
+        s5 += v[i + 5]
+        s6 += v[i + 6]
+        s7 += v[i + 7]
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
     for i in range(full, n):
         total += v[i]
     return total
