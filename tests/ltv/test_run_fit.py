@@ -13,41 +13,51 @@ def blas_threads() -> list[int]:
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 
+def record_blas_threads(monkeypatch, module, name: str = "sample") -> list:
+    """Replace ``module.name`` by a wrapper that records the BLAS threads it is called with."""
+    seen: list = []
+    real = getattr(module, name)
+
+    def recording(*args, **kwargs):
+        seen.append(blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    return seen
+
+
+def _child_blas_threads(queue) -> None:
+    queue.put(blas_threads())
+
+
 def test_nutpie_samples_with_one_blas_thread_and_restores_the_setting(monkeypatch):
     import nutpie
 
-    seen = []
-    real_sample = nutpie.sample
-
-    def recording_sample(*args, **kwargs):
-        seen.append(blas_threads())
-        return real_sample(*args, **kwargs)
-
-    monkeypatch.setattr(nutpie, "sample", recording_sample)
+    seen = record_blas_threads(monkeypatch, nutpie)
     # two BLAS threads outside the sampler, as on any machine with two cores or more
     with threadpool_limits(limits=2, user_api="blas"):
         check_one_thread_while_sampling(seen)
 
 
 def test_pymc_chains_side_by_side_sample_with_one_blas_thread(monkeypatch):
-    # PyMC forks one process per chain; a forked process inherits the parent's BLAS limit (checked here too)
+    # PyMC forks one process per chain (Linux), and a forked process keeps the parent's BLAS limit
     import multiprocessing
 
-    seen = []
-    real_sample = pm.sample
-
-    def recording_sample(*args, **kwargs):
-        seen.append(blas_threads())
-        return real_sample(*args, **kwargs)
-
-    monkeypatch.setattr(pm, "sample", recording_sample)
+    context = multiprocessing.get_context()
+    assert context.get_start_method() == "fork"
+    with threadpool_limits(limits=1, user_api="blas"):
+        queue = context.Queue()
+        child = context.Process(target=_child_blas_threads, args=(queue,))
+        child.start()
+        inherited = queue.get(timeout=60)
+        child.join()
+    assert inherited and set(inherited) == {1}
+    seen = record_blas_threads(monkeypatch, pm)
     with threadpool_limits(limits=2, user_api="blas"):
-        assert multiprocessing.get_start_method() == "fork"
         check_one_thread_while_sampling(seen, sampler="pymc")
         # one chain at a time keeps the machine's threads
         seen.clear()
-        before = blas_threads()
-        check_one_thread_while_sampling(seen, sampler="pymc", cores=1, expected=before)
+        check_one_thread_while_sampling(seen, sampler="pymc", cores=1, expected=blas_threads())
 
 
 def check_one_thread_while_sampling(
