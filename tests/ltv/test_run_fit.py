@@ -1,4 +1,5 @@
-"""Chains side by side (nutpie, PyMC with 2 cores) sample with one BLAS thread each; the MAP optimiser restarts once after a stalled line search."""
+"""Chains side by side (nutpie, PyMC with 2 cores) sample with one BLAS thread each; the MAP optimiser restarts
+once after a stalled line search."""
 
 from __future__ import annotations
 

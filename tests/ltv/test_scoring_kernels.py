@@ -178,7 +178,8 @@ def _shapes(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         "reverse sorted": np.sort(rng.gamma(2.0, 1.0, size=n))[::-1].copy(),
         "4% at 1e300": np.where(rng.random(n) < 0.04, 1e300, rng.random(n)),
         "constant": np.full(n, 2.5),
-        # period 31 (the sample's stride at 1,000 draws): every sampled value is the same, brackets are wide
+        # period 31 (the sample's stride at 1,000 draws): the 32 sampled values take only two values, so the
+        # brackets between them are wide
         "periodic": (np.arange(n) % 31).astype(float) + 0.5 * (np.arange(n) % 2),
     }
 

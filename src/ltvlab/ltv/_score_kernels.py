@@ -593,7 +593,7 @@ def _three_quantiles(v, buf, sample, scratch, q_lo, q_hi, q_gamma, out, col):  #
     equal to each lower end and another copies those strictly inside a bracket (about ``n / len(sample)`` per
     bracket) to a staging area of ``buf``, from which they are dealt to each bracket's region, where the order
     statistics are selected; point masses at an end (ties) are never copied. ``buf`` holds
-    ``_buffer_size(v.size)`` numbers (the sample at ``3 * v.size``), ``scratch`` 24 integers.
+    ``_buffer_size(v.size)`` numbers (the sample at ``3 * v.size``), ``scratch`` ``_INT_SCRATCH`` integers.
     """
     n = v.size
     size = sample.size
@@ -724,7 +724,7 @@ def _three_quantiles(v, buf, sample, scratch, q_lo, q_hi, q_gamma, out, col):  #
 
 
 _SAMPLE = 32  # sample of the draws whose order statistics bracket each quantile
-_INT_SCRATCH = 24  # integers of scratch a summary takes
+_INT_SCRATCH = 15  # integers of scratch a summary takes: five per-quantile state arrays of three
 
 
 @nb.njit(cache=True)
@@ -762,13 +762,13 @@ _BRACKET_SD = 2.5  # half-width of a bracket in binomial standard deviations of 
 def _summarise_into(v, buf, scratch, ks, q_lo, q_hi, q_gamma, out, col):  # pragma: no cover - compiled
     """Mean and linear-interpolation quantiles of ``v`` into ``out[col], out[col + 1 ..]``.
 
-    ``buf`` is scratch of ``_buffer_size(v.size)`` numbers and ``scratch`` of 24 integers; ``v`` may be reordered. Returns False (quantiles NaN) when
-    the sum is not finite. Quantile ``i`` is ``v``'s order statistics ``q_lo[i]``, ``q_hi[i]`` interpolated
-    (NumPy's default rule). With more than 256 values the order statistics are bracketed by a sorted strided
-    sample of 32 values: for three quantiles (the engine's) the brackets are narrowed to adjacent sample values
-    by counting passes (:func:`_three_quantiles`); otherwise each pair is found in a bracket of 2.5 binomial
-    standard deviations of the sample rank either side, by one pass over ``v`` and a selection in the bracket,
-    and a bracket that misses falls back to selection in ``v``.
+    ``buf`` is scratch of ``_buffer_size(v.size)`` numbers and ``scratch`` of ``_INT_SCRATCH`` integers; ``v`` may
+    be reordered. Returns False (quantiles NaN) when the sum is not finite. Quantile ``i`` is ``v``'s order
+    statistics ``q_lo[i]``, ``q_hi[i]`` interpolated (NumPy's default rule). With more than 256 values the order
+    statistics are bracketed by a sorted strided sample of 32 values: for three quantiles (the engine's) the
+    brackets are narrowed to adjacent sample values by counting passes (:func:`_three_quantiles`); otherwise each
+    pair is found in a bracket of 2.5 binomial standard deviations of the sample rank either side, by one pass over
+    ``v`` and a selection in the bracket, and a bracket that misses falls back to selection in ``v``.
     """
     n = v.size
     total = _sum(v)
