@@ -327,3 +327,28 @@ def test_crm_seeded_and_validated():
         generate_crm(100, model="bgbb", seed=1)
     with pytest.raises(LtvlabError, match="dates"):
         generate_crm(100, calibration_end="2021-01-01", seed=1)
+
+
+def test_written_transactions_equal_the_generated_ones(tmp_path):
+    """The streamed Parquet file holds exactly the in-memory generator's transactions, chunk after chunk."""
+    from ltvlab.data.synthetic import write_transactions
+
+    kw = {"n_segments": 3, "chunk_size": 700, "seed": 11}
+    crm = generate_crm(2000, strategies=(), experiment_strategy=None, **kw)
+    written = write_transactions(tmp_path / "tx.parquet", 2000, **kw)
+    got = pd.read_parquet(written.path)
+    segment = crm.customers.set_index("customer_id")["segment"]
+    expected = crm.transactions.assign(segment=segment.reindex(crm.transactions["customer_id"]).values)
+    assert written.n_transactions == len(expected) == len(got)
+    assert written.n_customers == 2000
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(written.segments, crm.segments)
+    assert pq_row_groups(written.path) == 3  # one per chunk: 700 + 700 + 600 customers
+    with pytest.raises(LtvlabError, match="chunk_size"):
+        write_transactions(tmp_path / "bad.parquet", 10, chunk_size=0, seed=1)
+
+
+def pq_row_groups(path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_row_groups

@@ -54,7 +54,7 @@ from ltvlab.data.synthetic_btyd import (
     simulate_gamma_gamma_transactions,
     simulate_pareto_nbd,
 )
-from ltvlab.data.synthetic_crm import SyntheticCRM, generate_crm
+from ltvlab.data.synthetic_crm import SyntheticCRM, WrittenTransactions, generate_crm, write_transactions
 from ltvlab.data.synthetic_processes import BGNBD_DATED, PARETO_NBD_DATED, DatedProcess
 from ltvlab.data.synthetic_truth import DEFAULT_STRATEGIES, HyperParameters, StrategySpec
 
@@ -66,9 +66,11 @@ __all__ = [
     "HyperParameters",
     "StrategySpec",
     "SyntheticCRM",
+    "WrittenTransactions",
     "generate_crm",
     "simulate_bgnbd",
     "simulate_gamma_gamma",
     "simulate_gamma_gamma_transactions",
     "simulate_pareto_nbd",
+    "write_transactions",
 ]

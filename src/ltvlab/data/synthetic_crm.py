@@ -15,6 +15,7 @@ import pandas as pd
 from ltvlab.data.synthetic_frames import (
     ACQUISITION_CHANNELS,
     REGIONS,
+    categorical,
     customer_ids,
     customers_frame,
     effects_frame,
@@ -95,6 +96,102 @@ def _dated_process(model: str | None) -> tuple[str, DatedProcess]:
     if process is None:
         raise LtvlabError(f"model={name!r} has no dated CRM simulator; use one of {known}")
     return name, process
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything a CRM simulation needs before its chunks are drawn (shared by :func:`generate_crm` and
+    :func:`write_transactions`, so both draw the same customers from the same seed)."""
+
+    model: str
+    process: DatedProcess
+    ctx: dict
+    segments: pd.DataFrame
+    strategies: tuple[StrategySpec, ...]
+    hyper: HyperParameters
+    n_customers: int
+    days: tuple[date, date, date, date]
+    bounds: list[int]
+    seqs: list[np.random.SeedSequence]
+
+    def chunks(self):
+        """``(lo, hi, rng)`` of each chunk of customers, in order."""
+        for lo, hi, sq in zip(self.bounds[:-1], self.bounds[1:], self.seqs, strict=True):
+            yield lo, hi, np.random.default_rng(sq)
+
+
+def _prepare(
+    n_customers,
+    *,
+    n_segments,
+    segment_sizes,
+    model,
+    dates,
+    strategies,
+    assignment,
+    experiment_strategy,
+    hyper,
+    chunk_size,
+    seed,
+) -> _Run:
+    model, process = _dated_process(model)
+    if assignment not in ("randomised", "confounded"):
+        raise LtvlabError(f"assignment={assignment!r}; use 'randomised' or 'confounded'")
+    if int(n_customers) != n_customers or n_customers < 1:
+        raise LtvlabError(f"n_customers={n_customers!r} must be a positive integer")
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise LtvlabError(f"chunk_size={chunk_size!r} must be a positive integer")
+    n_customers = int(n_customers)
+    hyper = hyper or HyperParameters()
+    strategy_specs = resolve_strategies(tuple(strategies))
+    names = [s.name for s in strategy_specs]
+    if experiment_strategy is not None and experiment_strategy not in names:
+        raise LtvlabError(f"experiment_strategy={experiment_strategy!r} is not among strategies {names}")
+    start, acquisition_end, calibration_end, holdout_end = dates
+    d_start, d_acq = _day(start, "start"), _day(acquisition_end, "acquisition_end")
+    d_cal, d_hold = _day(calibration_end, "calibration_end"), _day(holdout_end, "holdout_end")
+    if not d_start <= d_acq < d_cal < d_hold:
+        raise LtvlabError("dates must satisfy start <= acquisition_end < calibration_end < holdout_end")
+    sizes = _segment_sizes(n_customers, n_segments, segment_sizes)
+    n_seg = sizes.size
+
+    root = np.random.SeedSequence(seed)
+    truth_seq, assign_seq, chunk_seq = root.spawn(3)
+    truth_rng, assign_rng = np.random.default_rng(truth_seq), np.random.default_rng(assign_seq)
+    segments = draw_segments(process, sizes, hyper, truth_rng)
+    rate_mult, drop_mult = draw_effects(strategy_specs, n_seg, hyper, truth_rng)
+    segment_of = assign_rng.permutation(np.repeat(np.arange(n_seg, dtype=np.int16), sizes))
+    seg_params = {c: segments[c].to_numpy() for c in (*process.param_names, "p", "q", "gamma")}
+    ctx = {
+        "process": process,
+        "assignment": assignment,
+        "hyper": hyper,
+        "strategies": strategy_specs,
+        "experiment_strategy": experiment_strategy,
+        "segment_of": segment_of,
+        "seg_params": seg_params,
+        "rate_mult": rate_mult,
+        "drop_mult": drop_mult,
+        "n_segments": n_seg,
+        "acq_days": (d_acq - d_start).days + 1,
+        "cal_off": (d_cal - d_start).days,
+        "hold_off": (d_hold - d_start).days,
+        "hold_days": (d_hold - d_cal).days,
+        "acc": _Accumulator(len(strategy_specs), n_seg),
+    }
+    bounds = [*range(0, n_customers, int(chunk_size)), n_customers]
+    return _Run(
+        model=model,
+        process=process,
+        ctx=ctx,
+        segments=segments,
+        strategies=strategy_specs,
+        hyper=hyper,
+        n_customers=n_customers,
+        days=(d_start, d_acq, d_cal, d_hold),
+        bounds=bounds,
+        seqs=chunk_seq.spawn(len(bounds) - 1),
+    )
 
 
 class _Accumulator:
@@ -281,54 +378,24 @@ def generate_crm(
     seed
         Seed of everything.
     """
-    model, process = _dated_process(model)
-    if assignment not in ("randomised", "confounded"):
-        raise LtvlabError(f"assignment={assignment!r}; use 'randomised' or 'confounded'")
-    if int(n_customers) != n_customers or n_customers < 1:
-        raise LtvlabError(f"n_customers={n_customers!r} must be a positive integer")
-    n_customers = int(n_customers)
-    hyper = hyper or HyperParameters()
-    strategy_specs = resolve_strategies(tuple(strategies))
-    names = [s.name for s in strategy_specs]
-    if experiment_strategy is not None and experiment_strategy not in names:
-        raise LtvlabError(f"experiment_strategy={experiment_strategy!r} is not among strategies {names}")
-    d_start, d_acq = _day(start, "start"), _day(acquisition_end, "acquisition_end")
-    d_cal, d_hold = _day(calibration_end, "calibration_end"), _day(holdout_end, "holdout_end")
-    if not d_start <= d_acq < d_cal < d_hold:
-        raise LtvlabError("dates must satisfy start <= acquisition_end < calibration_end < holdout_end")
-    sizes = _segment_sizes(n_customers, n_segments, segment_sizes)
-    n_seg = sizes.size
-
-    root = np.random.SeedSequence(seed)
-    truth_seq, assign_seq, chunk_seq = root.spawn(3)
-    truth_rng, assign_rng = np.random.default_rng(truth_seq), np.random.default_rng(assign_seq)
-    segments = draw_segments(process, sizes, hyper, truth_rng)
-    rate_mult, drop_mult = draw_effects(strategy_specs, n_seg, hyper, truth_rng)
-    segment_of = assign_rng.permutation(np.repeat(np.arange(n_seg, dtype=np.int16), sizes))
-    seg_params = {c: segments[c].to_numpy() for c in (*process.param_names, "p", "q", "gamma")}
-    ctx = {
-        "process": process,
-        "assignment": assignment,
-        "hyper": hyper,
-        "strategies": strategy_specs,
-        "experiment_strategy": experiment_strategy,
-        "segment_of": segment_of,
-        "seg_params": seg_params,
-        "rate_mult": rate_mult,
-        "drop_mult": drop_mult,
-        "n_segments": n_seg,
-        "acq_days": (d_acq - d_start).days + 1,
-        "cal_off": (d_cal - d_start).days,
-        "hold_off": (d_hold - d_start).days,
-        "hold_days": (d_hold - d_cal).days,
-        "acc": _Accumulator(len(strategy_specs), n_seg),
-    }
-    bounds = [*range(0, n_customers, chunk_size), n_customers]
-    seqs = chunk_seq.spawn(len(bounds) - 1)
-    parts = [
-        _simulate_chunk(ctx, lo, hi, np.random.default_rng(sq))
-        for lo, hi, sq in zip(bounds[:-1], bounds[1:], seqs, strict=True)
-    ]
+    run = _prepare(
+        n_customers,
+        n_segments=n_segments,
+        segment_sizes=segment_sizes,
+        model=model,
+        dates=(start, acquisition_end, calibration_end, holdout_end),
+        strategies=strategies,
+        assignment=assignment,
+        experiment_strategy=experiment_strategy,
+        hyper=hyper,
+        chunk_size=chunk_size,
+        seed=seed,
+    )
+    model, process, ctx, segments = run.model, run.process, run.ctx, run.segments
+    strategy_specs, names, hyper = run.strategies, [s.name for s in run.strategies], run.hyper
+    n_customers, (d_start, d_acq, d_cal, d_hold) = run.n_customers, run.days
+    rate_mult, drop_mult = ctx["rate_mult"], ctx["drop_mult"]
+    parts = [_simulate_chunk(ctx, lo, hi, rng) for lo, hi, rng in run.chunks()]
 
     ids = customer_ids(n_customers)
     keys = [key for key in parts[0]["customers"] if key != "arm"]
@@ -368,5 +435,94 @@ def generate_crm(
         acquisition_end=d_acq.isoformat(),
         calibration_end=d_cal.isoformat(),
         holdout_end=d_hold.isoformat(),
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenTransactions:
+    """What :func:`write_transactions` wrote: the file, its size and the truth of its segments."""
+
+    path: str
+    n_customers: int
+    n_transactions: int
+    segments: pd.DataFrame
+    model: str
+    calibration_end: str
+    holdout_end: str
+    seed: int
+
+
+def write_transactions(
+    path,
+    n_customers: int,
+    *,
+    n_segments: int = 5,
+    segment_sizes=None,
+    model: str | None = None,
+    start: str | date = "2022-01-01",
+    acquisition_end: str | date = "2022-03-31",
+    calibration_end: str | date = "2022-12-31",
+    holdout_end: str | date = "2023-12-31",
+    hyper: HyperParameters | None = None,
+    chunk_size: int = 200_000,
+    progress: bool = False,
+    seed: int,
+) -> WrittenTransactions:
+    """The transactions of :func:`generate_crm` without strategies, streamed chunk by chunk to one Parquet file.
+
+    For data sets too large to hold as data frames (ten million customers and their 35 million transactions):
+    memory stays that of one chunk of ``chunk_size`` customers. The file has the columns of
+    ``generate_crm(...).transactions`` plus each customer's latent ``segment`` (``S01``, ...), one row group per
+    chunk, ordered by customer and date. The same arguments and seed give the same customers and transactions
+    as ``generate_crm(..., strategies=(), experiment_strategy=None)``; the customers' latent values are not
+    kept (the returned ``segments`` table is the truth a fit is checked against).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm.auto import tqdm
+
+    run = _prepare(
+        n_customers,
+        n_segments=n_segments,
+        segment_sizes=segment_sizes,
+        model=model,
+        dates=(start, acquisition_end, calibration_end, holdout_end),
+        strategies=(),
+        assignment="randomised",
+        experiment_strategy=None,
+        hyper=hyper,
+        chunk_size=chunk_size,
+        seed=seed,
+    )
+    d_start = run.days[0]
+    seg_labels = run.segments["segment"]
+    n_tx = 0
+    writer = None
+    try:
+        with tqdm(total=run.n_customers, disable=not progress, unit="customer", desc="transactions") as bar:
+            for lo, hi, rng in run.chunks():
+                part = _simulate_chunk(run.ctx, lo, hi, rng)
+                owner = part["tx"][0]
+                frame = transactions_frame(
+                    customer_ids(run.n_customers, lo, hi), [part], d_start, offset=lo
+                ).assign(segment=categorical(part["customers"]["segment"][owner - lo], seg_labels))
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(str(path), table.schema)
+                writer.write_table(table)
+                n_tx += len(frame)
+                bar.update(hi - lo)
+    finally:
+        if writer is not None:
+            writer.close()
+    return WrittenTransactions(
+        path=str(path),
+        n_customers=run.n_customers,
+        n_transactions=n_tx,
+        segments=run.segments,
+        model=run.model,
+        calibration_end=run.days[2].isoformat(),
+        holdout_end=run.days[3].isoformat(),
         seed=seed,
     )

@@ -16,9 +16,12 @@ CHANNELS = ("online", "offline")
 ARMS = ("control", "treatment")
 
 
-def customer_ids(n: int) -> np.ndarray:
+def customer_ids(n: int, lo: int = 0, hi: int | None = None) -> np.ndarray:
+    """Ids ``C0000001, ...`` of customers ``lo .. hi - 1`` of ``n`` (all of them by default)."""
     width = max(7, len(str(n)))
-    return np.char.add("C", np.char.zfill(np.arange(1, n + 1).astype(str), width))
+    return np.char.add(
+        "C", np.char.zfill(np.arange(lo + 1, (n if hi is None else hi) + 1).astype(str), width)
+    )
 
 
 def _str_ids(ids: np.ndarray, idx: np.ndarray) -> pd.Series:
@@ -29,7 +32,7 @@ def _dates(start: date, offsets: np.ndarray) -> np.ndarray:
     return (np.datetime64(start, "D") + offsets.astype("timedelta64[D]")).astype("datetime64[us]")
 
 
-def _categorical(codes: np.ndarray, labels) -> pd.Categorical:
+def categorical(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes).astype(np.int16), categories=list(labels))
 
 
@@ -39,9 +42,9 @@ def customers_frame(
     seg = cust["segment"]
     data = {
         col.CUSTOMER_ID: pd.Series(ids).astype("str"),
-        "segment": _categorical(seg, segments["segment"]),
-        "acquisition_channel": _categorical(cust["channel"], ACQUISITION_CHANNELS),
-        "region": _categorical(cust["region"], REGIONS),
+        "segment": categorical(seg, segments["segment"]),
+        "acquisition_channel": categorical(cust["channel"], ACQUISITION_CHANNELS),
+        "region": categorical(cust["region"], REGIONS),
         col.FIRST_PURCHASE: _dates(start, cust["d0"]),
         "lam": cust["lam"].astype(np.float32),
         process.dropout_column: cust["drop"].astype(np.float32),
@@ -58,14 +61,15 @@ def customers_frame(
     return pd.DataFrame(data)
 
 
-def transactions_frame(ids, parts: list[dict], start: date) -> pd.DataFrame:
+def transactions_frame(ids, parts: list[dict], start: date, offset: int = 0) -> pd.DataFrame:
+    """Transactions of ``parts``; customer ``k`` has id ``ids[k - offset]``."""
     owner, day, amount, online = (np.concatenate([p["tx"][i] for p in parts]) for i in range(4))
     return pd.DataFrame(
         {
-            col.CUSTOMER_ID: _str_ids(ids, owner),
+            col.CUSTOMER_ID: _str_ids(ids, owner - offset),
             col.DATE: _dates(start, day),
             col.AMOUNT: amount,
-            "channel": _categorical(np.where(online, 0, 1), CHANNELS),
+            "channel": categorical(np.where(online, 0, 1), CHANNELS),
         }
     )
 
@@ -76,8 +80,8 @@ def interactions_frame(ids, parts: list[dict], start: date, strategy_names) -> p
         {
             col.CUSTOMER_ID: _str_ids(ids, owner),
             col.DATE: _dates(start, day),
-            "strategy": _categorical(strat, strategy_names),
-            "channel": _categorical(np.where(online, 0, 1), CHANNELS),
+            "strategy": categorical(strat, strategy_names),
+            "channel": categorical(np.where(online, 0, 1), CHANNELS),
         }
     )
 
@@ -89,7 +93,7 @@ def experiment_frame(ids, parts, cust: dict, customers: pd.DataFrame, cal_off: i
     return pd.DataFrame(
         {
             col.UNIT_ID: customers[col.CUSTOMER_ID],
-            col.ARM: _categorical(arm.astype(np.int8), ARMS),
+            col.ARM: categorical(arm.astype(np.int8), ARMS),
             # pre-period covariates (calibration period, before the campaign starts)
             "segment": customers["segment"],
             "acquisition_channel": customers["acquisition_channel"],
