@@ -38,12 +38,15 @@ from scipy import special
 __all__ = [
     "NUMPY_FUNCS",
     "BGNBDRowTerms",
+    "GGRowTerms",
     "PNBDRowTerms",
     "RowData",
     "RowTermsOp",
     "XGroups",
     "bgnbd_rows_total",
     "data_variable",
+    "gg_row_terms",
+    "gg_rows_total",
     "pnbd_rows_total",
     "row_data",
     "x_groups",
@@ -468,3 +471,76 @@ def pnbd_rows_total(params: list[np.ndarray], cell, x, t_x, T, weight, nodes, no
     data = _pnbd_inputs(cell, x, t_x, T, weight, nodes, node_weights)
     r, alpha, s, beta = (np.ascontiguousarray(v, dtype=np.float64) for v in params)
     return np.array([_pnbd_row_terms(r[d], alpha[d], s[d], beta[d], *data)[0][0] for d in range(r.shape[0])])
+
+
+# --- Gamma-Gamma ---------------------------------------------------------------------------------------------
+#
+# Per repeat buyer with x transactions of mean value m, the log density is
+# gammaln(p x + q) - gammaln(p x) - gammaln(q) + q log gamma + p x log x + (p x - 1) log m - (p x + q) log(gamma + x m).
+# All but the last term depend on the data only through x and the sum of log m over the (cell, x) group; the last
+# term, with v = x m, is what varies per row: one logarithm and one division.
+
+_GG_KERNEL_VERSION = 1  # bumped whenever the Gamma-Gamma kernel changes (as _KERNEL_VERSION)
+
+
+@numba.njit(nogil=True, cache=True)
+def _gg_row_terms(p, q, gamma, cell, x, v, weight):
+    """``-sum weight (p x + q) log(gamma + v)`` over rows and its gradient with respect to ``p``, ``q``, ``gamma``."""
+    n_cells = p.shape[0]
+    d_p = np.zeros(n_cells)
+    d_q = np.zeros(n_cells)
+    d_gamma = np.zeros(n_cells)
+    total = 0.0
+    for i in range(x.shape[0]):
+        c = cell[i]
+        w = weight[i]
+        u = gamma[c] + v[i]
+        log_u = np.log(u)
+        k = p[c] * x[i] + q[c]
+        total -= w * k * log_u
+        d_p[c] -= w * x[i] * log_u
+        d_q[c] -= w * log_u
+        d_gamma[c] -= w * k / u
+    out = np.empty(1)
+    out[0] = total
+    return out, d_p, d_q, d_gamma
+
+
+class GGRowTerms(RowTermsOp):
+    """``(p[C], q[C], gamma[C], cell, x, v, weight) -> (total[1], d_p[C], d_q[C], d_gamma[C])``: the Gamma-Gamma
+    term that varies per row, ``-(p x + q) log(gamma + v)`` with ``v = x m``, summed with the rows' weights."""
+
+    n_params = 3
+    kernel = staticmethod(_gg_row_terms)
+
+
+@register_funcify_default_op_cache_key(GGRowTerms)
+def _numba_gg_row_terms(op, node, **kwargs):
+    @numba.njit
+    def row_terms(p, q, gamma, cell, x, v, weight):
+        return _gg_row_terms(p, q, gamma, cell, x, v, weight)
+
+    return row_terms, _GG_KERNEL_VERSION
+
+
+def _gg_inputs(cell, x, v, weight) -> list[np.ndarray]:
+    return [
+        np.ascontiguousarray(cell, dtype=np.int64),
+        *(np.ascontiguousarray(a, dtype=np.float64) for a in (x, v, weight)),
+    ]
+
+
+def gg_row_terms(p, q, gamma, cell, x, v, weight) -> pt.TensorVariable:
+    """Scalar weighted sum of the per-row Gamma-Gamma term (parameters per cell; ``cell`` of each row)."""
+    data = _gg_inputs(cell, x, v, weight)
+    names = ("row_cell", "row_x", "row_spend", "row_weight")
+    params = [pt.atleast_1d(a) for a in (p, q, gamma)]
+    return GGRowTerms()(*params, *(data_variable(a, n) for a, n in zip(data, names, strict=True)))[0][0]
+
+
+def gg_rows_total(params: list[np.ndarray], cell, x, v, weight) -> np.ndarray:
+    """The weighted sum of the per-row Gamma-Gamma term at each draw: ``params`` are ``p, q, gamma``, each
+    ``(draws, cells)``; returns ``(draws,)``."""
+    data = _gg_inputs(cell, x, v, weight)
+    p, q, gamma = (np.ascontiguousarray(a, dtype=np.float64) for a in params)
+    return np.array([_gg_row_terms(p[d], q[d], gamma[d], *data)[0][0] for d in range(p.shape[0])])
