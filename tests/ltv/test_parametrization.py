@@ -94,6 +94,61 @@ def test_laplace_sd_matches_the_spread_of_estimates_over_simulated_datasets() ->
     assert np.all(np.abs(z) < 4), z
 
 
+@pytest.mark.parametrize("model", ["bgnbd", "paretonbd", "gamma_gamma"])
+def test_laplace_is_each_segments_own_maximum_and_curvature(model) -> None:
+    """All segments are maximised in one problem through the model's compiled likelihood; each segment's mode and
+    sds must be those of its own plain NumPy likelihood maximised alone (BFGS on function values) with the
+    curvature from second differences of that likelihood."""
+    from scipy import optimize
+
+    from ltvlab.data.synthetic import simulate_gamma_gamma, simulate_pareto_nbd
+    from ltvlab.ltv import GammaGamma, ParetoNBD
+    from ltvlab.ltv._parametrize import REGULARISER_SD
+
+    summary = _summary(800)
+    if model == "paretonbd":
+        sims = [
+            simulate_pareto_nbd(800, r=0.5 + 0.1 * k, alpha=6.0, s=0.6, beta=10.0, T=40.0, seed=k)
+            for k in range(3)
+        ]
+        summary = pd.concat([sim.assign(seg=f"s{k}") for k, sim in enumerate(sims)], ignore_index=True)
+    if model == "gamma_gamma":
+        x = np.random.default_rng(4).poisson(2.0, len(summary)) + 1
+        spend = simulate_gamma_gamma(x, p=6.0, q=3.5, gamma=15.0, seed=4)
+        summary = summary.assign(x=x, monetary=spend["monetary"].to_numpy())
+    spec = {"bgnbd": BGNBD, "paretonbd": ParetoNBD, "gamma_gamma": GammaGamma}[model](
+        pooling="partial", segment="seg"
+    )
+    prepared = spec.prepare(summary)
+    priors = resolve_priors(spec.kind, spec.priors, prepared.values)
+    modes, sds = segment_laplace(spec.kind, prepared.rows, priors)
+    kind, rows = spec.kind, prepared.rows
+    centres = np.array([priors.normal[name][0] for name in kind.param_names])
+    offsets = np.asarray(kind.offsets)
+    for s in range(len(rows.segments)):
+        mine = rows.segment_code == s
+        columns = [rows.values[c][mine] for c in kind.data_columns]
+
+        def negative(eta, columns=columns, weight=rows.weight[mine]):
+            ll = kind.loglik(*columns, *(np.full(weight.size, t) for t in offsets + np.exp(eta)))
+            return -float(weight @ ll) + 0.5 * float(np.sum(((eta - centres) / REGULARISER_SD) ** 2))
+
+        alone = optimize.minimize(negative, centres, method="BFGS", options={"gtol": 1e-8}).x
+        np.testing.assert_allclose(modes[s], alone, atol=2e-4)
+        h, k = 1e-3, alone.size
+        hess = np.empty((k, k))
+        for i in range(k):
+            for j in range(k):
+                ei, ej = np.eye(k)[i] * h, np.eye(k)[j] * h
+                hess[i, j] = (
+                    negative(alone + ei + ej)
+                    - negative(alone + ei - ej)
+                    - negative(alone - ei + ej)
+                    + negative(alone - ei - ej)
+                ) / (4 * h * h)
+        np.testing.assert_allclose(sds[s], np.sqrt(np.diag(np.linalg.inv(hess))), rtol=2e-3)
+
+
 def test_unknown_parametrization_is_refused() -> None:
     with pytest.raises(LtvlabError, match="parametrization"):
         BGNBD(pooling="partial", segment="seg", parametrization="centred")

@@ -162,19 +162,26 @@ def build_model(
                     sign * pt.dot(z[:, covariates.positions(which)], coef)
                 )
         thetas = [cell_params[name] for name in kind.param_names]
-        if kind.total_loglik_pt is not None:  # the model's own (faster) builder, e.g. BG/NBD's fused kernel
-            total = kind.total_loglik_pt(data, thetas, codes)
-        else:
-            columns = [data_variable(data.values[c], f"row_{c}") for c in kind.data_columns]
-            if pooling == "complete" and covariates is None:
-                per_row = [theta[0] for theta in thetas]  # one parameter set: broadcast scalars, no gather
-            else:
-                cell = data_variable(np.asarray(codes, dtype=np.int64), "row_cell")
-                per_row = [theta[cell] for theta in thetas]
-            loglik = kind.loglik_pt(*columns, *per_row)
-            total = pt.sum(data_variable(data.weight, "row_weight") * loglik)
-        pm.Potential("loglik", total)
+        one_cell = pooling == "complete" and covariates is None
+        pm.Potential("loglik", total_loglik(kind, data, thetas, codes, one_cell=one_cell))
     return model
+
+
+def total_loglik(
+    kind: ModelDef, data: Compressed, thetas: list, codes: np.ndarray, *, one_cell: bool = False
+) -> pt.TensorVariable:
+    """The weighted log-likelihood of the rows ``data`` as a PyTensor scalar: ``thetas`` are the parameter vectors
+    per cell and ``codes`` the cell of each row (``one_cell``: a single parameter set, broadcast as scalars)."""
+    if kind.total_loglik_pt is not None:  # the model's own (faster) builder, e.g. BG/NBD's fused kernel
+        return kind.total_loglik_pt(data, thetas, codes)
+    columns = [data_variable(data.values[c], f"row_{c}") for c in kind.data_columns]
+    if one_cell:
+        per_row = [theta[0] for theta in thetas]  # no gather
+    else:
+        cell = data_variable(np.asarray(codes, dtype=np.int64), "row_cell")
+        per_row = [theta[cell] for theta in thetas]
+    loglik = kind.loglik_pt(*columns, *per_row)
+    return pt.sum(data_variable(data.weight, "row_weight") * loglik)
 
 
 def covariate_cells(
