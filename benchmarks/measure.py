@@ -221,14 +221,18 @@ def score(*, fit_path: str, summary: str, draws: int, chunk_rows: int = 2048) ->
     }
 
 
-def duckdb_parquet_summary(parquet: str) -> tuple[pd.DataFrame, Any]:
+def duckdb_parquet_summary(
+    parquet: str, *, merge_same_day: bool = True, memory_limit: str | None = None
+) -> tuple[pd.DataFrame, Any]:
     """The synthetic benchmark's customer summary of Parquet file(s) ``parquet`` (a path or glob), computed by
-    DuckDB on a view ``tx`` of them; returns the summary and the DuckDB connection."""
+    DuckDB on a view ``tx`` of them (``memory_limit``: DuckDB's, e.g. ``"2GB"``; its default is 80% of RAM);
+    returns the summary and the DuckDB connection."""
     import duckdb
 
     from ltvlab.features import customer_summary
 
-    con = duckdb.connect()
+    con = duckdb.connect(config={} if memory_limit is None else {"memory_limit": memory_limit})
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE VIEW tx AS SELECT * FROM read_parquet('{parquet}')")
     result = customer_summary(
         "tx",
@@ -236,6 +240,7 @@ def duckdb_parquet_summary(parquet: str) -> tuple[pd.DataFrame, Any]:
         holdout_end=SYNTH_HOLDOUT_END,
         unit="W",
         segment_cols=("segment",),
+        merge_same_day=merge_same_day,
         con=con,
     )
     return result, con
