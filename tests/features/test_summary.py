@@ -98,3 +98,30 @@ def test_missing_column_is_named() -> None:
     tx = _tx([("a", "2020-01-01", 1.0)]).drop(columns=col.AMOUNT)
     with pytest.raises(LtvlabError, match="amount"):
         customer_summary(tx, calibration_end="2020-01-31")
+
+
+def test_summary_frame_is_what_duckdb_df_gives(cdnow_sample_transactions: pd.DataFrame) -> None:
+    """The summary is collected through Arrow (less memory than ``.df()``); it must be the same frame, dtypes
+    included, as DuckDB's own ``.df()`` of the same statement, with and without holdout and segment columns."""
+    from datetime import date
+
+    import duckdb
+
+    from ltvlab.features.summary import collect, summary_sql
+
+    tx = cdnow_sample_transactions.assign(cohort=lambda d: d["customer_id"].astype(str).str[-1])
+    con = duckdb.connect()
+    con.register("tx", tx)
+    for holdout, segments in ((None, ()), (date(1998, 6, 30), ("cohort",))):
+        sql = summary_sql(
+            "tx",
+            calibration_end=date(1997, 9, 30),
+            holdout_end=holdout,
+            unit_days=7,
+            merge_same_day=True,
+            segment_cols=segments,
+        )
+        expected = con.sql(sql).df()
+        got = collect(con.sql(sql))
+        assert len(got) == 2357
+        pd.testing.assert_frame_equal(got, expected)
