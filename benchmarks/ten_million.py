@@ -30,9 +30,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # measure.py: the benchmarks' summary and the sampler's own time
 
@@ -42,26 +39,6 @@ def peak_rss_mib() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024
-
-
-def coverage(fit, truth: pd.DataFrame, names: tuple[str, ...]) -> dict[str, float]:
-    """Central 90% interval coverage of the segment parameters and the |z| of their posterior means."""
-    draws = fit.draws()
-    truth = truth.set_index("segment")
-    hits, z = [], []
-    for name in names:
-        for s, seg in enumerate(fit.segments):
-            values = draws[name][:, s]
-            true = float(truth.loc[seg, name])
-            lo, hi = np.quantile(values, [0.05, 0.95])
-            hits.append(bool(lo <= true <= hi))
-            z.append(float((values.mean() - true) / values.std(ddof=1)))
-    return {
-        "n_checks": len(hits),
-        "coverage_90": float(np.mean(hits)),
-        "mean_z": float(np.mean(z)),
-        "max_abs_z": float(np.max(np.abs(z))),
-    }
 
 
 def diagnostics(fit) -> dict:
@@ -152,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     run = write_scores(purchase, spend, summary, args.out / "scores.parquet", max_draws=1000)
     stage("score", began, customers=run.n_customers, distinct_rows=run.n_unique_summaries, draws=run.n_draws)
 
+    from measure import truth_recovery
+
     total_s = time.perf_counter() - job_start
     truth = written.segments
     result = {
@@ -162,8 +141,8 @@ def main(argv: list[str] | None = None) -> None:
         "peak_rss_mib": peak_rss_mib(),
         "stages": stages,
         "truth": {
-            "bgnbd": coverage(purchase, truth, ("r", "alpha", "a", "b")),
-            "gamma_gamma": coverage(spend, truth, ("p", "q", "gamma")),
+            "bgnbd": truth_recovery(purchase, truth, ("r", "alpha", "a", "b")),
+            "gamma_gamma": truth_recovery(spend, truth, ("p", "q", "gamma")),
         },
         "fit_warnings": {"bgnbd": list(purchase.warnings), "gamma_gamma": list(spend.warnings)},
     }

@@ -63,7 +63,38 @@ def test_keep_same_day_counts_each_purchase() -> None:
     assert merged[col.X].item() == 1
     assert separate[col.X].item() == 2
     assert separate[col.T_X].item() == pytest.approx(1.0)
-    assert separate[col.MONETARY].item() == pytest.approx(3.0)
+    # the two purchases of 2020-01-01 tie in time: the smaller (5.0) is the first purchase, 10.0 a repeat
+    assert separate[col.FIRST_AMOUNT].item() == 5.0
+    assert separate[col.MONETARY].item() == pytest.approx(5.5)
+
+
+def test_purchases_at_the_same_time_are_ordered_by_amount_whatever_the_row_order() -> None:
+    # with merge_same_day=False two purchases on the first day tie in time: the smaller is the first purchase
+    # (first_amount), the other a repeat (monetary), and the segment is the first purchase's, in every row order
+    rows = [
+        ("a", "2020-01-01", 10.0, "web"),
+        ("a", "2020-01-01", 4.0, "store"),
+        ("a", "2020-01-08", 2.0, "app"),
+        ("b", "2020-01-02", 7.0, "web"),
+        ("b", "2020-01-02", 7.0, "app"),
+    ]
+    rng = np.random.default_rng(3)
+    frames = []
+    for _ in range(6):
+        order = rng.permutation(len(rows))
+        tx = _tx([rows[i][:3] for i in order])
+        tx["channel"] = [rows[i][3] for i in order]
+        frames.append(
+            customer_summary(
+                tx, calibration_end="2020-01-31", unit="D", merge_same_day=False, segment_cols=["channel"]
+            )
+        )
+    for other in frames[1:]:
+        pd.testing.assert_frame_equal(frames[0], other)
+    a, b = frames[0].set_index(col.CUSTOMER_ID).loc["a"], frames[0].set_index(col.CUSTOMER_ID).loc["b"]
+    assert a[col.FIRST_AMOUNT] == 4.0 and a[col.X] == 2 and a[col.MONETARY] == pytest.approx(6.0)
+    assert a["channel"] == "store"
+    assert b[col.FIRST_AMOUNT] == 7.0 and b[col.X] == 1 and b["channel"] == "app"
 
 
 def test_segment_taken_from_first_transaction() -> None:

@@ -79,6 +79,29 @@ def test_unmerged_timestamps_matches_duckdb(spark, cdnow_sample_transactions: pd
         assert (ours[col.T_X] % 1 != 0).any()  # fractions of a day/week did reach the summary
 
 
+def test_purchases_tied_in_time_are_ordered_as_duckdb_orders_them(
+    spark, crm, crm_transactions: pd.DataFrame
+) -> None:
+    """Day-dated purchases, unmerged: ties on a customer's first day go to the smaller amount on both engines,
+    whatever the row order."""
+    from ltvlab.spark import customer_summary as spark_summary
+
+    days = crm_transactions.assign(**{col.DATE: pd.to_datetime(crm_transactions[col.DATE]).dt.normalize()})
+    tx = days.sample(frac=1.0, random_state=5).reset_index(drop=True)  # another row order
+    first = tx.groupby(col.CUSTOMER_ID)[col.DATE].transform("min")
+    tied = tx[tx[col.DATE] == first].groupby(col.CUSTOMER_ID).size()
+    assert (tied > 1).sum() > 0  # the data do have ties on the first day
+    options = {
+        "calibration_end": crm.calibration_end,
+        "unit": "W",
+        "merge_same_day": False,
+        "segment_cols": ("channel",),
+    }
+    duck = customer_summary(tx, **options)
+    assert_same_summary(duck, spark_summary(tx, spark=spark, **options))
+    assert_same_summary(duck, customer_summary(days, **options))
+
+
 def test_synthetic_summary_with_segments_matches_duckdb(spark, crm, crm_transactions: pd.DataFrame) -> None:
     from ltvlab.spark import customer_summary as spark_summary
 

@@ -104,15 +104,24 @@ class _Run:
     :func:`write_transactions`, so both draw the same customers from the same seed)."""
 
     model: str
-    process: DatedProcess
     ctx: dict
     segments: pd.DataFrame
-    strategies: tuple[StrategySpec, ...]
-    hyper: HyperParameters
     n_customers: int
     days: tuple[date, date, date, date]
     bounds: list[int]
     seqs: list[np.random.SeedSequence]
+
+    @property
+    def process(self) -> DatedProcess:
+        return self.ctx["process"]
+
+    @property
+    def strategies(self) -> tuple[StrategySpec, ...]:
+        return self.ctx["strategies"]
+
+    @property
+    def hyper(self) -> HyperParameters:
+        return self.ctx["hyper"]
 
     def chunks(self):
         """``(lo, hi, rng)`` of each chunk of customers, in order."""
@@ -182,11 +191,8 @@ def _prepare(
     bounds = [*range(0, n_customers, int(chunk_size)), n_customers]
     return _Run(
         model=model,
-        process=process,
         ctx=ctx,
         segments=segments,
-        strategies=strategy_specs,
-        hyper=hyper,
         n_customers=n_customers,
         days=(d_start, d_acq, d_cal, d_hold),
         bounds=bounds,

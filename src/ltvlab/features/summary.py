@@ -141,6 +141,10 @@ def summary_sql(
     cid, dt, amt = _quote(col.CUSTOMER_ID), _quote(col.DATE), _quote(col.AMOUNT)
     seg_select = "".join(f", {_quote(c)}" for c in segment_cols)
     seg_first = "".join(f", arg_min(o.{_quote(c)}, o.ord) AS {_quote(c)}" for c in segment_cols)
+    # purchases at the same time (e.g. two on a day with day-resolution dates) are ordered by amount, then by the
+    # segment columns: which of them is the first purchase, and so first_amount and the repeat mean, do not
+    # depend on the row order a parallel engine happens to read
+    seg_order = "".join(f", {_quote(c)} NULLS LAST" for c in segment_cols)
     cal = f"DATE '{calibration_end.isoformat()}'"
     if merge_same_day:
         # one transaction per customer and day; its value is the day's total
@@ -167,7 +171,7 @@ def summary_sql(
     return f"""
 WITH events AS ({events}),
 ordered AS (
-    SELECT *, row_number() OVER (PARTITION BY cid ORDER BY ts, day) AS ord FROM events
+    SELECT *, row_number() OVER (PARTITION BY cid ORDER BY ts, day, amount NULLS LAST{seg_order}) AS ord FROM events
 ),
 firsts AS (
     SELECT cid, min(day) AS first_day, min(ts) AS first_ts FROM ordered GROUP BY cid
@@ -216,6 +220,9 @@ def customer_summary(
         ``"D"`` (days) or ``"W"`` (weeks) for ``t_x``, ``T`` and ``duration_holdout``.
     merge_same_day
         Several purchases of one customer on one day count as one transaction (the CDNOW convention).
+        Otherwise purchases at the same time (dates without a time of day) are ordered by amount, smallest
+        first, then by ``segment_cols``: the first purchase, ``first_amount`` and ``monetary`` do not depend on
+        the row order of the file (the Spark summary orders them the same way).
     segment_cols
         Columns carried to the summary, taken from the customer's first transaction (e.g. acquisition channel).
 

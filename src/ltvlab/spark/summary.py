@@ -85,7 +85,9 @@ def summary_dataframe(
             F.col(col.AMOUNT).alias("amount"),
             *segment_cols,
         )
-    order = Window.partitionBy("cid").orderBy("ts", "day")
+    # ties in time ordered as the DuckDB statement orders them (amount, then the segment columns, nulls last)
+    ties = [F.col("amount").asc_nulls_last(), *[F.col(c).asc_nulls_last() for c in segment_cols]]
+    order = Window.partitionBy("cid").orderBy("ts", "day", *ties)
     ordered = events.withColumn("ord", F.row_number().over(order))
     cal_lit = F.lit(cal)
     repeat = (F.col("ord") > 1) & (F.col("day") <= cal_lit)
