@@ -1,7 +1,8 @@
 """Pareto/NBD and Gamma-Gamma against their pymc-marketing peers on CDNOW master, side by side in one run.
 
 ``python benchmarks/peers.py --peer-python .venv-bench/bin/python`` (``--models paretonbd,gamma_gamma``,
-``--peer-timeout SECONDS`` to stop a peer fit that takes too long).
+``--peer-timeout SECONDS`` to stop a peer fit that takes too long, ``--peer-sampler nutpie`` to give the peer
+nutpie's NUTS instead of PyMC's).
 
 Same customer summary (weeks, calibration through 1997-09-30, as ``benchmarks/measure.py prepare_cdnow``), NUTS
 with 2 chains x 1,000 draws after 1,000 tuning steps, the chains in parallel on as many cores (ltvlab: nutpie
@@ -98,7 +99,9 @@ def ours(model: str, draws: int, tune: int, chains: int, seed: int) -> dict[str,
     }
 
 
-def theirs(model: str, draws: int, tune: int, chains: int, seed: int, priors: dict) -> dict[str, Any]:
+def theirs(
+    model: str, draws: int, tune: int, chains: int, seed: int, priors: dict, sampler: str = "pymc"
+) -> dict[str, Any]:
     from importlib.metadata import version
 
     import numpy as np
@@ -144,13 +147,15 @@ def theirs(model: str, draws: int, tune: int, chains: int, seed: int, priors: di
         cores=chains,
         random_seed=seed,
         progressbar=False,
+        nuts_sampler=sampler,
     )
     wall = time.perf_counter() - start
     idata = peer.idata
     posterior = _table(idata, {p: PEER_NAMES.get(p, p) for p in PARAMS[model]})
     sampling = idata.posterior.attrs.get("sampling_time", idata.sample_stats.attrs.get("sampling_time"))
     return {
-        "tool": f"pymc-marketing {version('pymc-marketing')}",
+        "tool": f"pymc-marketing {version('pymc-marketing')}"
+        + ("" if sampler == "pymc" else f" + {sampler}"),
         "wall_s": wall,
         "sampling_s": float(sampling) if sampling is not None else None,
         "min_ess_bulk": min(v["ess_bulk"] for v in posterior.values()),
@@ -228,6 +233,12 @@ def main() -> None:
     parser.add_argument(
         "--peer-timeout", type=float, default=None, help="stop a peer fit after this many seconds"
     )
+    parser.add_argument(
+        "--peer-sampler",
+        choices=("pymc", "nutpie"),
+        default="pymc",
+        help="the peer's NUTS: PyMC's own (default) or nutpie through pymc-marketing's nuts_sampler",
+    )
     parser.add_argument("--child", choices=("ours", "theirs"))
     parser.add_argument("--model")
     parser.add_argument("--priors")
@@ -238,7 +249,8 @@ def main() -> None:
         Path(args.result).write_text(json.dumps(ours(args.model, *sampling)))
         return
     if args.child == "theirs":
-        Path(args.result).write_text(json.dumps(theirs(args.model, *sampling, json.loads(args.priors))))
+        peer = theirs(args.model, *sampling, json.loads(args.priors), sampler=args.peer_sampler)
+        Path(args.result).write_text(json.dumps(peer))
         return
     _summary()
     common = [
@@ -251,6 +263,7 @@ def main() -> None:
         "--seed",
         str(args.seed),
     ]
+    peer_sampler = ["--peer-sampler", args.peer_sampler]
     results: dict[str, Any] = {}
     for model in args.models.split(","):
         mine = _child(sys.executable, ["--child", "ours", "--model", model, *common])
@@ -260,7 +273,7 @@ def main() -> None:
             priors = json.dumps(mine["priors"])
             peer = _child(
                 args.peer_python,
-                ["--child", "theirs", "--model", model, *common, "--priors", priors],
+                ["--child", "theirs", "--model", model, *common, "--priors", priors, *peer_sampler],
                 timeout=args.peer_timeout,
             )
         print(json.dumps({"model": model, "peer": peer}), flush=True)
