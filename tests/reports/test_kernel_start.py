@@ -48,3 +48,15 @@ def test_the_last_startup_failure_and_any_other_error_are_raised() -> None:
         with pytest.raises(type(error)):
             _worker.execute(fake, "in.ipynb", "out.ipynb")
         assert len(fake.calls) == 1  # not retried: cells may have run
+
+
+def test_the_report_worker_starts_without_the_modelling_stack() -> None:
+    # the worker renders a notebook it did not compute: importing PyMC, ArviZ, DuckDB or SciPy there cost 4 s of
+    # every report run's start (ltvlab.reports.headline -> ltvlab.ltv, ltvlab.reports.safety -> ltvlab.data)
+    import subprocess
+    import sys
+
+    heavy = ("pymc", "arviz", "pytensor", "duckdb", "scipy", "ltvlab.ltv")
+    code = f"import sys, ltvlab.reports._worker; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.split() == []

@@ -1,12 +1,34 @@
-"""Data access: bundled datasets, loading users' files with validation and quarantine, the DuckDB store."""
+"""Data access: bundled datasets, loading users' files with validation and quarantine, the DuckDB store.
 
-from ltvlab.data.bundled import DATASETS, dataset_info, file_sha256, load_dataset, verified_path
-from ltvlab.data.contact_load import load_contacts, load_covariate_table
-from ltvlab.data.contacts import CarryOver, contact_covariates
-from ltvlab.data.io import RawTable, read_table
-from ltvlab.data.load import LoadResult, load_experiment, load_transactions, read_analysis_table
-from ltvlab.data.quarantine import reasons_by_count
-from ltvlab.data.store import IngestResult, Store
+Names are imported on first use, so that importing one module of the package (e.g. ``ltvlab.data.ids`` for the
+report renderer's id hashing) does not load DuckDB, SciPy and the loaders.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_HOME = {
+    "DATASETS": "bundled",
+    "dataset_info": "bundled",
+    "file_sha256": "bundled",
+    "load_dataset": "bundled",
+    "verified_path": "bundled",
+    "load_contacts": "contact_load",
+    "load_covariate_table": "contact_load",
+    "CarryOver": "contacts",
+    "contact_covariates": "contacts",
+    "RawTable": "io",
+    "read_table": "io",
+    "LoadResult": "load",
+    "load_experiment": "load",
+    "load_transactions": "load",
+    "read_analysis_table": "load",
+    "reasons_by_count": "quarantine",
+    "IngestResult": "store",
+    "Store": "store",
+}
 
 __all__ = [
     "DATASETS",
@@ -28,3 +50,25 @@ __all__ = [
     "reasons_by_count",
     "verified_path",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(import_module(f"ltvlab.data.{_HOME[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ltvlab.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
+    from ltvlab.data.bundled import DATASETS, dataset_info, file_sha256, load_dataset, verified_path
+    from ltvlab.data.contact_load import load_contacts, load_covariate_table
+    from ltvlab.data.contacts import CarryOver, contact_covariates
+    from ltvlab.data.io import RawTable, read_table
+    from ltvlab.data.load import LoadResult, load_experiment, load_transactions, read_analysis_table
+    from ltvlab.data.quarantine import reasons_by_count
+    from ltvlab.data.store import IngestResult, Store

@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from ltvlab.ltv.registry import get_model
 from ltvlab.reports import format as fmt
 from ltvlab.reports.headline.block import Headline
 from ltvlab.reports.status import (
@@ -32,6 +31,8 @@ HOLDOUT_TOLERANCE = 0.05
 
 def model_label(name: str) -> str:
     """A registered model's label for prose (e.g. BG/NBD), never its registry name."""
+    from ltvlab.ltv.registry import get_model  # here, not at import: the report renderer imports this module
+
     return get_model(name).label
 
 
