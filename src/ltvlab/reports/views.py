@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ltvlab.ltv.fitted import hdi_columns
 from ltvlab.reports import format as fmt
 from ltvlab.reports.headline import share_text
 from ltvlab.reports.status import MAP_NOTE, diagnostics_check
@@ -35,6 +34,8 @@ def posterior_table(fit: Any, *, caption: str = "", level: float = 0.9) -> Table
     if fit.method == "map":
         shown = frame[["segment", "param", "mean"]].rename(columns={"mean": "estimate (MAP)"})
         return format_table(shown, kinds={"estimate (MAP)": "number"}, caption=caption or f"{MAP_NOTE}.")
+    from ltvlab.ltv.fitted import hdi_columns  # a fit was given, so the modelling stack is loaded already
+
     low, high = hdi_columns(level)
     shown = frame.rename(columns={low: "hdi_low", high: "hdi_high"})
     percent = fmt.level_text(level)
