@@ -173,3 +173,21 @@ def test_missing_holdout_columns_raise(cdnow_sample_summary):
     bare.attrs.update(cdnow_sample_summary.attrs)
     with pytest.raises(LtvlabError, match="holdout"):
         holdout_validation(cdnow_bgnbd(), bare)
+
+
+def test_negative_binomial_pmf_equals_scipys():
+    # the closed form (with its t-free coefficient computed once) against scipy.stats.nbinom, including t = 0
+    from scipy import stats
+
+    from ltvlab.ltv._sim import nb_log_coefficient, nb_pmf
+
+    rng = np.random.default_rng(11)
+    k = rng.integers(0, 40, 5000).astype(float)
+    shape, rate = rng.gamma(1.0, 3.0, 5000) + 0.05, rng.gamma(2.0, 20.0, 5000) + 0.1
+    t = rng.uniform(0.0, 80.0, 5000)
+    t[:200] = 0.0
+    expected = stats.nbinom.pmf(k, shape, rate / (rate + t))
+    np.testing.assert_allclose(nb_pmf(k, shape, rate, t), expected, rtol=1e-9, atol=1e-300)
+    coefficient = nb_log_coefficient(k, shape)
+    np.testing.assert_allclose(nb_pmf(k, shape, rate, t, coefficient), expected, rtol=1e-9, atol=1e-300)
+    assert (nb_pmf(k[:200], shape[:200], rate[:200], 0.0) == (k[:200] == 0)).all()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from ltvlab.errors import LtvlabError
 
@@ -24,9 +24,26 @@ def check_finite(values: np.ndarray, what: str, x, t_x, T) -> None:
     raise LtvlabError(f"{what} is not finite for the summary {where} (check the fitted parameters)")
 
 
-def nb_pmf(k: np.ndarray, shape: np.ndarray, rate: np.ndarray, t: np.ndarray | float) -> np.ndarray:
-    """P(N = k) for N ~ Poisson(lambda t), lambda ~ Gamma(shape, rate): a negative binomial."""
-    return stats.nbinom.pmf(k, shape, rate / (rate + t))
+def nb_log_coefficient(k: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """``log Gamma(k + shape) - log Gamma(shape) - log k!``, the part of :func:`nb_pmf` that does not depend on
+    ``t`` (computed once where one ``k, shape`` is evaluated at many ``t``)."""
+    return special.gammaln(k + shape) - special.gammaln(shape) - special.gammaln(k + 1.0)
+
+
+def nb_pmf(
+    k: np.ndarray,
+    shape: np.ndarray,
+    rate: np.ndarray,
+    t: np.ndarray | float,
+    log_coefficient: np.ndarray | None = None,
+) -> np.ndarray:
+    """P(N = k) for N ~ Poisson(lambda t), lambda ~ Gamma(shape, rate): a negative binomial,
+    ``C(k, shape) (rate / (rate + t))^shape (t / (rate + t))^k`` (1 at ``k = 0, t = 0``)."""
+    if log_coefficient is None:
+        log_coefficient = nb_log_coefficient(k, shape)
+    log_total = np.log(rate + t)
+    log_p = shape * (np.log(rate) - log_total) + special.xlogy(k, t) - k * log_total
+    return np.exp(log_coefficient + log_p)
 
 
 def nb_sf(k: np.ndarray, shape: np.ndarray, rate: np.ndarray, t: np.ndarray | float) -> np.ndarray:

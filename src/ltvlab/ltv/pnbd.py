@@ -23,7 +23,7 @@ from ltvlab.ltv import distributions as dist
 from ltvlab.ltv._data import Compressed
 from ltvlab.ltv._fused import NUMPY_FUNCS, data_variable, pnbd_row_terms, pnbd_rows_total, x_groups
 from ltvlab.ltv._model import BTYDSpec
-from ltvlab.ltv._sim import check_finite, nb_pmf, repeat_draws
+from ltvlab.ltv._sim import check_finite, nb_log_coefficient, nb_pmf, repeat_draws
 from ltvlab.ltv.registry import ModelDef, register
 
 __all__ = ["ParetoNBD", "pnbd_holdout_pmf"]
@@ -49,13 +49,14 @@ def pnbd_holdout_pmf(k, t, x, t_x, T, r, alpha, s, beta, p_alive) -> np.ndarray:
     """
     shape, rate, b_post = r + x, alpha + T, beta + T
     t = np.asarray(t, dtype=float)
-    alive_through = (b_post / (b_post + t)) ** s * nb_pmf(k, shape, rate, t)
+    coefficient = nb_log_coefficient(k, shape)  # the same at every quadrature node
+    alive_through = (b_post / (b_post + t)) ** s * nb_pmf(k, shape, rate, t, coefficient)
     nodes, weights = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
     integral = 0.0
     for node, weight in zip(nodes, weights, strict=True):
         u = 0.5 * t * (node + 1.0)
         density = s / b_post * (b_post / (b_post + u)) ** (s + 1.0)  # E[mu e^(-mu u)]
-        integral = integral + 0.5 * t * weight * density * nb_pmf(k, shape, rate, u)
+        integral = integral + 0.5 * t * weight * density * nb_pmf(k, shape, rate, u, coefficient)
     return (1.0 - p_alive) * (k == 0) + p_alive * (alive_through + integral)
 
 
