@@ -142,6 +142,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         start, cpu = time.perf_counter(), time.process_time()
         write_scores(purchase, spend_fit, summary, OUT / f"scores_{args.model}.parquet", max_draws=None)
         return {"wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}
+    if args.child == "spark":
+        return spark_child(summary, purchase, spend_fit, args)
     if args.child == "new":
         phases = _phase_timers()
         start, cpu = time.perf_counter(), time.process_time()
@@ -227,6 +229,37 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def spark_child(
+    summary: pd.DataFrame, purchase: Any, spend_fit: Any, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The same scores on Spark executors (``ltvlab.spark.write_scores``, local mode on this machine's cores),
+    compared with the in-process engine's scores of the same customers."""
+    from ltvlab.ltv import score_customers
+    from ltvlab.spark import spark_session
+    from ltvlab.spark.scoring import write_scores as spark_write_scores
+
+    spark = spark_session(args.master)
+    target = OUT / f"scores_spark_{args.model}"
+    start, cpu = time.perf_counter(), time.process_time()
+    run = spark_write_scores(purchase, spend_fit, summary, target, max_draws=None)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    ours = pd.read_parquet(target).sort_values("customer_id").reset_index(drop=True)
+    spark.stop()
+    engine = score_customers(purchase, spend_fit, summary, max_draws=None)
+    engine = engine.sort_values("customer_id").reset_index(drop=True)
+    numeric = [c for c in ours.columns if c != "customer_id"]
+    a, b = ours[numeric].to_numpy(float), engine[numeric].to_numpy(float)
+    return {
+        "wall_s": wall,
+        "driver_cpu_s": cpu,
+        "master": args.master,
+        "n_customers": run.n_customers,
+        "same_customers": bool((ours["customer_id"].astype(str) == engine["customer_id"].astype(str)).all()),
+        "max_abs_diff": float(np.max(np.abs(a - b))),
+        "max_rel_diff": float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b)))),
+    }
+
+
 def run_child(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     out = OUT / "scoring_child.json"
     OUT.mkdir(exist_ok=True)
@@ -249,7 +282,8 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--models", default="bgnbd,mbgnbd,paretonbd")
     parser.add_argument("--reference-rows", type=int, default=5_000)
-    parser.add_argument("--child", choices=("compile", "warm-up", "new", "reference"))
+    parser.add_argument("--child", choices=("compile", "warm-up", "new", "reference", "spark"))
+    parser.add_argument("--master", default="local[2]", help="Spark master of --child spark")
     parser.add_argument("--model", default="bgnbd")
     parser.add_argument("--clv", action="store_true")
     parser.add_argument("--skip-memory", action="store_true", help="time only the Parquet path")

@@ -133,6 +133,26 @@ def test_cdnow_scores_equal_the_one_machine_scores(cdnow_frames) -> None:
     assert list(got.columns[-4:]) == ["clv_mean", "clv_q05", "clv_q50", "clv_q95"]
 
 
+def test_arrow_batches_gathered_per_call_give_the_same_scores(spark, cdnow_frames) -> None:
+    # batches of 100 rows gathered to calls of at least 250 (three batches, a shorter rest at the end of each
+    # partition): the scores are those of the one-machine path, ids included
+    from ltvlab.spark import score_dataframe
+
+    duck, frame = cdnow_frames
+    purchase = jittered(cdnow_bgnbd(), 40, scale=0.1, seed=3)
+    options = {"max_draws": 40, "seed": 2, "horizon_weeks": 52.0}
+    expected = score_customers(purchase, None, duck, **options)
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, "100")
+    try:
+        scored, _ = score_dataframe(purchase, None, frame, unit="W", task_rows=250, **options)
+        got = _sorted(scored.toPandas())
+    finally:
+        spark.conf.set(key, before)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-10, atol=1e-12, check_dtype=False)
+
+
 def test_segmented_map_fit_scores_written_as_parquet(crm_frames, tmp_path: Path) -> None:
     from ltvlab.spark import write_scores
 

@@ -3,9 +3,10 @@
 The driver checks the unit and takes the posterior draws once (:func:`ltvlab.ltv.scoring_plan`, the same draws as
 :func:`ltvlab.ltv.score_customers` with the same ``max_draws`` and ``seed``) and ships them with the horizon inside
 the scoring function (DataFrame APIs only, so a classic session and Spark Connect run the same code).
-Each executor scores its partitions with ``mapInPandas``, batch by batch, through the public scoring engine
-(:mod:`ltvlab.ltv.engine`: ``validate_summary``, ``unique_rows``, ``unique_row_table``): distinct summaries of a batch
-are evaluated once, ``chunk_rows`` at a time, so an executor holds at most draws x ``chunk_rows`` numbers. The
+Each executor scores its partitions with ``mapInPandas`` through the public scoring engine (:mod:`ltvlab.ltv.engine`:
+``validate_summary``, ``unique_rows``, ``unique_row_table``), Spark's Arrow batches gathered to ``task_rows``
+customers per call: distinct summaries of a call are evaluated once, ``chunk_rows`` at a time, so an executor
+holds at most draws x ``chunk_rows`` numbers (and ``task_rows`` rows of input and scores). The
 scores are those of the one-machine path to floating-point rounding, in no particular row order.
 """
 
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 METADATA_FILE = "_ltvlab.json"  # Spark and pyarrow readers skip files starting with "_"
+# Customers scored per engine call on an executor (Spark's Arrow batches gathered up to this many rows): enough
+# for the engine to share its tables between customers, a few hundred MB of draws x rows at most.
+TASK_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ def score_dataframe(
     chunk_rows: int = 2048,
     hash_customer_ids: bool = False,
     salt: str | None = None,
+    task_rows: int = TASK_ROWS,
 ) -> tuple[DataFrame, dict[str, Any]]:
     """Scores of every customer of a Spark (or pandas) summary as a lazy Spark DataFrame, and how they were made.
 
@@ -130,21 +135,53 @@ def score_dataframe(
         "p_index": p_index,
         "s_index": s_index,
         "chunk_rows": chunk_rows,
+        "task_rows": int(task_rows),
         "salt": key,
         "columns": columns,
     }
 
     def score_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        # Spark hands over Arrow batches of 10,000 rows; the engine shares its tables between the customers of
+        # one call (same segment and x, same T), so batches are gathered to ``task_rows`` rows per call. The task
+        # runs on the cores Spark gave it: the engine's Numba threads are held to that number.
+        _hold_threads_to_task_cpus()
+        pending: list[pd.DataFrame] = []
+        n = 0
         for batch in batches:
             if len(batch) == 0:
                 continue
-            yield score_batch(batch, work)
+            pending.append(batch)
+            n += len(batch)
+            if n >= work["task_rows"]:
+                yield score_batch(_gathered(pending), work)
+                pending, n = [], 0
+        if pending:
+            yield score_batch(_gathered(pending), work)
 
     scored = summary.select(*needed).mapInPandas(score_batches, schema)
     attrs = clv_attrs(horizon, draws, seed=seed, n_unique=-1)
     attrs.pop("n_unique_summaries")
     attrs["expected_purchases_horizon"] = f"{horizon.horizon_weeks:g} weeks"
     return scored, attrs
+
+
+def _gathered(batches: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame of Spark's Arrow batches; the ids as one plain array (a concatenation of Arrow-backed strings
+    is chunked, which Spark cannot send back as one Arrow column)."""
+    frame = pd.concat(batches, ignore_index=True)
+    frame[col.CUSTOMER_ID] = frame[col.CUSTOMER_ID].to_numpy(dtype=object)
+    return frame
+
+
+def _hold_threads_to_task_cpus() -> None:
+    """Numba's threads (the engine's parallel loops) to the CPUs of the running Spark task (1 unless
+    ``spark.task.cpus`` says more), so that tasks side by side on an executor do not share cores."""
+    import numba
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    if context is not None:
+        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, int(context.cpus()))))
 
 
 def score_batch(batch: pd.DataFrame, work: dict[str, Any]) -> pd.DataFrame:
