@@ -6,8 +6,9 @@ report renderer's id hashing) does not load DuckDB, SciPy and the loaders.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ltvlab._lazy import lazy_names
 
 _HOME = {
     "DATASETS": "bundled",
@@ -52,16 +53,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        value = getattr(import_module(f"ltvlab.data.{_HOME[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ltvlab.data' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _HOME, globals(), __all__)
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports

@@ -7,8 +7,9 @@ Names are imported on first use, so a notebook's ``from ltvlab.reports import re
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ltvlab._lazy import lazy_names
 
 _HOME: dict[str, str] = {
     "Headline": "headline",
@@ -102,17 +103,7 @@ __all__ = [
 # function, whatever was imported before (importing ltvlab.reports.record would bind the module name otherwise).
 from ltvlab.reports.record import interactive, read_record, record  # noqa: E402
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        value = getattr(import_module(f"ltvlab.reports.{_HOME[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ltvlab.reports' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _HOME, globals(), __all__)
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports
