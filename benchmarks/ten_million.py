@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
-    from measure import duckdb_parquet_summary
+    from measure import duckdb_parquet_summary, truth_recovery
 
     from ltvlab.data.synthetic import write_transactions
     from ltvlab.ltv import BGNBD, GammaGamma, write_scores
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
 
     began = time.perf_counter()
     # DuckDB's default memory limit is 80% of RAM, which its aggregation of 35M rows uses freely (7.5 GB peak
-    # for this summary); with 2 GB this job peaked at 6.1 GB
+    # for this summary); with 2 GB it spills, and the summary step peaked at 3.7 GB (RESULTS.md, session 17)
     summary, con = duckdb_parquet_summary(str(tx_path), merge_same_day=False, memory_limit=args.duckdb_memory)
     con.close()
     stage("summary", began, customers=len(summary), repeaters=int((summary["x"] > 0).sum()))
@@ -128,8 +128,6 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     run = write_scores(purchase, spend, summary, args.out / "scores.parquet", max_draws=1000)
     stage("score", began, customers=run.n_customers, distinct_rows=run.n_unique_summaries, draws=run.n_draws)
-
-    from measure import truth_recovery
 
     total_s = time.perf_counter() - job_start
     truth = written.segments
